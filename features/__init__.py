@@ -1,0 +1,1 @@
+"""Data sources, the canonical schema and point-in-time feature pipelines."""

@@ -1,0 +1,104 @@
+"""The one settings object of patentrisk, read from `PATENTRISK_*` environment variables."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration for every part of patentrisk; build once and pass it in."""
+
+    model_config = SettingsConfigDict(env_prefix="PATENTRISK_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("./var"), description="Root folder for datasets, stores and artifacts."
+    )
+    dataset: str = Field(
+        default="world",
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Name of the active dataset folder under data_dir/datasets.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking and registry URI; default SQLite file under data_dir.",
+    )
+    mlflow_artifact_root: str | None = Field(
+        default=None, description="Where MLflow stores artifacts; default data_dir/mlartifacts."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL for assessments and API keys; default SQLite under data_dir.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the API binds to.")
+    seed: int = Field(default=1, ge=0, description="Seed for the synthetic world.")
+    world_patents: int = Field(
+        default=50_000, ge=100, le=5_000_000, description="Patents in the demo world."
+    )
+    as_of: date | None = Field(
+        default=None,
+        description="Date the service scores as of; default today, capped at the data's end.",
+    )
+    policy_file: Path | None = Field(
+        default=None, description="Rating and pricing policy YAML; default the packaged policy."
+    )
+    max_batch_items: int = Field(
+        default=1000, ge=1, le=100_000, description="Most items in one batch request."
+    )
+    max_body_bytes: int = Field(
+        default=5_000_000, ge=1_000, description="Largest request body accepted, in bytes."
+    )
+    train_trials: int = Field(
+        default=10, ge=0, le=1000, description="Optuna trials per task when training."
+    )
+    admin_api_key: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Optional bootstrap admin key accepted in addition to stored keys.",
+    )
+    log_level: str = Field(default="INFO", description="Logging level name.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        allowed = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+        upper = value.upper()
+        if upper not in allowed:
+            raise ValueError(f"log_level must be one of {sorted(allowed)}, got {value!r}")
+        return upper
+
+    @cached_property
+    def dataset_dir(self) -> Path:
+        """Folder holding the active dataset's canonical Parquet tables."""
+        return self.data_dir / "datasets" / self.dataset
+
+    @cached_property
+    def resolved_tracking_uri(self) -> str:
+        """MLflow tracking URI, defaulting to a SQLite store under the data directory."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @cached_property
+    def resolved_artifact_root(self) -> str:
+        """MLflow artifact location, defaulting to data_dir/mlartifacts."""
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        return (self.data_dir / "mlartifacts").resolve().as_uri()
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """Assessment store URL, defaulting to SQLite under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'assessments.db').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides taking precedence."""
+    return Settings(**overrides)  # type: ignore[arg-type]

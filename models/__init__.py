@@ -1,0 +1,1 @@
+"""Model definitions, calibration, explanations, rating and pricing policy."""

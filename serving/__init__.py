@@ -1,0 +1,1 @@
+"""The FastAPI service, its schemas, auth, persistence of assessments and monitoring."""

@@ -1,0 +1,46 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from features.settings import Settings
+
+POSTGRES_ENV = "PATENTRISK_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose data directory is a fresh temporary folder."""
+    return Settings(data_dir=tmp_path / "var")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep the developer's own PATENTRISK_* variables out of tests (except the PG test URL)."""
+    for key in list(os.environ):
+        if key.startswith("PATENTRISK_") and key != POSTGRES_ENV:
+            monkeypatch.delenv(key, raising=False)
+    return
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of a reachable PostgreSQL for tests, or skip with the reason."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (set by .ci/run when a server is up)")
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as con:
+            con.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any connection failure means skip
+        pytest.skip(f"PostgreSQL at {url} is not reachable: {exc.__class__.__name__}")
+    return url

@@ -1,0 +1,1 @@
+"""Datasets, splits, training runs, evaluation, MLflow logging and registry promotion."""
