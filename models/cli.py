@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from models.policy import cli as policy_cli
+
 
 def register(app: typer.Typer) -> None:
-    """Add this package's subcommands to the root CLI."""
+    """Add the `policy` commands to the root CLI."""
+    policy_cli.register(app)

@@ -1,0 +1,1 @@
+"""Adapters that map real public patent data into the canonical schema."""

@@ -1,0 +1,1 @@
+"""Point-in-time feature pipelines, labels and training snapshots."""

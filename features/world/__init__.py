@@ -1,0 +1,1 @@
+"""The synthetic patent world with known ground truth."""

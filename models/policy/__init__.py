@@ -1,0 +1,1 @@
+"""Rating and pricing policy: grades, premiums, subsidies, eligibility, loan limits."""

@@ -1,0 +1,9 @@
+"""CLI subcommands of `models.policy`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's subcommands to the root CLI."""
