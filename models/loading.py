@@ -1,0 +1,75 @@
+"""Load the champion model of each task from the MLflow registry, for serving."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import mlflow
+import mlflow.pyfunc
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from models.tasks import TASK_NAMES, task_spec
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+class ChampionMissingError(LookupError):
+    """A task has no registered model version with the `champion` alias."""
+
+    def __init__(self, task: str, registered_name: str, detail: str) -> None:
+        self.task = task
+        self.registered_name = registered_name
+        super().__init__(
+            f"no champion for task {task!r}: models:/{registered_name}@{CHAMPION} does not "
+            f"resolve ({detail}); run `patentrisk train --task {task}` first"
+        )
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A champion model ready to score: registry coordinates, pyfunc and its input features."""
+
+    task: str
+    registered_name: str
+    version: str
+    run_id: str
+    pyfunc: mlflow.pyfunc.PyFuncModel
+    feature_names: tuple[str, ...]
+
+    @property
+    def uri(self) -> str:
+        """The registry URI the model was loaded from."""
+        return f"models:/{self.registered_name}/{self.version}"
+
+
+def load_champions(
+    tracking_uri: str, tasks: Iterable[str] = TASK_NAMES
+) -> dict[str, LoadedModel]:
+    """Load `models:/patentrisk-<task>@champion` for each task; ChampionMissingError if absent."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    loaded: dict[str, LoadedModel] = {}
+    for task in tasks:
+        loaded[task] = load_model_version(client, task, CHAMPION)
+    return loaded
+
+
+def load_model_version(client: MlflowClient, task: str, alias: str) -> LoadedModel:
+    """Load the version of task's registered model that carries `alias`."""
+    name = task_spec(task).registered_name
+    try:
+        mv = client.get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        raise ChampionMissingError(task, name, exc.message.splitlines()[0]) from None
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
+    schema = model.metadata.get_input_schema()
+    features = tuple(schema.input_names()) if schema is not None else ()
+    log.info("loaded %s version %s (run %s)", name, mv.version, mv.run_id)
+    return LoadedModel(task, name, str(mv.version), str(mv.run_id), model, features)
