@@ -1,36 +1,100 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory: middleware, error mapping, routers and the lifespan."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+import anyio
+from fastapi import APIRouter, FastAPI
 
 from features.settings import Settings
+from serving.database import make_engine, make_sessionmaker, migrate
+from serving.dataset import open_dataset
+from serving.errors import install_error_handlers
+from serving.limits import BodySizeLimitMiddleware
+from serving.metrics import MetricsMiddleware, ServiceMetrics
+from serving.modelset import ModelLoader, ModelSet, no_models
+from serving.patents import patent_feature_function
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Patent risk and value scores for patent insurance and patent-pledge lending.
+
+Every call under `/v1` needs an API key in the `X-API-Key` header (`patentrisk keys create
+--role ROLE`). Roles: `underwriter` (quotes), `bank` (loan assessments, valuations), `scientist`
+(models, reload), `regulator` (read assessments and models), `admin` (everything).
+Errors: 401 no valid key, 403 wrong role, 404 unknown entity, 413 body too large, 422 invalid
+input (`detail` lists `field`, `rule`, `message`), 503 a component (dataset, model) not ready.
+"""
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the patentrisk API for `settings`; startup work happens in the lifespan."""
+def _routers() -> list[APIRouter]:
+    """Every router of the service (scoring routers are added here)."""
+    from serving.routes import assessments, models, ops, patents
+
+    return [ops.router, assessments.router, patents.router, models.router]
+
+
+def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> FastAPI:
+    """Build the patentrisk API for `settings`; startup work happens in the lifespan.
+
+    `model_loader(settings)` returns the models and policy to serve; it runs at startup and on
+    `POST /v1/models/reload`. Until the champion loader exists the default loads nothing.
+    """
+    loader = model_loader or no_models
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
-        yield
+        engine = make_engine(settings.resolved_database_url)
+        await anyio.to_thread.run_sync(migrate, engine)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.dataset = await anyio.to_thread.run_sync(open_dataset, settings)
+        app.state.patent_features = patent_feature_function()
+        app.state.model_loader = loader
+        app.state.reload_lock = threading.Lock()
+        app.state.models = await anyio.to_thread.run_sync(_load_or_none, loader, settings)
+        try:
+            yield
+        finally:
+            if app.state.dataset is not None:
+                app.state.dataset.close()
+            engine.dispose()
 
     app = FastAPI(
         title="patentrisk",
         version=_version(),
-        description="Patent risk and value scores for patent insurance and pledge lending.",
+        description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_tags=[
+            {"name": "ops", "description": "Liveness, readiness, metrics (no key)."},
+            {"name": "assessments", "description": "The stored record of every answer."},
+            {"name": "patents", "description": "Patent lookup and search (检索查询)."},
+            {"name": "models", "description": "Models and policy in service."},
+        ],
     )
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process is up."""
-        return {"status": "ok"}
-
+    app.state.settings = settings
+    app.state.metrics = ServiceMetrics()
+    install_error_handlers(app)
+    # Added last = outermost: metrics see every answer, including 413s from the body limit.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    for router in _routers():
+        app.include_router(router)
     return app
+
+
+def _load_or_none(loader: ModelLoader, settings: Settings) -> ModelSet:
+    """Models from `loader`, or an empty set (logged) so the service starts and reports 503s."""
+    try:
+        return loader(settings)
+    except Exception:
+        log.exception("loading models failed at startup; serving without models")
+        return ModelSet()
 
 
 def _version() -> str:

@@ -1,0 +1,201 @@
+"""Reads and writes of the assessment store: assessments and API keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from serving.auth import Caller, Role, generate_key, hash_key
+from serving.errors import ApiKeyNotFoundError, AssessmentNotStoredError
+from serving.tables import ApiKey, Assessment, utc_now
+
+log = logging.getLogger(__name__)
+
+
+class AssessmentKind(StrEnum):
+    """What an assessment answered; stored as plain text, so adding a kind needs no migration."""
+
+    enforcement_quote = "enforcement_quote"
+    liability_quote = "liability_quote"
+    loan_assessment = "loan_assessment"
+    valuation = "valuation"
+
+
+@dataclass(frozen=True)
+class AssessmentFilters:
+    """Which assessments to list: by kind, creation time window [since, until) and caller key."""
+
+    kind: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    caller_key_id: str | None = None
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as plain JSON (dicts, lists, str, finite float, int, bool, None).
+
+    Numpy and pandas scalars become Python numbers, dates ISO strings, and NaN or infinite floats
+    become None: JSON has no NaN, PostgreSQL's JSONB refuses it, and a missing feature is a null.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, Enum):
+        return json_safe(value.value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float | Decimal):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json_safe(dataclasses.asdict(value))
+    if hasattr(value, "model_dump"):  # pydantic models
+        return json_safe(value.model_dump(mode="json"))
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return json_safe(value.tolist())
+    if hasattr(value, "item"):
+        return json_safe(value.item())
+    raise TypeError(f"cannot store a value of type {type(value).__name__} as JSON")
+
+
+def record_assessment(
+    session: Session,
+    *,
+    kind: str,
+    caller: Caller,
+    request: Any,
+    features: Any,
+    outputs: Any,
+    explanation: Any,
+    model_versions: Any,
+    policy_version: str | None,
+    policy_hash: str | None,
+    status: str = "completed",
+) -> Assessment:
+    """Write one assessment and commit it; raise `AssessmentNotStoredError` if that fails.
+
+    Call it before returning the answer, and build the answer from the returned row (its JSON
+    fields are what was stored, with NaN as null), so a stored record reads back identically.
+    """
+    kinds = {k.value for k in AssessmentKind}
+    if kind not in kinds:
+        raise ValueError(f"assessment kind must be one of {sorted(kinds)}, got {kind!r}")
+    row = Assessment(
+        id=str(uuid.uuid4()),
+        kind=kind,
+        created_at=utc_now(),
+        caller_key_id=caller.key_id,
+        caller_role=caller.role.value,
+        request=json_safe(request),
+        features=json_safe(features),
+        outputs=json_safe(outputs),
+        explanation=json_safe(explanation),
+        model_versions=json_safe(model_versions),
+        policy_version=policy_version,
+        policy_hash=policy_hash,
+        status=status,
+    )
+    try:
+        session.add(row)
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.error("assessment %s of kind %s not stored", row.id, kind, exc_info=exc)
+        raise AssessmentNotStoredError(
+            "the assessment could not be stored, so no answer is given; try again"
+        ) from exc
+    return row
+
+
+def get_assessment(session: Session, assessment_id: str) -> Assessment | None:
+    """The assessment with `assessment_id`, or None."""
+    return session.get(Assessment, assessment_id)
+
+
+def list_assessments(
+    session: Session, filters: AssessmentFilters, limit: int = 50, offset: int = 0
+) -> tuple[list[Assessment], int]:
+    """One page of assessments matching `filters`, newest first, and the total that match."""
+    conditions = []
+    if filters.kind is not None:
+        conditions.append(Assessment.kind == filters.kind)
+    if filters.since is not None:
+        conditions.append(Assessment.created_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(Assessment.created_at < filters.until)
+    if filters.caller_key_id is not None:
+        conditions.append(Assessment.caller_key_id == filters.caller_key_id)
+    total = session.scalar(sa.select(sa.func.count()).select_from(Assessment).where(*conditions))
+    items = session.scalars(
+        sa.select(Assessment)
+        .where(*conditions)
+        .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(items), int(total or 0)
+
+
+def create_api_key(session: Session, role: Role, name: str | None = None) -> tuple[ApiKey, str]:
+    """Create and commit a key for `role`; returns the row and the raw key (shown only once)."""
+    raw = generate_key()
+    key_id = "key_" + uuid.uuid4().hex[:12]
+    row = ApiKey(
+        id=key_id,
+        name=name or f"{role.value} key",
+        role=role.value,
+        key_hash=hash_key(raw),
+        created_at=utc_now(),
+    )
+    session.add(row)
+    session.commit()
+    return row, raw
+
+
+def list_api_keys(session: Session, include_revoked: bool = True) -> list[ApiKey]:
+    """Every API key, oldest first (hashes only; raw keys are never stored)."""
+    query = sa.select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    if not include_revoked:
+        query = query.where(ApiKey.revoked_at.is_(None))
+    return list(session.scalars(query).all())
+
+
+def revoke_api_key(session: Session, key_id: str) -> ApiKey:
+    """Mark key `key_id` revoked from now on (idempotent); raise if the id is unknown."""
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise ApiKeyNotFoundError(f"api key {key_id!r} not found")
+    if row.revoked_at is None:
+        row.revoked_at = utc_now()
+        session.commit()
+    return row
+
+
+def caller_for_key(session: Session, raw_key: str) -> Caller | None:
+    """The caller owning the active key `raw_key`, or None for unknown or revoked keys."""
+    row = session.scalar(
+        sa.select(ApiKey).where(ApiKey.key_hash == hash_key(raw_key), ApiKey.revoked_at.is_(None))
+    )
+    if row is None:
+        return None
+    return Caller(key_id=row.id, name=row.name, role=Role(row.role))

@@ -1,0 +1,149 @@
+"""Request dependencies as `Annotated` aliases: settings, DB session, caller, models, dataset.
+
+Everything comes from `app.state` (filled by the lifespan), so tests build apps with their own
+settings or replace a dependency through `app.dependency_overrides`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+import duckdb
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+from sqlalchemy.orm import Session
+
+from features.settings import Settings
+from serving import crud
+from serving.auth import ADMIN_BOOTSTRAP_KEY_ID, Caller, Role, same_secret
+from serving.dataset import DatasetHandle
+from serving.errors import AuthenticationError, DatasetUnavailableError, PermissionDeniedError
+from serving.metrics import ServiceMetrics
+from serving.modelset import ModelSet
+from serving.tables import Assessment
+
+API_KEY_HEADER = "X-API-Key"
+api_key_scheme = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description="API key issued by `patentrisk keys create`."
+)
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request, closed (rolled back if uncommitted) afterwards."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_metrics(request: Request) -> ServiceMetrics:
+    """The app's Prometheus metrics."""
+    return request.app.state.metrics
+
+
+def get_models(request: Request) -> ModelSet:
+    """The model set in service when the request started (a reload does not change it midway)."""
+    return request.app.state.models
+
+
+def get_dataset(request: Request) -> DatasetHandle:
+    """The opened active dataset; 503 when it is not present."""
+    handle: DatasetHandle | None = request.app.state.dataset
+    if handle is None:
+        raise DatasetUnavailableError(
+            f"the active dataset {request.app.state.settings.dataset!r} is not present"
+        )
+    return handle
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+ModelsDep = Annotated[ModelSet, Depends(get_models)]
+DatasetDep = Annotated[DatasetHandle, Depends(get_dataset)]
+
+
+def get_cursor(dataset: DatasetDep) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB cursor over the active dataset for one request."""
+    with dataset.cursor() as cur:
+        yield cur
+
+
+CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
+
+
+def get_caller(
+    settings: SettingsDep,
+    session: SessionDep,
+    api_key: Annotated[str | None, Security(api_key_scheme)] = None,
+) -> Caller:
+    """The caller identified by the `X-API-Key` header; 401 without a valid, unrevoked key."""
+    if not api_key:
+        raise AuthenticationError(f"missing API key: send it in the {API_KEY_HEADER} header")
+    if settings.admin_api_key and same_secret(api_key, settings.admin_api_key):
+        return Caller(key_id=ADMIN_BOOTSTRAP_KEY_ID, name="settings admin key", role=Role.admin)
+    caller = crud.caller_for_key(session, api_key)
+    if caller is None:
+        raise AuthenticationError("invalid or revoked API key")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Caller]:
+    """A dependency admitting callers with one of `roles` (admin always); 403 for others."""
+    allowed = ", ".join(sorted({r.value for r in roles} | {Role.admin.value}))
+
+    def dependency(caller: CallerDep) -> Caller:
+        if not caller.has_role(*roles):
+            raise PermissionDeniedError(
+                f"role {caller.role.value!r} may not call this endpoint; allowed: {allowed}"
+            )
+        return caller
+
+    dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles) or 'admin'}"
+    return dependency
+
+
+class AssessmentRecorder:
+    """Stores the assessments of one request for its caller, and counts them in the metrics."""
+
+    def __init__(self, session: Session, caller: Caller, metrics: ServiceMetrics) -> None:
+        self.session = session
+        self.caller = caller
+        self.metrics = metrics
+
+    def record(
+        self,
+        *,
+        kind: str,
+        request: Any,
+        features: Any,
+        outputs: Any,
+        explanation: Any,
+        model_versions: Any,
+        policy_version: str | None,
+        policy_hash: str | None,
+        status: str = "completed",
+    ) -> Assessment:
+        """Store one assessment for this request's caller and commit (`crud.record_assessment`)."""
+        row = crud.record_assessment(
+            self.session, kind=kind, caller=self.caller, request=request, features=features,
+            outputs=outputs, explanation=explanation, model_versions=model_versions,
+            policy_version=policy_version, policy_hash=policy_hash, status=status,
+        )
+        self.metrics.assessments.labels(row.kind).inc()
+        return row
+
+
+def get_recorder(session: SessionDep, caller: CallerDep, metrics: MetricsDep) -> AssessmentRecorder:
+    """The assessment recorder of this request."""
+    return AssessmentRecorder(session, caller, metrics)
+
+
+RecorderDep = Annotated[AssessmentRecorder, Depends(get_recorder)]

@@ -1,0 +1,63 @@
+"""The models and policy in service, and reloading the champions without dropping requests."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Request
+
+from serving.auth import Role
+from serving.deps import ModelsDep, SettingsDep, require_roles
+from serving.errors import UnavailableError
+from serving.modelset import ModelSet
+from serving.schemas import ERROR_RESPONSES, ErrorOut, ModelOut, ModelsOut
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/models", tags=["models"], responses=ERROR_RESPONSES)
+
+
+def _describe(models: ModelSet) -> ModelsOut:
+    """The response listing `models`."""
+    items = [
+        ModelOut(task=m.task, name=m.name, version=m.version, alias=m.alias)
+        for m in sorted(models.models.values(), key=lambda m: m.task)
+    ]
+    return ModelsOut(
+        items=items, total=len(items), policy_version=models.policy_version,
+        policy_hash=models.policy_hash, missing=models.missing(),
+    )
+
+
+@router.get(
+    "",
+    response_model=ModelsOut,
+    summary="Models and policy in service",
+    dependencies=[Depends(require_roles(Role.scientist, Role.regulator))],
+)
+def list_models(models: ModelsDep) -> ModelsOut:
+    """Each model's task, registered name, version and alias, and the policy version and hash."""
+    return _describe(models)
+
+
+@router.post(
+    "/reload",
+    response_model=ModelsOut,
+    summary="Load the current champions",
+    dependencies=[Depends(require_roles(Role.scientist))],
+    responses={503: {"model": ErrorOut, "description": "Loading failed; old models stay."}},
+)
+def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:
+    """Load every champion and swap them in at once; requests in flight keep the old set."""
+    state = request.app.state
+    with state.reload_lock:
+        try:
+            fresh = state.model_loader(settings)
+        except Exception as exc:
+            log.exception("model reload failed; keeping the models in service")
+            raise UnavailableError(
+                f"model reload failed ({exc.__class__.__name__}); the previous models stay"
+            ) from exc
+        state.models = fresh
+    log.info("models reloaded", extra={"versions": fresh.versions()})
+    return _describe(fresh)

@@ -1,0 +1,80 @@
+"""Operational endpoints: liveness, readiness and Prometheus metrics (no API key needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from serving.database import current_revision
+from serving.deps import MetricsDep, ModelsDep
+from serving.schemas import ComponentStatus, Readiness
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", summary="Liveness: the process is up")
+def healthz() -> dict[str, str]:
+    """Liveness: the process is up."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Readiness: database, dataset and models",
+    responses={503: {"model": Readiness, "description": "A component is not ready."}},
+)
+def readyz(request: Request, models: ModelsDep) -> JSONResponse:
+    """Whether the database answers, the dataset is present and the models are loaded."""
+    components = {
+        "database": _database_status(request),
+        "dataset": _dataset_status(request),
+        "models": _models_status(models.missing(), bool(models.models)),
+    }
+    body = Readiness(ready=all(c.ok for c in components.values()), components=components)
+    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
+
+
+def _database_status(request: Request) -> ComponentStatus:
+    """Database reachability and its migration revision."""
+    engine = request.app.state.engine
+    try:
+        revision = current_revision(engine)
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready; the reason is shown
+        return ComponentStatus(ok=False, detail=f"unreachable: {exc.__class__.__name__}")
+    if revision is None:
+        return ComponentStatus(ok=False, detail="reachable but not migrated")
+    return ComponentStatus(ok=True, detail=f"{engine.dialect.name} at revision {revision}")
+
+
+def _dataset_status(request: Request) -> ComponentStatus:
+    """Whether the active dataset is open, its size and end date."""
+    handle = request.app.state.dataset
+    if handle is None:
+        return ComponentStatus(
+            ok=False, detail=f"dataset {request.app.state.settings.dataset!r} not present"
+        )
+    end = handle.end_date.isoformat() if handle.end_date else "unknown"
+    return ComponentStatus(
+        ok=True, detail=f"{handle.store.root.name}: {len(handle.tables)} tables, end {end}"
+    )
+
+
+def _models_status(missing: list[str], any_loaded: bool) -> ComponentStatus:
+    """Whether every served task has a model."""
+    if missing:
+        return ComponentStatus(ok=False, detail=f"no model loaded for: {', '.join(missing)}")
+    return ComponentStatus(ok=True, detail="all models loaded" if any_loaded else "none needed")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def metrics(metrics: MetricsDep) -> Response:
+    """Request counts and latencies by route and status, assessments written by kind."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

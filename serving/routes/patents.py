@@ -1,0 +1,69 @@
+"""Patent lookup and search over the active dataset (检索查询)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from serving.auth import Role
+from serving.deps import CursorDep, DatasetDep, SettingsDep, require_roles
+from serving.patents import PatentQuery, patent_facts, patent_feature_values, search_patents
+from serving.schemas import ERROR_RESPONSES, ErrorOut, PatentOut, PatentPage
+
+# Patent data serves those who price, lend and model; regulators read only assessments and models.
+router = APIRouter(
+    prefix="/v1/patents",
+    tags=["patents"],
+    dependencies=[Depends(require_roles(Role.underwriter, Role.bank, Role.scientist))],
+    responses={
+        **ERROR_RESPONSES,
+        503: {"model": ErrorOut, "description": "The active dataset is not present."},
+    },
+)
+
+
+@router.get(
+    "/{patent_id}",
+    response_model=PatentOut,
+    summary="Look up a patent",
+    responses={404: {"model": ErrorOut, "description": "Not in the active dataset."}},
+)
+def read_patent(
+    request: Request,
+    patent_id: Annotated[str, Path(min_length=1, max_length=40, examples=["CN112233445B"])],
+    dataset: DatasetDep,
+    cursor: CursorDep,
+    settings: SettingsDep,
+) -> PatentOut:
+    """A patent's facts, CPC classes and (once the pipeline provides them) its features."""
+    facts = patent_facts(cursor, dataset.tables, patent_id)
+    as_of = dataset.as_of(settings)
+    features = patent_feature_values(request.app.state.patent_features, cursor, patent_id, as_of)
+    return PatentOut(**facts, features=features, as_of=as_of)
+
+
+@router.get("", response_model=PatentPage, summary="Search patents")
+def list_patents(
+    dataset: DatasetDep,
+    cursor: CursorDep,
+    assignee: Annotated[
+        str | None,
+        Query(max_length=200, description="Assignee id, or part of the assignee's name."),
+    ] = None,
+    cpc: Annotated[
+        str | None,
+        Query(max_length=16, pattern=r"^[A-Za-z0-9/ ]+$",
+              description="CPC class prefix, e.g. H04L or H04.", examples=["H04L"]),
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Words in the title, or part of the id.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> PatentPage:
+    """Patents matching every given filter, ordered by id (facts only, no features)."""
+    items, total = search_patents(
+        cursor, dataset.tables, PatentQuery(assignee=assignee, cpc=cpc, q=q), limit, offset
+    )
+    return PatentPage(items=[PatentOut(**i) for i in items], total=total)
