@@ -1,0 +1,70 @@
+"""Government premium subsidy (保费补贴): a share of the premium, capped per policy and per year."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from models.policy.applicant import Applicant
+from models.policy.document import Policy, Product
+from models.policy.errors import QuoteInputError
+
+
+class Subsidy(BaseModel):
+    """The subsidy on one premium: the rules that matched, the share, the caps that bit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    matched_rules: list[str]
+    share: float
+    uncapped_amount: float
+    amount: float
+    capped_by: Literal["per_policy", "per_applicant_year"] | None
+    used_before_this_year: float
+    remaining_this_year: float
+
+
+def compute_subsidy(
+    policy: Policy,
+    product: Product | str,
+    applicant: Applicant,
+    gross_premium: float,
+    used_this_year: float = 0.0,
+) -> Subsidy:
+    """Subsidy on a gross premium for this applicant, given what it already received this year."""
+    if not (math.isfinite(used_this_year) and used_this_year >= 0.0):
+        raise QuoteInputError(
+            "subsidy_used_this_year", f"must be a non-negative amount, got {used_this_year}"
+        )
+    rules = policy.subsidy
+    year_left = max(0.0, rules.cap_per_applicant_year - used_this_year)
+    matched = [r for r in rules.rules if getattr(applicant, r.attribute)]
+    if Product(product) not in rules.products or not matched:
+        return Subsidy(
+            matched_rules=[],
+            share=0.0,
+            uncapped_amount=0.0,
+            amount=0.0,
+            capped_by=None,
+            used_before_this_year=used_this_year,
+            remaining_this_year=round(year_left, 2),
+        )
+    shares = [r.share for r in matched]
+    share = min(rules.max_share, max(shares) if rules.combine == "max" else sum(shares))
+    uncapped = round(gross_premium * share, 2)
+    amount, capped_by = uncapped, None
+    if amount > rules.cap_per_policy:
+        amount, capped_by = rules.cap_per_policy, "per_policy"
+    if amount > year_left:
+        amount, capped_by = round(year_left, 2), "per_applicant_year"
+    return Subsidy(
+        matched_rules=[r.attribute for r in matched],
+        share=share,
+        uncapped_amount=uncapped,
+        amount=amount,
+        capped_by=capped_by,
+        used_before_this_year=used_this_year,
+        remaining_this_year=round(year_left - amount, 2),
+    )
