@@ -7,7 +7,10 @@ packages, and it does so lazily inside commands so that `--help` stays fast.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -16,6 +19,10 @@ import features.cli
 import models.cli
 import training.cli
 from features.settings import Settings
+from serving.auth import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     name="patentrisk",
@@ -73,6 +80,76 @@ def serve(
 def demo() -> None:
     """Build the embedded demo data, train every model and serve the API."""
     serve(host=None, port=None)
+
+
+keys_app = typer.Typer(help="Manage API keys (stored hashed; a new key is shown once).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+ROLE_HELP = "What the key may do: underwriter, bank, scientist, regulator or admin."
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Role = typer.Option(..., "--role", case_sensitive=False, help=ROLE_HELP),
+    name: str = typer.Option(None, "--name", help="Label to recognise the key by."),
+) -> None:
+    """Create an API key for ROLE and print it once."""
+    from serving import crud
+
+    with _key_session() as session:
+        row, raw = crud.create_api_key(session, role, name)
+    console.print(f"created key [bold]{row.id}[/bold] ({row.role}, {row.name!r})")
+    console.print("store it now, it is not shown again:")
+    typer.echo(raw)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (ids, roles, names; never the keys themselves)."""
+    from rich.table import Table
+
+    from serving import crud
+
+    with _key_session() as session:
+        rows = crud.list_api_keys(session)
+    table = Table("id", "role", "name", "created (UTC)", "revoked (UTC)")
+    for r in rows:
+        revoked = r.revoked_at.strftime("%Y-%m-%d %H:%M") if r.revoked_at else ""
+        table.add_row(r.id, r.role, r.name, r.created_at.strftime("%Y-%m-%d %H:%M"), revoked)
+    console.print(table)
+    console.print(f"{len(rows)} keys, {sum(r.revoked_at is None for r in rows)} active")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: str = typer.Argument(..., help="Id of the key, e.g. key_3f2a9c1d7e4b."),
+) -> None:
+    """Revoke key KEY_ID: requests with it get 401 from now on."""
+    from serving import crud
+    from serving.errors import ApiKeyNotFoundError
+
+    with _key_session() as session:
+        try:
+            row = crud.revoke_api_key(session, key_id)
+        except ApiKeyNotFoundError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=1) from None
+    console.print(f"revoked {row.id} ({row.role}, {row.name!r})")
+
+
+@contextmanager
+def _key_session() -> Iterator[Session]:
+    """A session on the migrated assessment store of the configured settings."""
+    from serving.database import make_engine, make_sessionmaker, migrate
+
+    engine = make_engine(_settings().resolved_database_url)
+    try:
+        migrate(engine)
+        with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 features.cli.register(app)
