@@ -209,12 +209,11 @@ def _chunk(file: str, start: int, rows: list[list[object]], columns: dict[int, s
            loader: Loader, known: dict[str, str], seen: set[str]) -> None:
     loader.read(len(rows))
     data = {f: [r[i] if i < len(r) else None for r in rows] for i, f in columns.items()}
-    frame = pd.DataFrame(data, dtype="object")
+    frame = pd.DataFrame(data, dtype="object").map(
+        lambda v: pd.NA if v is None or (isinstance(v, str) and not v.strip()) else v)
     frame["_file"] = file
     frame["_line"] = range(start, start + len(rows))
-    blank = frame.drop(columns=["_file", "_line"]).isna().all(axis=1) | frame.drop(
-        columns=["_file", "_line"]).astype("string").apply(lambda c: c.str.strip().eq("")).all(axis=1)
-    frame = frame[~blank.fillna(False)].copy()
+    frame = frame[frame.drop(columns=["_file", "_line"]).notna().any(axis=1)].copy()
     if frame.empty:
         return
     col = lambda f: frame[f] if f in frame.columns else pd.Series(None, frame.index, "object")  # noqa: E731
@@ -227,11 +226,13 @@ def _chunk(file: str, start: int, rows: list[list[object]], columns: dict[int, s
         lambda s: _SPLIT.split(s)[0].strip() if isinstance(s, str) and s.strip() else pd.NA)
     frame["owner"] = owner.astype("string")
     frame["assignee_id"] = match_ids(frame["owner"], known)
-    ipc_all = col("ipc_all").astype("string").map(
-        lambda s: [p.strip().upper() for p in _SPLIT.split(s) if p.strip()]
-        if isinstance(s, str) else [])
+    ipc_all = [
+        [p.strip().upper() for p in _SPLIT.split(v) if p.strip()] if isinstance(v, str) else []
+        for v in col("ipc_all").astype("string").astype(object)
+    ]
     main = col("ipc_main").astype("string").str.strip().str.upper()
-    main = main.where(main.notna(), ipc_all.map(lambda lst: lst[0] if lst else pd.NA))
+    first = pd.Series([lst[0] if lst else pd.NA for lst in ipc_all], frame.index, "string")
+    main = main.where(main.notna(), first)
     frame["cpc_main"] = main.str.replace(r"\s+", "", regex=True).str[:4]
     inventors = col("inventors").astype("string").map(
         lambda s: len([p for p in _SPLIT.split(s) if p.strip()]) if isinstance(s, str) else pd.NA)
