@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# JSON on every backend; JSONB on PostgreSQL (indexable, compact). Both round-trip JSON values.
-JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# Plain JSON on every backend, also on PostgreSQL: `json` keeps the text as written, while JSONB
+# re-prints numbers as NUMERIC (1e308 comes back as a 309-digit integer), so a stored assessment
+# would not read back identically. Nothing queries inside these documents, so JSONB buys nothing.
+JSONDocument = sa.JSON()
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 # Spelled out here rather than imported from serving.tables: a migration must not change when the
-# current table definitions do.
-JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# current table definitions do. Plain JSON (not JSONB) so that numbers read back exactly.
+JSONDocument = sa.JSON()
 
 revision = "0001"
 down_revision = None

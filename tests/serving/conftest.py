@@ -1,0 +1,161 @@
+"""Fixtures for the service tests: a tiny hand-written dataset, apps over real databases, keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+
+from features.settings import Settings
+from features.store import TableStore
+from serving import crud
+from serving.app import create_app
+from serving.auth import Role
+from serving.deps import ModelsDep, RecorderDep, require_roles
+from serving.modelset import ModelLoader
+
+def write_tiny_world(root: Path) -> None:
+    """Three firms, five patents with CPC classes: small enough to work answers out by hand."""
+    store = TableStore(root)
+    store.write("assignees", pd.DataFrame({
+        "assignee_id": ["A1", "A2", "A3"],
+        "name": ["Shenzhen Lightwave Tech", "Acme Robotics Inc", "100% Pure_Labs"],
+        "kind": ["large_firm", "sme", "university"],
+        "industry": ["telecom", "machinery", None],
+        "region": ["CN-GD", "US-CA", "CN-BJ"],
+        "founded_year": [1998, 2010, 1950],
+    }))
+    d = pd.to_datetime
+    store.write("patents", pd.DataFrame({
+        "patent_id": ["CN100000001B", "CN100000002B", "US10000003", "US10000004", "CN100000005U"],
+        "jurisdiction": ["CN", "CN", "US", "US", "CN"],
+        "patent_type": ["invention", "invention", "utility", "design", "utility_model"],
+        "filing_date": d(["2015-01-10", "2016-03-01", "2014-06-30", "2017-09-09", "2018-02-02"]),
+        "priority_date": d(["2014-12-01", "2016-03-01", None, None, "2018-02-02"]),
+        "grant_date": d(["2018-05-20", "2019-07-07", "2017-01-03", "2018-10-10", "2018-11-11"]),
+        "expiry_date": d(["2035-01-10", "2036-03-01", "2034-06-30", "2032-10-10", "2028-02-02"]),
+        "num_claims": [10, 3, 20, 1, 5],
+        "num_independent_claims": [2, 1, 3, 1, 1],
+        "first_claim_words": [150, 90, 210, None, 60],
+        "family_size": [3, 1, 5, 1, 1],
+        "num_inventors": [4, 2, 6, 1, 1],
+        "cpc_main": ["H04L", "H04W", "B25J", "D14", "G06F"],
+        "assignee_id": ["A1", "A1", "A2", "A2", "A3"],
+        "title": ["Optical packet routing", "Wireless handover method", "Robot gripper",
+                  "Ornamental design for a robot", "Data cache with 50% hit_rate"],
+    }))
+    store.write("patent_cpc", pd.DataFrame({
+        "patent_id": ["CN100000001B", "CN100000001B", "CN100000002B", "US10000003",
+                      "US10000004", "CN100000005U"],
+        "cpc_class": ["H04L", "H04B", "H04W", "B25J", "D14", "G06F"],
+        "cpc_section": ["H", "H", "H", "B", "Y", "G"],
+        "sequence": [0, 1, 0, 0, 0, 0],
+    }))
+    store.write_meta({"source": "hand-written", "end_date": "2024-12-31", "currency": "CNY"})
+
+
+class EchoQuote(BaseModel):
+    """A stand-in scoring request, to drive the infrastructure the way scoring routers will."""
+
+    cover_limit: float = Field(ge=0)
+    period_months: int = Field(ge=1, le=60)
+    note: str = ""
+
+
+def probe_router() -> APIRouter:
+    """Routes that exercise recording, body limits, validation and unexpected errors."""
+    router = APIRouter(prefix="/probe")
+    underwriter = Depends(require_roles(Role.underwriter))
+
+    @router.post("/quote")
+    def quote(
+        body: EchoQuote, recorder: RecorderDep, models: ModelsDep,
+        _caller: Annotated[object, underwriter],
+    ) -> dict[str, object]:
+        row = recorder.record(
+            kind="enforcement_quote", request=body.model_dump(),
+            features={"claims": 10.0, "missing": float("nan")},
+            outputs={"premium": body.cover_limit * 0.01, "grade": "B"},
+            explanation={"base": -2.5, "reasons": ["专利 cited 42 times"]},
+            model_versions=models.versions(), policy_version="test-1", policy_hash="abc",
+        )
+        return {"assessment_id": row.id, "outputs": row.outputs}
+
+    @router.get("/boom")
+    def boom() -> dict[str, str]:
+        raise RuntimeError("secret internal detail /etc/passwd")
+
+    @router.get("/needs-model")
+    def needs_model(models: ModelsDep) -> dict[str, str]:
+        return {"version": models.require("litigation").version}
+
+    return router
+
+
+def make_client(settings: Settings, loader: ModelLoader | None = None) -> TestClient:
+    """A TestClient (not yet started) on an app with the probe routes included."""
+    app: FastAPI = create_app(settings, model_loader=loader)
+    app.include_router(probe_router())
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def make_keys(client: TestClient) -> dict[str, str]:
+    """One raw API key per role, created in the started app's store."""
+    keys = {}
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        for role in Role:
+            keys[role.value] = crud.create_api_key(session, role, f"test {role.value}")[1]
+    return keys
+
+
+@pytest.fixture
+def world_settings(tmp_path: Path) -> Settings:
+    """Settings over a temporary data dir holding the tiny world, with a small body limit."""
+    settings = Settings(data_dir=tmp_path / "var", dataset="tiny", max_body_bytes=2_000)
+    write_tiny_world(settings.dataset_dir)
+    return settings
+
+
+@pytest.fixture
+def client(world_settings: Settings) -> Iterator[TestClient]:
+    """A started app over the tiny world and a SQLite store."""
+    with make_client(world_settings) as c:
+        yield c
+
+
+@pytest.fixture
+def keys(client: TestClient) -> dict[str, str]:
+    """Raw keys by role for `client`."""
+    return make_keys(client)
+
+
+@pytest.fixture
+def pg_schema_url(postgres_url: str) -> Iterator[str]:
+    """A URL whose search_path is a fresh PostgreSQL schema, dropped after the test."""
+    schema = f"patentrisk_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as con:
+        con.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as con:
+            con.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store URL of each backend: a SQLite file, and a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("pg_schema_url")

@@ -1,0 +1,159 @@
+"""The assessment store on SQLite and PostgreSQL: migrations, round trips, filters, pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from serving import crud
+from serving.auth import Caller, Role
+from serving.database import current_revision, make_engine, make_sessionmaker, migrate
+from serving.errors import AssessmentNotStoredError
+from serving.tables import Assessment
+
+UNDERWRITER = Caller("key_u", "u", Role.underwriter)
+BANK = Caller("key_b", "b", Role.bank)
+
+PAYLOAD = {
+    "request": {"patent": {"patent_id": "CN100000001B"}, "cover_limit": 1_000_000,
+                "deductible": 0, "period_months": 12, "flags": [True, False, None]},
+    "features": {"forward_citations_5y": 42.0, "age_years": 6.5, "tiny": 1.5e-300,
+                 "big": 1.7976931348623157e308, "third": 1 / 3, "neg": -0.1},
+    "outputs": {"probability": 0.0312, "grade": "C", "premium": {"net": 12345.67, "parts": []}},
+    "explanation": {"base_value": -3.2, "reasons_zh": ["五年内被引用42次：风险上升"],
+                    "nested": {"a": [1, 2, {"b": "c"}]}},
+    "model_versions": {"litigation": {"name": "patentrisk-litigation", "version": "3"}},
+}
+
+
+@pytest.fixture
+def session_factory(database_url: str):
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def _record(session, kind="enforcement_quote", caller=UNDERWRITER, **over):
+    fields = {**PAYLOAD, **over}
+    return crud.record_assessment(
+        session, kind=kind, caller=caller, policy_version="2025.1", policy_hash="h" * 64,
+        **fields,
+    )
+
+
+def test_migrations_reach_head_and_are_idempotent(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    migrate(engine)
+    assert current_revision(engine) == "0001"
+    names = set(sa.inspect(engine).get_table_names())
+    assert {"assessments", "api_keys", "alembic_version"} <= names
+    engine.dispose()
+
+
+def test_assessment_reads_back_identically(session_factory) -> None:
+    with session_factory() as s:
+        written = _record(s)
+    with session_factory() as s:
+        read = crud.get_assessment(s, written.id)
+    assert read is not None
+    for field in ("request", "features", "outputs", "explanation", "model_versions"):
+        assert getattr(read, field) == PAYLOAD[field], field
+    assert read.features["third"] == 1 / 3  # exact float, not a rounded decimal
+    assert (read.kind, read.caller_key_id, read.caller_role) == (
+        "enforcement_quote", "key_u", "underwriter")
+    assert (read.policy_version, read.policy_hash, read.status) == ("2025.1", "h" * 64,
+                                                                     "completed")
+    assert read.created_at == written.created_at
+    assert read.created_at.tzinfo is not None
+    assert read.created_at.utcoffset() == dt.timedelta(0)
+
+
+def test_non_json_values_are_stored_as_json(session_factory) -> None:
+    with session_factory() as s:
+        row = _record(s, features={"nan": float("nan"), "inf": math.inf,
+                                   "np": np.float64(2.5), "npint": np.int64(7),
+                                   "day": dt.date(2024, 12, 31), "arr": np.array([1.0, 2.0])})
+    expected = {"nan": None, "inf": None, "np": 2.5, "npint": 7, "day": "2024-12-31",
+                "arr": [1.0, 2.0]}
+    assert row.features == expected
+    with session_factory() as s:
+        assert crud.get_assessment(s, row.id).features == expected
+
+
+def test_unknown_kind_is_refused(session_factory) -> None:
+    with session_factory() as s, pytest.raises(ValueError, match="kind must be one of"):
+        _record(s, kind="horoscope")
+
+
+def test_list_filters_by_kind_caller_and_time_and_pages(session_factory) -> None:
+    with session_factory() as s:
+        quotes = [_record(s) for _ in range(5)]
+        loans = [_record(s, kind="loan_assessment", caller=BANK) for _ in range(3)]
+    with session_factory() as s:
+        items, total = crud.list_assessments(s, crud.AssessmentFilters(), limit=100)
+        assert total == 8
+        assert [i.id for i in items] == [r.id for r in sorted(
+            quotes + loans, key=lambda r: (r.created_at, r.id), reverse=True)]
+
+        items, total = crud.list_assessments(
+            s, crud.AssessmentFilters(kind="loan_assessment"), limit=2, offset=0)
+        page2, total2 = crud.list_assessments(
+            s, crud.AssessmentFilters(kind="loan_assessment"), limit=2, offset=2)
+        assert (total, total2, len(items), len(page2)) == (3, 3, 2, 1)
+        assert {i.id for i in items + page2} == {r.id for r in loans}
+
+        _, total = crud.list_assessments(s, crud.AssessmentFilters(caller_key_id="key_u"))
+        assert total == 5
+
+        cut = quotes[2].created_at
+        _, before = crud.list_assessments(s, crud.AssessmentFilters(until=cut))
+        _, after = crud.list_assessments(s, crud.AssessmentFilters(since=cut))
+        assert before + after == 8
+        assert before == sum(r.created_at < cut for r in quotes + loans)
+
+        later = max(r.created_at for r in quotes + loans) + dt.timedelta(seconds=1)
+        assert crud.list_assessments(s, crud.AssessmentFilters(since=later)) == ([], 0)
+
+
+def test_failed_write_raises_and_stores_nothing(session_factory) -> None:
+    with session_factory() as s:
+        s.execute(sa.text("DROP TABLE assessments"))
+        s.commit()
+    with session_factory() as s, pytest.raises(AssessmentNotStoredError):
+        _record(s)
+
+
+def test_naive_timestamps_are_refused(session_factory) -> None:
+    with session_factory() as s:
+        row = _record(s)
+        row.created_at = dt.datetime(2025, 1, 1)  # naive
+        with pytest.raises(sa.exc.StatementError, match="timezone-aware"):
+            s.commit()
+
+
+def test_api_keys_store_only_the_hash(session_factory) -> None:
+    import hashlib
+
+    with session_factory() as s:
+        row, raw = crud.create_api_key(s, Role.bank, "bank")
+    with session_factory() as s:
+        stored = s.get(type(row), row.id)
+        values = [str(v) for v in (stored.id, stored.name, stored.role, stored.key_hash)]
+        assert raw not in " ".join(values)
+        assert stored.key_hash == hashlib.sha256(raw.encode()).hexdigest()
+        assert crud.caller_for_key(s, raw) == Caller(row.id, "bank", Role.bank)
+        crud.revoke_api_key(s, row.id)
+        assert crud.caller_for_key(s, raw) is None
+        assert crud.caller_for_key(s, raw + "x") is None
+
+
+def test_assessment_table_counts(session_factory) -> None:
+    with session_factory() as s:
+        _record(s)
+        assert s.scalar(sa.select(sa.func.count()).select_from(Assessment)) == 1
