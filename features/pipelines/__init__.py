@@ -1,1 +1,36 @@
 """Point-in-time feature pipelines, labels and training snapshots."""
+
+from __future__ import annotations
+
+from features.pipelines.facts import FirmFacts, FirmYear, LoanFacts, PatentFacts
+from features.pipelines.frames import (
+    firm_features,
+    firm_features_for_facts,
+    loan_features,
+    loan_features_for_ids,
+    patent_features,
+    patent_features_for_facts,
+)
+from features.pipelines.leakage import LeakageError
+from features.pipelines.patents import FeatureBlock
+from features.pipelines.snapshots import build_snapshots, dataset_end_date, default_snapshot_dates
+from features.registry import task_features
+
+__all__ = [
+    "FeatureBlock",
+    "FirmFacts",
+    "FirmYear",
+    "LeakageError",
+    "LoanFacts",
+    "PatentFacts",
+    "build_snapshots",
+    "dataset_end_date",
+    "default_snapshot_dates",
+    "firm_features",
+    "firm_features_for_facts",
+    "loan_features",
+    "loan_features_for_ids",
+    "patent_features",
+    "patent_features_for_facts",
+    "task_features",
+]

@@ -1,0 +1,99 @@
+"""Firm features as of a date (infringement liability): one SQL query for (firm, date) pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from features.pipelines.context import CONTEXT_CTES, category_code
+from features.pipelines.patents import FeatureBlock
+from features.registry import INDUSTRIES
+from features.schema import ASSIGNEE_KINDS
+
+_FIRM_CORE = """
+fin_ranked AS (  -- fiscal year Y is known from 1 April of Y + 1
+  SELECT ft.assignee_id, ft.as_of, f.year, f.revenue, f.total_assets, f.debt, f.net_income,
+         row_number() OVER (PARTITION BY ft.assignee_id, ft.as_of ORDER BY f.year DESC) AS rk
+  FROM ft JOIN {firm_financials} f ON f.assignee_id = ft.assignee_id
+    AND make_date(CAST(f.year AS INTEGER) + 1, 4, 1) <= ft.as_of
+),
+fin AS (
+  SELECT a.assignee_id, a.as_of, a.revenue, a.total_assets, a.debt, a.net_income,
+         CASE WHEN b.year = a.year - 1 AND b.revenue > 0 THEN a.revenue / b.revenue - 1 END
+           AS revenue_growth
+  FROM fin_ranked a LEFT JOIN fin_ranked b
+    ON b.assignee_id = a.assignee_id AND b.as_of = a.as_of AND b.rk = 2
+  WHERE a.rk = 1
+),
+tech AS (
+  SELECT assignee_id, count(*) AS n_classes,
+         CASE WHEN sum(weight) > 0 THEN sum(weight * weight) / (sum(weight) * sum(weight)) END
+           AS concentration
+  FROM {firm_technology} GROUP BY ALL
+),
+intensity AS (  -- exposure-weighted suit rate of the firm's product classes
+  SELECT ft.assignee_id, ft.as_of,
+         CASE WHEN sum(t.weight) > 0
+              THEN sum(t.weight * coalesce(cr.rate, 0)) / sum(t.weight) END AS intensity
+  FROM ft JOIN {firm_technology} t ON t.assignee_id = ft.assignee_id
+  LEFT JOIN class_rate cr ON cr.as_of = ft.as_of AND cr.cpc_main = t.cpc_class
+  GROUP BY ALL
+),
+firm_frame AS (
+  SELECT ft.assignee_id, ft.as_of,
+    {code_kind} AS firm_kind,
+    {code_industry} AS firm_industry,
+    CAST(year(ft.as_of) - a.founded_year AS DOUBLE) AS firm_age_years,
+    CAST(log10(1 + fin.revenue) AS DOUBLE) AS firm_revenue_log,
+    CAST(log10(1 + fin.total_assets) AS DOUBLE) AS firm_assets_log,
+    CAST(CASE WHEN fin.total_assets > 0 THEN fin.debt / fin.total_assets END AS DOUBLE)
+      AS firm_debt_ratio,
+    CAST(CASE WHEN fin.revenue > 0 THEN fin.net_income / fin.revenue END AS DOUBLE)
+      AS firm_profit_margin,
+    CAST(CASE WHEN fin.total_assets > 0 THEN fin.net_income / fin.total_assets END AS DOUBLE)
+      AS firm_roa,
+    CAST(fin.revenue_growth AS DOUBLE) AS firm_revenue_growth,
+    CAST(coalesce(t.n_classes, 0) AS DOUBLE) AS firm_tech_classes,
+    CAST(t.concentration AS DOUBLE) AS firm_tech_concentration,
+    CAST(coalesce(pf.n_patents, 0) AS DOUBLE) AS firm_portfolio_size,
+    CAST(pf.mean_citations AS DOUBLE) AS firm_portfolio_citations_mean,
+    CAST(coalesce(fs.as_defendant, 0) AS DOUBLE) AS firm_suits_as_defendant,
+    CAST(coalesce(fs.as_defendant_3y, 0) AS DOUBLE) AS firm_suits_as_defendant_3y,
+    CAST(coalesce(fs.as_plaintiff, 0) AS DOUBLE) AS firm_suits_as_plaintiff,
+    CAST(i.intensity AS DOUBLE) AS firm_class_suit_intensity
+  FROM ft
+  LEFT JOIN {assignees} a ON a.assignee_id = ft.assignee_id
+  LEFT JOIN fin ON fin.assignee_id = ft.assignee_id AND fin.as_of = ft.as_of
+  LEFT JOIN tech t ON t.assignee_id = ft.assignee_id
+  LEFT JOIN portfolio_at pf ON pf.as_of = ft.as_of AND pf.owner_id = ft.assignee_id
+  LEFT JOIN firm_suits fs ON fs.as_of = ft.as_of AND fs.firm_id = ft.assignee_id
+  LEFT JOIN intensity i ON i.assignee_id = ft.assignee_id AND i.as_of = ft.as_of
+)
+"""
+
+
+def firm_frame_ctes(with_context: bool = True) -> str:
+    """CTEs (after `ft(assignee_id, as_of)` and `dates(as_of)`) ending in `firm_frame`."""
+    return (CONTEXT_CTES + "," if with_context else "") + _FIRM_CORE.replace(
+        "{code_kind}", category_code("a.kind", ASSIGNEE_KINDS)
+    ).replace("{code_industry}", category_code("a.industry", INDUSTRIES))
+
+
+def firm_features_sql(
+    targets: str, names: Sequence[str], blocks: Sequence[FeatureBlock] = ()
+) -> str:
+    """SQL template of firm features for a `targets` relation of (assignee_id, as_of)."""
+    select = [f"f.{n}" for n in names]
+    joins = ""
+    for i, blk in enumerate(blocks):
+        alias = f"blk{i}"
+        joins += (
+            f" LEFT JOIN ({blk.sql.replace('{targets}', 'ft')}) {alias}"
+            f" ON {alias}.assignee_id = f.assignee_id AND {alias}.as_of = f.as_of"
+        )
+        select += [f"CAST({alias}.{c} AS DOUBLE) AS {c}" for c in blk.columns]
+    return (
+        f"WITH ft AS (SELECT DISTINCT assignee_id, CAST(as_of AS DATE) AS as_of FROM {targets}),\n"
+        "dates AS (SELECT DISTINCT as_of FROM ft),\n"
+        + firm_frame_ctes()
+        + "\nSELECT f.assignee_id, f.as_of, " + ", ".join(select) + " FROM firm_frame f" + joins
+    )

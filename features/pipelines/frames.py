@@ -1,0 +1,315 @@
+"""Feature frames for patents, firms and loans: the one code path for training and serving.
+
+Training passes many (id, as-of) pairs, serving one id or request facts. Facts are registered as
+temporary relations unioned with the canonical views, and the same SQL runs over them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from features.pipelines.facts import FirmFacts, LoanFacts, PatentFacts
+from features.pipelines.firms import firm_features_sql
+from features.pipelines.loans import loan_features_sql
+from features.pipelines.patents import PATENT_OVERRIDABLE, FeatureBlock, patent_features_sql
+from features.pipelines.sources import Sources, register_arrow, union_facts
+from features.registry import features_for, get
+from features.schema import table
+
+PATENT_FEATURES = tuple(f.name for f in features_for("patent") if f.name != "claim_kind")
+FIRM_FEATURES = tuple(f.name for f in features_for("firm"))
+LOAN_FEATURES = tuple(f.name for f in features_for("loan"))
+
+
+def _dates(as_of: date | Sequence[date]) -> list[date]:
+    """One or many as-of dates as a list of `date`."""
+    if isinstance(as_of, date):
+        return [as_of]
+    return [pd.Timestamp(d).date() for d in as_of]
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, temp: Sequence[str]) -> pd.DataFrame:
+    """Run `sql`, drop the temporary relations, return a frame with float64 features."""
+    try:
+        out = con.execute(sql).df()
+    finally:
+        for name in temp:
+            con.unregister(name)
+    out["as_of"] = pd.to_datetime(out["as_of"]).astype("datetime64[ns]")
+    for col in out.columns[2:]:
+        out[col] = out[col].astype("float64")
+    return out.sort_values([out.columns[0], "as_of"], kind="stable").reset_index(drop=True)
+
+
+def _targets(id_col: str, pairs: pd.DataFrame) -> pa.Table:
+    """An Arrow table of (id, as_of) pairs."""
+    return pa.table({
+        id_col: pa.array(pairs[id_col].astype(str).tolist(), pa.string()),
+        "as_of": pa.array(pd.to_datetime(pairs["as_of"]).dt.date.tolist(), pa.date32()),
+    })
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, sources: Sources, id_col: str, query: str,
+           ids: Sequence[str] | None, dates: list[date]) -> pd.DataFrame:
+    """Cross product of ids (or all ids from `query`) with dates."""
+    if ids is None:
+        ids = [r[0] for r in con.execute(sources.render(query)).fetchall()]
+    return pd.DataFrame(
+        [(i, d) for d in dates for i in ids], columns=[id_col, "as_of"]
+    ) if ids else pd.DataFrame({id_col: pd.Series([], dtype=str), "as_of": []})
+
+
+def patent_frame(
+    con: duckdb.DuckDBPyConnection,
+    pairs: pd.DataFrame,
+    *,
+    sources: Sources | None = None,
+    names: Sequence[str] = PATENT_FEATURES,
+    blocks: Sequence[FeatureBlock] = (),
+    overrides: str | None = None,
+) -> pd.DataFrame:
+    """Patent features for each (patent_id, as_of) row of `pairs`."""
+    src = sources or Sources.from_connection(con)
+    tname = register_arrow(con, _targets("patent_id", pairs), "patent_targets")
+    sql = src.render(patent_features_sql(tname, names, overrides, blocks))
+    return _run(con, sql, [tname])
+
+
+def patent_features(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | Sequence[date],
+    patent_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Patent features as of each date for `patent_ids` (default: every patent filed by then)."""
+    dates = _dates(as_of)
+    src = Sources.from_connection(con)
+    if patent_ids is None:
+        last = max(dates).isoformat()
+        patent_ids = [r[0] for r in con.execute(src.render(
+            f"SELECT patent_id FROM {{patents}} WHERE filing_date <= DATE '{last}'"
+        )).fetchall()]
+    pairs = _pairs(con, src, "patent_id", "", list(patent_ids), dates)
+    return patent_frame(con, pairs, sources=src)
+
+
+def _patent_facts_arrow(facts: Sequence[PatentFacts]) -> tuple[pa.Table, pa.Table]:
+    """Arrow tables of the facts' patents rows and of their stated counts."""
+    cols = table("patents").column_names
+    rows = [f.model_dump(include=set(cols)) for f in facts]
+    frame = pd.DataFrame(rows, columns=cols)
+    types = {"string": pa.string(), "date": pa.date32(), "int": pa.int64()}
+    patents = pa.table({
+        c.name: pa.array(frame[c.name].tolist(), types[c.kind]) for c in table("patents").columns
+    })
+    over: dict[str, list[object]] = {"patent_id": [f.patent_id for f in facts]}
+    kinds = get("owner_kind").categories
+    for n in PATENT_OVERRIDABLE:
+        vals = [getattr(f, n) for f in facts]
+        if n == "owner_kind":
+            vals = [None if v is None else float(kinds.index(v)) for v in vals]
+        over[n] = [None if v is None else float(v) for v in vals]
+    overrides = pa.table({k: pa.array(v, pa.string() if k == "patent_id" else pa.float64())
+                          for k, v in over.items()})
+    return patents, overrides
+
+
+def patent_features_for_facts(
+    con: duckdb.DuckDBPyConnection, facts: Sequence[PatentFacts], as_of: date
+) -> pd.DataFrame:
+    """Patent features as of `as_of` for patents described by request facts."""
+    if not facts:
+        raise ValueError("facts must hold at least one patent")
+    src = Sources.from_connection(con)
+    patents, overrides = _patent_facts_arrow(facts)
+    pname = register_arrow(con, patents, "patent_facts")
+    oname = register_arrow(con, overrides, "patent_overrides")
+    try:
+        src = src.replace(patents=union_facts(
+            src.relations["patents"], pname, "patent_id", table("patents").column_names
+        ))
+        pairs = pd.DataFrame({"patent_id": [f.patent_id for f in facts], "as_of": as_of})
+        return patent_frame(con, pairs, sources=src, overrides=oname)
+    finally:
+        con.unregister(pname)
+        con.unregister(oname)
+
+
+def firm_frame(
+    con: duckdb.DuckDBPyConnection,
+    pairs: pd.DataFrame,
+    *,
+    sources: Sources | None = None,
+    names: Sequence[str] = FIRM_FEATURES,
+    blocks: Sequence[FeatureBlock] = (),
+) -> pd.DataFrame:
+    """Firm features for each (assignee_id, as_of) row of `pairs`."""
+    src = sources or Sources.from_connection(con)
+    tname = register_arrow(con, _targets("assignee_id", pairs), "firm_targets")
+    return _run(con, src.render(firm_features_sql(tname, names, blocks)), [tname])
+
+
+def firm_features(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | Sequence[date],
+    assignee_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Firm features as of each date for `assignee_ids` (default: firms with product classes)."""
+    src = Sources.from_connection(con)
+    query = "SELECT DISTINCT assignee_id FROM {firm_technology} ORDER BY 1"
+    pairs = _pairs(con, src, "assignee_id", query,
+                   None if assignee_ids is None else list(assignee_ids), _dates(as_of))
+    return firm_frame(con, pairs, sources=src)
+
+
+def _firm_facts_sources(
+    con: duckdb.DuckDBPyConnection, src: Sources, facts: Sequence[FirmFacts]
+) -> tuple[Sources, list[str]]:
+    """Sources with the facts' assignee, financials and technology rows replacing the db's."""
+    a_cols = table("assignees").column_names
+    assignees = pa.table({
+        "assignee_id": pa.array([f.assignee_id for f in facts], pa.string()),
+        "name": pa.array([f.name or f.assignee_id for f in facts], pa.string()),
+        "kind": pa.array([f.kind for f in facts], pa.string()),
+        "industry": pa.array([f.industry for f in facts], pa.string()),
+        "region": pa.array([f.region for f in facts], pa.string()),
+        "founded_year": pa.array([f.founded_year for f in facts], pa.int64()),
+    })
+    fin_rows = [(f.assignee_id, y) for f in facts for y in f.financials]
+    fin = pa.table({
+        "assignee_id": pa.array([a for a, _ in fin_rows], pa.string()),
+        "year": pa.array([y.year for _, y in fin_rows], pa.int64()),
+        "revenue": pa.array([y.revenue for _, y in fin_rows], pa.float64()),
+        "total_assets": pa.array([y.total_assets for _, y in fin_rows], pa.float64()),
+        "debt": pa.array([y.debt for _, y in fin_rows], pa.float64()),
+        "net_income": pa.array([y.net_income for _, y in fin_rows], pa.float64()),
+        "currency": pa.array([y.currency for _, y in fin_rows], pa.string()),
+    })
+    tech_rows = [(f.assignee_id, c, w) for f in facts for c, w in f.technology.items()]
+    tech = pa.table({
+        "assignee_id": pa.array([r[0] for r in tech_rows], pa.string()),
+        "cpc_class": pa.array([r[1] for r in tech_rows], pa.string()),
+        "weight": pa.array([r[2] for r in tech_rows], pa.float64()),
+    })
+    names = [register_arrow(con, t, p) for t, p in
+             ((assignees, "firm_facts"), (fin, "fin_facts"), (tech, "tech_facts"))]
+    ids = names[0]
+
+    def _replace(base: str, facts_rel: str, cols: list[str]) -> str:
+        c = ", ".join(cols)
+        return (f"(SELECT {c} FROM {base} WHERE assignee_id NOT IN (SELECT assignee_id FROM "
+                f"{ids}) UNION ALL SELECT {c} FROM {facts_rel})")
+
+    r = src.relations
+    return src.replace(
+        assignees=_replace(r["assignees"], names[0], a_cols),
+        firm_financials=_replace(r["firm_financials"], names[1],
+                                 table("firm_financials").column_names),
+        firm_technology=_replace(r["firm_technology"], names[2],
+                                 table("firm_technology").column_names),
+    ), names
+
+
+def firm_features_for_facts(
+    con: duckdb.DuckDBPyConnection, facts: Sequence[FirmFacts], as_of: date
+) -> pd.DataFrame:
+    """Firm features as of `as_of` for firms described by request facts."""
+    if not facts:
+        raise ValueError("facts must hold at least one firm")
+    src, temp = _firm_facts_sources(con, Sources.from_connection(con), facts)
+    try:
+        pairs = pd.DataFrame({"assignee_id": [f.assignee_id for f in facts], "as_of": as_of})
+        return firm_frame(con, pairs, sources=src)
+    finally:
+        for name in temp:
+            con.unregister(name)
+
+
+def loan_frame(
+    con: duckdb.DuckDBPyConnection,
+    loans: pa.Table,
+    pledges: pa.Table,
+    *,
+    sources: Sources | None = None,
+    names: Sequence[str] = LOAN_FEATURES,
+    blocks: Sequence[FeatureBlock] = (),
+) -> pd.DataFrame:
+    """Loan features for loan rows (loan_id, as_of, borrower_id, amount, ...) and pledges."""
+    src = sources or Sources.from_connection(con)
+    lname = register_arrow(con, loans, "loan_targets")
+    pname = register_arrow(con, pledges, "loan_pledges")
+    return _run(con, src.render(loan_features_sql(lname, pname, names, blocks)), [lname, pname])
+
+
+def loan_rows_from_table(
+    con: duckdb.DuckDBPyConnection, loan_ids: Sequence[str] | None = None
+) -> tuple[pa.Table, pa.Table]:
+    """Loan rows (as of the day before drawdown) and pledges from the `loans` tables."""
+    src = Sources.from_connection(con)
+    where = ""
+    if loan_ids is not None:
+        quoted = ", ".join("'" + str(i).replace("'", "''") + "'" for i in loan_ids) or "NULL"
+        where = f" WHERE loan_id IN ({quoted})"
+    loans = con.sql(src.render(
+        "SELECT loan_id, CAST(start_date - INTERVAL 1 DAY AS DATE) AS as_of, borrower_id, "
+        "amount, term_months, appraised_value FROM {loans}" + where + " ORDER BY loan_id"
+    )).to_arrow_table()
+    pledges = con.sql(src.render(
+        "SELECT loan_id, patent_id FROM {loan_patents}" + where
+    )).to_arrow_table()
+    return loans, pledges
+
+
+def loan_features_for_ids(
+    con: duckdb.DuckDBPyConnection, loan_ids: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Loan features of loans in the `loans` table, as of the day before each drawdown."""
+    loans, pledges = loan_rows_from_table(con, loan_ids)
+    return loan_frame(con, loans, pledges)
+
+
+def loan_features(con: duckdb.DuckDBPyConnection, loans: Sequence[LoanFacts]) -> pd.DataFrame:
+    """Loan features for loans described by request facts (borrower and patents by id or facts)."""
+    if not loans:
+        raise ValueError("loans must hold at least one loan")
+    ids = [ln.loan_id for ln in loans]
+    if len(set(ids)) != len(ids):
+        raise ValueError("loans.loan_id must be unique within a request")
+    src = Sources.from_connection(con)
+    temp: list[str] = []
+    try:
+        firms = [ln.borrower for ln in loans if ln.borrower is not None]
+        if firms:
+            src, names = _firm_facts_sources(con, src, firms)
+            temp += names
+        patents = [p for ln in loans for p in ln.pledged_patents]
+        if patents:
+            ptab, _ = _patent_facts_arrow(list({p.patent_id: p for p in patents}.values()))
+            pname = register_arrow(con, ptab, "patent_facts")
+            temp.append(pname)
+            src = src.replace(patents=union_facts(
+                src.relations["patents"], pname, "patent_id", table("patents").column_names
+            ))
+        loan_tab = pa.table({
+            "loan_id": pa.array(ids, pa.string()),
+            "as_of": pa.array([ln.as_of for ln in loans], pa.date32()),
+            "borrower_id": pa.array([ln.borrower_key for ln in loans], pa.string()),
+            "amount": pa.array([ln.amount for ln in loans], pa.float64()),
+            "term_months": pa.array([ln.term_months for ln in loans], pa.int64()),
+            "appraised_value": pa.array([ln.appraised_value for ln in loans], pa.float64()),
+        })
+        links = [(ln.loan_id, p) for ln in loans for p in
+                 dict.fromkeys([*ln.pledged_patent_ids, *(x.patent_id for x in
+                                                          ln.pledged_patents)])]
+        pledge_tab = pa.table({
+            "loan_id": pa.array([a for a, _ in links], pa.string()),
+            "patent_id": pa.array([b for _, b in links], pa.string()),
+        })
+        return loan_frame(con, loan_tab, pledge_tab, sources=src)
+    finally:
+        for name in temp:
+            con.unregister(name)

@@ -1,0 +1,149 @@
+"""Task populations and labels with explicit horizons, per docs/architecture.md."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from features.pipelines.context import CONTEXT_CTES
+from features.pipelines.sources import Sources
+
+# Label window of the yearly tasks: the 12 months after T, i.e. calendar year T.year + 1.
+HORIZON_MONTHS = 12
+
+
+def _present(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the connection has a relation called `name`."""
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()[0])
+
+
+def _dates_sql(dates: Sequence[date]) -> str:
+    """A VALUES list of dates as a `dates(as_of)` relation."""
+    rows = ", ".join(f"(DATE '{d.isoformat()}')" for d in dates)
+    return f"(SELECT * FROM (VALUES {rows}) v(as_of))"
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """Run a population query returning entity_id, as_of, label, truth (+ extras)."""
+    out = con.execute(sql).df()
+    out["entity_id"] = out["entity_id"].astype(str)
+    out["as_of"] = pd.to_datetime(out["as_of"]).astype("datetime64[ns]")
+    out["label"] = out["label"].astype("float64")
+    out["truth"] = out["truth"].astype("float64")
+    return out
+
+
+def litigation_labels(con: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> pd.DataFrame:
+    """Patents granted and in force at each T; label 1 if a case on it is filed in (T, T+12m]."""
+    src = Sources.from_connection(con)
+    truth = (
+        "(SELECT p_litigation FROM truth_patent_year y WHERE y.patent_id = o.patent_id "
+        "AND y.year = year(o.as_of) + 1)" if _present(con, "truth_patent_year") else "NULL"
+    )
+    sql = (
+        f"WITH dates AS {_dates_sql(dates)}, " + src.render(CONTEXT_CTES) + f"""
+        SELECT o.patent_id AS entity_id, o.as_of,
+               CAST(EXISTS (SELECT 1 FROM {src.relations['cases']} c
+                     WHERE c.patent_id = o.patent_id AND c.filed_date > o.as_of
+                       AND c.filed_date <= o.as_of + INTERVAL {HORIZON_MONTHS} MONTH)
+                    AS DOUBLE) AS label,
+               CAST({truth} AS DOUBLE) AS truth
+        FROM owner_at o WHERE o.in_force ORDER BY o.as_of, o.patent_id"""
+    )
+    return _frame(con, sql)
+
+
+def liability_labels(con: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> pd.DataFrame:
+    """Firms with product classes (founded by T); label 1 if named defendant in (T, T+12m]."""
+    src = Sources.from_connection(con)
+    truth = (
+        "(SELECT p_sued FROM truth_firm_year y WHERE y.assignee_id = f.assignee_id "
+        "AND y.year = year(d.as_of) + 1)" if _present(con, "truth_firm_year") else "NULL"
+    )
+    sql = src.render(f"""
+        SELECT f.assignee_id AS entity_id, d.as_of,
+               CAST(EXISTS (SELECT 1 FROM {{cases}} c
+                     WHERE c.defendant_id = f.assignee_id AND c.filed_date > d.as_of
+                       AND c.filed_date <= d.as_of + INTERVAL {HORIZON_MONTHS} MONTH)
+                    AS DOUBLE) AS label,
+               CAST({truth} AS DOUBLE) AS truth
+        FROM {_dates_sql(dates)} d
+        CROSS JOIN (SELECT DISTINCT assignee_id FROM {{firm_technology}}) f
+        LEFT JOIN {{assignees}} a ON a.assignee_id = f.assignee_id
+        WHERE a.founded_year IS NULL OR a.founded_year <= year(d.as_of)
+        ORDER BY d.as_of, f.assignee_id""")
+    return _frame(con, sql)
+
+
+def default_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFrame:
+    """Loans as of the day before drawdown; label 1 if defaulted within the term.
+
+    Loans whose term ends after `end_date` and that are still open are left out.
+    """
+    src = Sources.from_connection(con)
+    truth = (
+        "(SELECT p_default FROM truth_loans t WHERE t.loan_id = l.loan_id)"
+        if _present(con, "truth_loans") else "NULL"
+    )
+    sql = src.render(f"""
+        SELECT l.loan_id AS entity_id, CAST(l.start_date - INTERVAL 1 DAY AS DATE) AS as_of,
+               CAST(l.outcome = 'defaulted' AND l.default_date IS NOT NULL
+                    AND l.default_date <= l.start_date + to_months(l.term_months) AS DOUBLE)
+                 AS label,
+               CAST({truth} AS DOUBLE) AS truth
+        FROM {{loans}} l
+        WHERE NOT (l.outcome = 'open'
+                   AND l.start_date + to_months(l.term_months) > DATE '{end_date.isoformat()}')
+          AND l.start_date <= DATE '{end_date.isoformat()}'
+        ORDER BY as_of, entity_id""")
+    return _frame(con, sql)
+
+
+def severity_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFrame:
+    """Closed cases as of the day before filing; one row per claim kind with its cost.
+
+    Claim kind 0 (enforcement) costs the plaintiff's legal cost; 1 (liability) damages plus the
+    defendant's legal cost. Case-level amounts repeated over a case's patent rows count once; the
+    case's first patent (by id) carries the patent features.
+    """
+    src = Sources.from_connection(con)
+    sql = src.render(f"""
+        WITH closed AS (
+          SELECT case_id, min(patent_id) AS patent_id, min(filed_date) AS filed_date,
+                 max(plaintiff_legal_cost) AS plc, max(damages) AS dmg,
+                 max(defendant_legal_cost) AS dlc
+          FROM {{cases}}
+          WHERE outcome IS NOT NULL AND closed_date IS NOT NULL
+            AND closed_date <= DATE '{end_date.isoformat()}'
+          GROUP BY case_id
+        )
+        SELECT case_id AS entity_id, CAST(filed_date - INTERVAL 1 DAY AS DATE) AS as_of,
+               patent_id, 0.0 AS claim_kind, plc AS label, CAST(NULL AS DOUBLE) AS truth
+        FROM closed WHERE plc IS NOT NULL
+        UNION ALL
+        SELECT case_id, CAST(filed_date - INTERVAL 1 DAY AS DATE), patent_id, 1.0,
+               coalesce(dmg, 0) + coalesce(dlc, 0), NULL
+        FROM closed WHERE dmg IS NOT NULL OR dlc IS NOT NULL
+        ORDER BY as_of, entity_id, claim_kind""")
+    return _frame(con, sql)
+
+
+def value_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFrame:
+    """Transactions as of the day before the deal on granted patents; label = price."""
+    src = Sources.from_connection(con)
+    truth = (
+        "(SELECT value FROM truth_value v WHERE v.patent_id = t.patent_id)"
+        if _present(con, "truth_value") else "NULL"
+    )
+    sql = src.render(f"""
+        SELECT t.patent_id AS entity_id, CAST(t.date - INTERVAL 1 DAY AS DATE) AS as_of,
+               t.transaction_id, CAST(t.price AS DOUBLE) AS label, CAST({truth} AS DOUBLE) AS truth
+        FROM {{transactions}} t JOIN {{patents}} p ON p.patent_id = t.patent_id
+        WHERE p.grant_date < t.date AND t.date <= DATE '{end_date.isoformat()}'
+        ORDER BY as_of, entity_id, t.transaction_id""")
+    return _frame(con, sql)

@@ -1,0 +1,216 @@
+"""Patent features as of a date: one SQL query for any set of (patent, as-of date) pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from features.pipelines.context import CONTEXT_CTES, category_code
+from features.registry import CPC_CLASSES, CPC_SECTIONS, JURISDICTIONS, PATENT_TYPES
+from features.schema import ASSIGNEE_KINDS
+
+
+@dataclass(frozen=True)
+class FeatureBlock:
+    """Extra feature SQL joined onto an entity's frame (tests, experiments).
+
+    `sql` selects the entity id column, `as_of` and feature columns from `{targets}` and the
+    source placeholders (`{citations}`, ...).
+    """
+
+    entity: str
+    sql: str
+    columns: tuple[str, ...]
+
+
+PATENT_TARGET_COLUMNS = ("patent_id", "as_of")
+
+# Features a facts-only patent may state directly (counts known to the requester).
+PATENT_OVERRIDABLE = (
+    "backward_citations",
+    "forward_citations",
+    "forward_citations_3y",
+    "forward_citations_5y",
+    "renewals_paid",
+    "lapsed",
+    "transfers",
+    "licences",
+    "pledges",
+    "invalidation_requests",
+    "invalidations_upheld",
+    "invalidated",
+    "suits_on_patent",
+    "owner_suits_as_plaintiff",
+    "owner_suits_as_defendant",
+    "owner_kind",
+    "owner_portfolio_size",
+)
+
+_PATENT_CORE = """
+base AS (
+  SELECT tg.patent_id, tg.as_of, p.jurisdiction, p.patent_type, p.filing_date, p.cpc_main,
+         p.assignee_id, p.num_claims, p.num_independent_claims, p.first_claim_words,
+         p.family_size, p.num_inventors,
+         CASE WHEN p.grant_date <= tg.as_of THEN p.grant_date END AS grant_date,
+         CASE WHEN p.grant_date <= tg.as_of THEN p.expiry_date END AS expiry_date
+  FROM tg LEFT JOIN pat p ON p.patent_id = tg.patent_id AND p.filing_date <= tg.as_of
+),
+fwd AS (
+  SELECT b.patent_id, b.as_of,
+         count(*) AS forward_citations,
+         count(*) FILTER (WHERE c.citation_date <= b.grant_date + INTERVAL 3 YEAR) AS fc3,
+         count(*) FILTER (WHERE c.citation_date <= b.grant_date + INTERVAL 5 YEAR) AS fc5,
+         avg(CASE WHEN cp.assignee_id IS NOT NULL AND cp.assignee_id = b.assignee_id
+                  THEN 1.0 ELSE 0.0 END) AS self_share
+  FROM base b JOIN {citations} c ON c.cited_patent_id = b.patent_id AND c.citation_date <= b.as_of
+  LEFT JOIN pat cp ON cp.patent_id = c.citing_patent_id
+  GROUP BY ALL
+),
+gen AS (  -- 1 - Herfindahl over subclasses of citing patents = 1 - sum(n_k^2) / N^2
+  SELECT patent_id, as_of, 1.0 - sum(n * n) / (sum(n) * sum(n)) AS generality
+  FROM (
+    SELECT tg.patent_id, tg.as_of, cp.cpc_main, count(*) AS n
+    FROM tg JOIN {citations} c ON c.cited_patent_id = tg.patent_id AND c.citation_date <= tg.as_of
+    JOIN pat cp ON cp.patent_id = c.citing_patent_id AND cp.cpc_main IS NOT NULL
+    GROUP BY ALL
+  ) GROUP BY ALL
+),
+bwd AS (
+  SELECT patent_id, as_of, sum(n) AS backward_citations,
+         CASE WHEN sum(n_classed) > 0
+              THEN 1.0 - sum(n_classed * n_classed) / (sum(n_classed) * sum(n_classed)) END
+           AS originality
+  FROM (
+    SELECT tg.patent_id, tg.as_of, cd.cpc_main, count(*) AS n,
+           count(cd.cpc_main) AS n_classed
+    FROM tg JOIN {citations} c
+      ON c.citing_patent_id = tg.patent_id AND c.citation_date <= tg.as_of
+    LEFT JOIN pat cd ON cd.patent_id = c.cited_patent_id
+    GROUP BY ALL
+  ) GROUP BY ALL
+),
+ev AS (
+  SELECT tg.patent_id, tg.as_of,
+         count(*) FILTER (WHERE e.event_type = 'renewal_paid') AS renewals_paid,
+         count(*) FILTER (WHERE e.event_type = 'lapsed') AS n_lapsed,
+         count(*) FILTER (WHERE e.event_type = 'transferred') AS transfers,
+         count(*) FILTER (WHERE e.event_type = 'licensed') AS licences,
+         count(*) FILTER (WHERE e.event_type = 'pledged') AS pledges,
+         count(*) FILTER (WHERE e.event_type = 'invalidation_requested') AS invalidation_requests,
+         count(*) FILTER (WHERE e.event_type = 'upheld') AS invalidations_upheld,
+         count(*) FILTER (WHERE e.event_type = 'invalidated') AS n_invalidated
+  FROM tg JOIN {legal_events} e ON e.patent_id = tg.patent_id AND e.event_date <= tg.as_of
+  GROUP BY ALL
+),
+own_suits AS (
+  SELECT tg.patent_id, tg.as_of, count(DISTINCT c.case_id) AS suits_on_patent
+  FROM tg JOIN {cases} c ON c.patent_id = tg.patent_id AND c.filed_date <= tg.as_of
+  GROUP BY ALL
+),
+owner AS (  -- owner at T: latest transferee on or before T, else the owner at grant
+  SELECT b.patent_id, b.as_of, coalesce(tr.owner_id, b.assignee_id) AS owner_id
+  FROM base b LEFT JOIN transfer_at tr ON tr.as_of = b.as_of AND tr.patent_id = b.patent_id
+),
+patent_frame AS (
+  SELECT b.patent_id, b.as_of,
+    CAST(datediff('day', b.filing_date, b.as_of) / 365.25 AS DOUBLE) AS patent_age_years,
+    CAST(greatest(datediff('day', b.as_of, b.expiry_date), 0) / 365.25 AS DOUBLE)
+      AS remaining_term_years,
+    {code_type} AS patent_type,
+    {code_jur} AS jurisdiction,
+    {code_section} AS cpc_section,
+    {code_class} AS cpc_class,
+    CAST(b.num_claims AS DOUBLE) AS num_claims,
+    CAST(b.num_independent_claims AS DOUBLE) AS num_independent_claims,
+    CAST(b.first_claim_words AS DOUBLE) AS first_claim_words,
+    CAST(b.family_size AS DOUBLE) AS family_size,
+    CAST(b.num_inventors AS DOUBLE) AS num_inventors,
+    CAST(datediff('day', b.filing_date, b.grant_date) / 365.25 AS DOUBLE) AS grant_lag_years,
+    CAST(coalesce(bw.backward_citations, 0) AS DOUBLE) AS backward_citations,
+    CAST(coalesce(fw.forward_citations, 0) AS DOUBLE) AS forward_citations,
+    CAST(coalesce(fw.fc3, 0) AS DOUBLE) AS forward_citations_3y,
+    CAST(coalesce(fw.fc5, 0) AS DOUBLE) AS forward_citations_5y,
+    CAST(fw.self_share AS DOUBLE) AS self_citation_share,
+    CAST(bw.originality AS DOUBLE) AS originality,
+    CAST(g.generality AS DOUBLE) AS generality,
+    CAST(coalesce(ev.renewals_paid, 0) AS DOUBLE) AS renewals_paid,
+    CAST(coalesce(ev.n_lapsed, 0) > 0 AS DOUBLE) AS lapsed,
+    CAST(coalesce(ev.transfers, 0) AS DOUBLE) AS transfers,
+    CAST(coalesce(ev.licences, 0) AS DOUBLE) AS licences,
+    CAST(coalesce(ev.pledges, 0) AS DOUBLE) AS pledges,
+    CAST(coalesce(ev.invalidation_requests, 0) AS DOUBLE) AS invalidation_requests,
+    CAST(coalesce(ev.invalidations_upheld, 0) AS DOUBLE) AS invalidations_upheld,
+    CAST(coalesce(ev.n_invalidated, 0) > 0 AS DOUBLE) AS invalidated,
+    CAST(coalesce(os.suits_on_patent, 0) AS DOUBLE) AS suits_on_patent,
+    CAST(CASE WHEN o.owner_id IS NULL THEN NULL ELSE coalesce(fs.as_plaintiff, 0) END AS DOUBLE)
+      AS owner_suits_as_plaintiff,
+    CAST(CASE WHEN o.owner_id IS NULL THEN NULL ELSE coalesce(fs.as_defendant, 0) END AS DOUBLE)
+      AS owner_suits_as_defendant,
+    {code_owner} AS owner_kind,
+    CAST(CASE WHEN o.owner_id IS NULL THEN NULL ELSE coalesce(pf.n_patents, 0) END AS DOUBLE)
+      AS owner_portfolio_size,
+    CAST(cr.rate AS DOUBLE) AS class_suit_rate
+  FROM base b
+  LEFT JOIN fwd fw ON fw.patent_id = b.patent_id AND fw.as_of = b.as_of
+  LEFT JOIN gen g ON g.patent_id = b.patent_id AND g.as_of = b.as_of
+  LEFT JOIN bwd bw ON bw.patent_id = b.patent_id AND bw.as_of = b.as_of
+  LEFT JOIN ev ON ev.patent_id = b.patent_id AND ev.as_of = b.as_of
+  LEFT JOIN own_suits os ON os.patent_id = b.patent_id AND os.as_of = b.as_of
+  LEFT JOIN owner o ON o.patent_id = b.patent_id AND o.as_of = b.as_of
+  LEFT JOIN {assignees} a ON a.assignee_id = o.owner_id
+  LEFT JOIN firm_suits fs ON fs.as_of = b.as_of AND fs.firm_id = o.owner_id
+  LEFT JOIN portfolio_at pf ON pf.as_of = b.as_of AND pf.owner_id = o.owner_id
+  LEFT JOIN class_rate cr ON cr.as_of = b.as_of AND cr.cpc_main = b.cpc_main
+)
+"""
+
+
+def patent_frame_ctes(with_context: bool = True) -> str:
+    """CTEs (after `tg(patent_id, as_of)` and `dates(as_of)`) ending in `patent_frame`."""
+    codes = {
+        "{code_type}": category_code("b.patent_type", PATENT_TYPES),
+        "{code_jur}": category_code("b.jurisdiction", JURISDICTIONS),
+        "{code_section}": category_code("substr(b.cpc_main, 1, 1)", CPC_SECTIONS),
+        "{code_class}": category_code("substr(b.cpc_main, 1, 3)", CPC_CLASSES),
+        "{code_owner}": category_code("a.kind", ASSIGNEE_KINDS),
+    }
+    core = _PATENT_CORE
+    for key, sql in codes.items():
+        core = core.replace(key, sql)
+    return (CONTEXT_CTES + "," if with_context else "") + core
+
+
+def patent_features_sql(
+    targets: str,
+    names: Sequence[str],
+    overrides: str | None = None,
+    blocks: Sequence[FeatureBlock] = (),
+) -> str:
+    """SQL template (source placeholders unfilled) of patent features for `targets` pairs.
+
+    `targets` is a relation with `patent_id` and `as_of`; `overrides` an optional relation with
+    `patent_id` and some of `PATENT_OVERRIDABLE` columns that replace computed values.
+    """
+    select = []
+    for n in names:
+        if overrides is not None and n in PATENT_OVERRIDABLE:
+            select.append(f"CAST(coalesce(ov.{n}, f.{n}) AS DOUBLE) AS {n}")
+        else:
+            select.append(f"f.{n}")
+    joins = ""
+    if overrides is not None:
+        joins += f" LEFT JOIN {overrides} ov ON ov.patent_id = f.patent_id"
+    for i, blk in enumerate(blocks):
+        alias = f"blk{i}"
+        joins += (
+            f" LEFT JOIN ({blk.sql.replace('{targets}', 'tg')}) {alias}"
+            f" ON {alias}.patent_id = f.patent_id AND {alias}.as_of = f.as_of"
+        )
+        select += [f"CAST({alias}.{c} AS DOUBLE) AS {c}" for c in blk.columns]
+    return (
+        f"WITH tg AS (SELECT DISTINCT patent_id, CAST(as_of AS DATE) AS as_of FROM {targets}),\n"
+        "dates AS (SELECT DISTINCT as_of FROM tg),\n"
+        + patent_frame_ctes()
+        + "\nSELECT f.patent_id, f.as_of, " + ", ".join(select)
+        + " FROM patent_frame f" + joins
+    )
