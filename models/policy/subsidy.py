@@ -39,7 +39,10 @@ def compute_subsidy(
             "subsidy_used_this_year", f"must be a non-negative amount, got {used_this_year}"
         )
     rules = policy.subsidy
-    year_left = max(0.0, rules.cap_per_applicant_year - used_this_year)
+    # Rounded down to the cent so that the subsidy never exceeds what is left of the yearly cap.
+    year_left = max(
+        0.0, math.floor((rules.cap_per_applicant_year - used_this_year) * 100 + 1e-6) / 100
+    )
     matched = [r for r in rules.rules if getattr(applicant, r.attribute)]
     if Product(product) not in rules.products or not matched:
         return Subsidy(
@@ -49,7 +52,7 @@ def compute_subsidy(
             amount=0.0,
             capped_by=None,
             used_before_this_year=used_this_year,
-            remaining_this_year=round(year_left, 2),
+            remaining_this_year=year_left,
         )
     shares = [r.share for r in matched]
     share = min(rules.max_share, max(shares) if rules.combine == "max" else sum(shares))
@@ -58,7 +61,7 @@ def compute_subsidy(
     if amount > rules.cap_per_policy:
         amount, capped_by = rules.cap_per_policy, "per_policy"
     if amount > year_left:
-        amount, capped_by = round(year_left, 2), "per_applicant_year"
+        amount, capped_by = year_left, "per_applicant_year"
     return Subsidy(
         matched_rules=[r.attribute for r in matched],
         share=share,
@@ -66,5 +69,5 @@ def compute_subsidy(
         amount=amount,
         capped_by=capped_by,
         used_before_this_year=used_this_year,
-        remaining_this_year=round(year_left - amount, 2),
+        remaining_this_year=max(0.0, round(year_left - amount, 2)),
     )

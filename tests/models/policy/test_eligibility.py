@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+
+from models.policy import Applicant, IneligibleError, LicenceType, Product, Role, check_eligibility
+
+ELIGIBLE = {
+    Product.ENFORCEMENT: {Role.PATENT_HOLDER, Role.LICENSEE, Role.SUCCESSOR},
+    Product.LIABILITY: {Role.MANUFACTURER, Role.USER, Role.SELLER, Role.OFFEROR, Role.IMPORTER},
+    Product.PLEDGE_LOAN: {Role.BORROWER, Role.GUARANTOR, Role.BANK, Role.INTERMEDIARY},
+}
+
+
+def _applicant(role: Role, **kw) -> Applicant:
+    return Applicant(applicant_id="firm-1", role=role, **kw)
+
+
+@pytest.mark.parametrize("product", list(Product))
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_for_each_product(policy, product, role):
+    applicant = _applicant(role, licence_type=LicenceType.EXCLUSIVE)
+    if role in ELIGIBLE[product]:
+        check_eligibility(policy, product, applicant)
+    else:
+        with pytest.raises(IneligibleError) as info:
+            check_eligibility(policy, product, applicant)
+        assert info.value.rule == f"products.{product.value}.eligible_roles"
+        assert f"role '{role.value}' may not buy {product.value}" in str(info.value)
+
+
+@pytest.mark.parametrize("licence", [LicenceType.EXCLUSIVE, LicenceType.SOLE])
+@pytest.mark.parametrize("allows", [True, False])
+def test_exclusive_and_sole_licensees_are_always_eligible(policy, licence, allows):
+    check_eligibility(
+        policy,
+        "enforcement",
+        _applicant(Role.LICENSEE, licence_type=licence, contract_allows_enforcement=allows),
+    )
+
+
+def test_ordinary_licensee_only_where_the_contract_allows(policy):
+    allowed = _applicant(
+        Role.LICENSEE, licence_type=LicenceType.ORDINARY, contract_allows_enforcement=True
+    )
+    check_eligibility(policy, "enforcement", allowed)
+    refused = _applicant(Role.LICENSEE, licence_type=LicenceType.ORDINARY)
+    with pytest.raises(IneligibleError, match="contract_allows_enforcement is false") as info:
+        check_eligibility(policy, "enforcement", refused)
+    assert info.value.rule == "products.enforcement.licensee.if_contract_allows"
+
+
+def test_licensee_without_licence_type_is_refused(policy):
+    with pytest.raises(IneligibleError, match="must state licence_type") as info:
+        check_eligibility(policy, "enforcement", _applicant(Role.LICENSEE))
+    assert info.value.rule == "products.enforcement.licensee"
+
+
+def test_policy_can_narrow_licensees(write_policy):
+    from models.policy import load_policy
+
+    def only_exclusive(d):
+        d["products"]["enforcement"]["licensee"] = {"always": ["exclusive"]}
+
+    narrow = load_policy(write_policy(only_exclusive))
+    with pytest.raises(IneligibleError, match="licence type 'sole' is not eligible"):
+        check_eligibility(narrow, "enforcement", _applicant(Role.LICENSEE, licence_type="sole"))
+
+
+def test_unknown_role_is_refused_by_the_applicant_model():
+    with pytest.raises(ValueError, match="role"):
+        Applicant(applicant_id="x", role="landlord")
