@@ -53,9 +53,9 @@ def train_booster(
     cats = [f for f in features if f in categorical]
     train = lgb.Dataset(
         X, label=y, feature_name=list(features), categorical_feature=cats or "auto",
-        free_raw_data=True,
+        free_raw_data=True, params={"verbosity": -1},
     )
-    valid = lgb.Dataset(X_valid, label=y_valid, reference=train)
+    valid = lgb.Dataset(X_valid, label=y_valid, reference=train, params={"verbosity": -1})
     booster = lgb.train(
         {**params, "verbosity": -1},
         train,
