@@ -110,6 +110,12 @@ def require_roles(*roles: Role) -> Callable[..., Caller]:
     return dependency
 
 
+# Callers of the scoring endpoints (admin is always admitted too).
+UnderwriterDep = Annotated[Caller, Depends(require_roles(Role.underwriter))]
+BankDep = Annotated[Caller, Depends(require_roles(Role.bank))]
+ScientistDep = Annotated[Caller, Depends(require_roles(Role.scientist))]
+
+
 class AssessmentRecorder:
     """Stores the assessments of one request for its caller, and counts them in the metrics."""
 

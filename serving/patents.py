@@ -114,7 +114,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-PatentFeatureFn = Callable[[duckdb.DuckDBPyConnection, list[str], dt.date], pd.DataFrame]
+# `features.pipelines.patent_features(con, as_of, patent_ids=...)`: the training code path.
+PatentFeatureFn = Callable[..., pd.DataFrame]
 
 
 def patent_feature_function() -> PatentFeatureFn | None:
@@ -132,7 +133,7 @@ def patent_feature_values(
     """The patent's features as of `as_of` from the training pipeline, or None without one."""
     if fn is None:
         return None
-    frame = fn(cur, [patent_id], as_of)
+    frame = fn(cur, as_of, patent_ids=[patent_id])
     if frame.empty:
         return None
     row = frame.iloc[0].drop(labels=["patent_id", "entity_id", "as_of"], errors="ignore")

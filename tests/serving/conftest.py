@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
@@ -19,8 +18,9 @@ from features.store import TableStore
 from serving import crud
 from serving.app import create_app
 from serving.auth import Role
-from serving.deps import ModelsDep, RecorderDep, require_roles
+from serving.deps import ModelsDep, RecorderDep, UnderwriterDep
 from serving.modelset import ModelLoader
+
 
 def write_tiny_world(root: Path) -> None:
     """Three firms, five patents with CPC classes: small enough to work answers out by hand."""
@@ -73,12 +73,9 @@ class EchoQuote(BaseModel):
 def probe_router() -> APIRouter:
     """Routes that exercise recording, body limits, validation and unexpected errors."""
     router = APIRouter(prefix="/probe")
-    underwriter = Depends(require_roles(Role.underwriter))
-
     @router.post("/quote")
     def quote(
-        body: EchoQuote, recorder: RecorderDep, models: ModelsDep,
-        _caller: Annotated[object, underwriter],
+        body: EchoQuote, recorder: RecorderDep, models: ModelsDep, _caller: UnderwriterDep
     ) -> dict[str, object]:
         row = recorder.record(
             kind="enforcement_quote", request=body.model_dump(),
