@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from features.schema import TABLES, arrow_schema, check_rows, table, to_arrow
 from features.store import TableStore
+from features.terms import expiry_dates
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ class Loader:
             )
         if valid.empty:
             return
+        if name == "patents":
+            valid = _with_expiry(valid)
         keep = ~rows["_row"].isin(rejects["_row"]) if len(rejects) else pd.Series(True, rows.index)
         meta = rows.loc[keep, list(_META)].reset_index(drop=True)
         data = to_arrow(name, valid[tbl.column_names])
@@ -291,6 +294,14 @@ class Loader:
             self._rejects_csv.writerow((f, line_out, col, why, val_out))
             written += 1
         self.report.rejects_listed += written
+
+
+def _with_expiry(patents: pd.DataFrame) -> pd.DataFrame:
+    """Fill a missing expiry_date with the statutory term end (features.terms.expiry_dates)."""
+    term_end = expiry_dates(patents["jurisdiction"], patents["patent_type"],
+                            patents["filing_date"], patents["grant_date"])
+    filled = patents["expiry_date"].fillna(term_end.set_axis(patents.index))
+    return patents.assign(expiry_date=filled.astype("datetime64[ms]"))
 
 
 def _text(value: object) -> str:

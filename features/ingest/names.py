@@ -2,7 +2,8 @@
 
 Normalisation (documented in docs/ingest.md):
 1. Unicode NFKC and case-folding to upper case (`Acme, Inc.` and `ACME INC` compare equal).
-2. `&` becomes `AND`; every other punctuation mark becomes a space; spaces are collapsed.
+2. `&` becomes `AND`; every other punctuation mark becomes a space; spaces are collapsed; runs
+   of single letters are joined (`L.L.C.` -> `LLC`, `I.B.M.` -> `IBM`).
 3. Trailing corporate-form words are dropped repeatedly: INC, INCORPORATED, CORP, CORPORATION,
    CO, COMPANY, LTD, LIMITED, LLC, LLP, LP, PLC, AG, GMBH, SA, SAS, NV, BV, KK, AB, OY, SPA, SRL,
    PTY, PLLC, and `CO LTD` (so `SAMSUNG ELECTRONICS CO., LTD.` matches `Samsung Electronics`).
@@ -29,6 +30,7 @@ CORPORATE_SUFFIXES = (
 CHINESE_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司")
 _PUNCT = re.compile(r"[^\w\s]", flags=re.UNICODE)
 _SPACES = re.compile(r"\s+")
+_LETTER_RUN = re.compile(r"\b([A-Z])\s(?=[A-Z]\b)")
 _SUFFIX = re.compile(r"(?:\s(?:" + "|".join(CORPORATE_SUFFIXES) + r"))+$")
 
 
@@ -38,6 +40,7 @@ def normalise_name(name: object) -> str | None:
         return None
     text = unicodedata.normalize("NFKC", str(name)).upper().replace("&", " AND ")
     text = _SPACES.sub(" ", _PUNCT.sub(" ", text)).strip()
+    text = _LETTER_RUN.sub(r"\1", text)
     for suffix in CHINESE_SUFFIXES:
         if text.endswith(suffix) and len(text) > len(suffix):
             text = text[: -len(suffix)].strip()
