@@ -11,15 +11,18 @@ execution date. counterparty_id is the first assignee (the new owner, the secure
 licensee): the id of a dataset owner whose normalised name matches (see features.ingest.names),
 else `N:<normalised name>`. event_id is `AS-<reel>-<frame>-<patent>`.
 
-Conveyance types (the text before "(SEE DOCUMENT FOR DETAILS)"), mapped explicitly:
-
-| conveyance text starts with | canonical event |
-|---|---|
-| ASSIGNMENT OF ASSIGNORS INTEREST, ASSIGNMENT, NUNC PRO TUNC ASSIGNMENT, MERGER, MERGER AND CHANGE OF NAME, COURT ORDER | transferred |
-| SECURITY INTEREST, SECURITY AGREEMENT, PATENT SECURITY AGREEMENT, GRANT OF SECURITY INTEREST, INTELLECTUAL PROPERTY SECURITY AGREEMENT | pledged |
-| RELEASE BY SECURED PARTY, RELEASE OF SECURITY INTEREST, TERMINATION AND RELEASE OF SECURITY INTEREST, RELEASE OF LIEN | pledge_released |
-| LICENSE, EXCLUSIVE LICENSE | licensed |
-| CHANGE OF NAME, CHANGE OF ADDRESS, ENTITY CONVERSION, CORRECTIVE ASSIGNMENT, CORRECTIVE ..., CONFIRMATORY LICENSE, GOVERNMENT INTEREST AGREEMENT | no ownership event (same owner, a correction of an earlier record, or a federal-funding licence); counted |
+Conveyance types (the text before "(SEE DOCUMENT FOR DETAILS)") are mapped explicitly in
+`CONVEYANCE_EVENTS` (the first matching prefix wins):
+- transferred: ASSIGNMENT OF ASSIGNORS INTEREST, ASSIGNMENT, NUNC PRO TUNC ASSIGNMENT, MERGER,
+  COURT ORDER;
+- pledged: SECURITY INTEREST, SECURITY AGREEMENT, PATENT SECURITY AGREEMENT, GRANT OF SECURITY
+  INTEREST, INTELLECTUAL PROPERTY SECURITY AGREEMENT;
+- pledge_released: RELEASE BY SECURED PARTY, RELEASE OF SECURITY INTEREST, TERMINATION AND
+  RELEASE OF SECURITY INTEREST, RELEASE OF LIEN;
+- licensed: LICENSE, EXCLUSIVE LICENSE;
+- no ownership event, counted: CHANGE OF NAME, CHANGE OF ADDRESS, ENTITY CONVERSION (same owner),
+  CORRECTIVE ... (corrects an earlier record), CONFIRMATORY LICENSE and GOVERNMENT INTEREST
+  (federal-funding licences to the US government).
 
 Every other conveyance is kept in the summary by its text and listed in the rejects file with
 the rule `unknown conveyance type`.

@@ -1,5 +1,6 @@
-"""Chinese patent list exports (CSV or XLSX with Chinese headers) -> patents, patent_cpc,
-assignees, legal_events.
+"""Chinese patent list exports (CSV or XLSX, Chinese headers) -> patents, owners and events.
+
+Tables written: patents, patent_cpc, assignees, legal_events.
 
 Commercial Chinese patent databases export result lists with one row per patent and headers in
 Chinese that differ a little between vendors. `HEADER_ALIASES` maps every known spelling (compared
@@ -32,7 +33,6 @@ Mapping:
 from __future__ import annotations
 
 import csv
-import io
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -172,7 +172,9 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
         book.close()
 
 
-def _find_header(path: Path, rows: Iterator[tuple[int, list[object]]]) -> tuple[int, dict[int, str]]:
+def _find_header(
+    path: Path, rows: Iterator[tuple[int, list[object]]]
+) -> tuple[int, dict[int, str]]:
     """Line of the header row and {column index: field} for the known headers on it."""
     for line, values in rows:
         columns: dict[int, str] = {}

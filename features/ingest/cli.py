@@ -21,7 +21,8 @@ def ingest_command(
         ..., help="patentsview | uspto-litigation | uspto-maintenance | uspto-assignments | "
                   "cn-export"),
     paths: list[Path] = typer.Argument(..., help="Files of that source (see docs/ingest.md)."),
-    dataset: str = typer.Option(None, "--dataset", help="Dataset name (default PATENTRISK_DATASET)."),
+    dataset: str = typer.Option(
+        None, "--dataset", help="Dataset name (default PATENTRISK_DATASET)."),
     end_date: str = typer.Option(
         None, "--end-date", help="Last date the data is complete for (YYYY-MM-DD); default the "
                                  "latest date loaded."),

@@ -4,11 +4,10 @@ Layout followed: the 2020 release (Toole, Miller and Sichelman, "Technical Docum
 Patent Litigation Docket Reports Data, 1963-2020", USPTO Economic Working Paper 2024-01),
 comma-separated with a header line and double-quoted text. Columns read:
 
-| file | columns read |
-|---|---|
-| cases.csv | case_row_id, case_number, date_filed, date_closed; court_name and settlement when present |
-| names.csv | case_row_id, party_type, name; party_row_count when present (orders the parties) |
-| patents.csv | case_row_id, patent; patent_doc_type when present |
+- cases.csv: case_row_id, case_number, date_filed, date_closed; court_name and settlement
+  when present
+- names.csv: case_row_id, party_type, name; party_row_count when present (orders the parties)
+- patents.csv: case_row_id, patent; patent_doc_type when present
 
 One canonical row per case and patent in suit (`case_id` = `OCE-<case_row_id>`). Cases that
 patents.csv links to no patent are counted, not loaded (the canonical table is per patent).

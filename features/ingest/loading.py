@@ -156,7 +156,8 @@ class Loader:
         data = (
             data.cast(_nullable_schema(name))
             .append_column("_file", pa.array(meta["_file"].astype(str).tolist(), pa.string()))
-            .append_column("_line", pa.array(meta["_line"].astype("Int64"), pa.int64(), from_pandas=True))
+            .append_column("_line", pa.array(meta["_line"].astype("Int64"), pa.int64(),
+                                             from_pandas=True))
             .append_column("_seq", pa.array(range(start, start + len(valid)), pa.int64()))
         )
         self._seq[name] = start + len(valid)

@@ -8,13 +8,14 @@ N large, M micro), application filing date (YYYYMMDD), grant date (YYYYMMDD), ev
 and the plain space-separated variants; a line without exactly these seven fields is rejected.
 
 Event codes (the file's code table), mapped explicitly:
-
-| codes | meaning | canonical |
-|---|---|---|
-| M170-M175, M183-M185, M273-M275, M283-M285, M1551-M1553, M2551-M2553, M3551-M3553, M1559, M2559 | maintenance fee paid (3.5, 7.5 or 11.5 year; large, small or micro entity) | renewal_paid |
-| EXP. | patent expired for failure to pay maintenance fees | lapsed |
-| EXPX | patent reinstated after a late payment was accepted | renewal_paid (back in force) |
-| M176-M178, M186-M188, M276-M278, M286-M288, M1554-M1558, M2554-M2558, M3554-M3558, F1xx/F2xx surcharges, R... refunds, REM., ASPN, RMPN, SMAL, BIG., MICR, LTOS, STOL, PMFP, PMFG, PMFD, PMFS, FEPP | surcharges, refunds, reminders, payer and entity-status changes, petitions | not an event; counted |
+- renewal_paid: fee payments M170-M175, M183-M185, M273-M275, M283-M285, M1551-M1553,
+  M2551-M2553, M3551-M3553, M1559, M2559 (3.5, 7.5 or 11.5 year; large, small or micro entity);
+- lapsed: EXP. (patent expired for failure to pay maintenance fees);
+- renewal_paid: EXPX (patent reinstated after a late payment was accepted: back in force);
+- not an event, counted: surcharges (M176-M178, M186-M188, M276-M278, M286-M288,
+  M1554-M1558, M2554-M2558, M3554-M3558), F... fee and R... refund codes, REM. reminders, payer
+  and entity-status changes (ASPN, RMPN, SMAL, BIG., MICR, LTOS, STOL), petitions (PMFP, PMFG,
+  PMFD, PMFS), FEPP.
 
 Any other code is counted and listed as a reject (rule `unknown event code`), never dropped
 silently. Event ids are `MF-<patent>-<event date>-<code>`.

@@ -8,7 +8,8 @@ Normalisation (documented in docs/ingest.md):
    CO, COMPANY, LTD, LIMITED, LLC, LLP, LP, PLC, AG, GMBH, SA, SAS, NV, BV, KK, AB, OY, SPA, SRL,
    PTY, PLLC, and `CO LTD` (so `SAMSUNG ELECTRONICS CO., LTD.` matches `Samsung Electronics`).
    A leading `THE` is dropped too.
-4. Chinese names: full-width punctuation and the forms 有限公司, 股份有限公司, 有限责任公司 are dropped.
+4. Chinese names: full-width punctuation and the company forms 有限公司, 股份有限公司 and
+   有限责任公司 are dropped.
 
 Two names match when their normalised forms are equal; no fuzzy matching, so a match is never a
 guess. A party without a match keeps a stable id derived from its normalised name (`N:<name>`),

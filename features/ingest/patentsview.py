@@ -5,14 +5,14 @@ Layout followed: the PatentsView bulk download tables of the "g_" generation (da
 documented in the PatentsView data dictionary (https://patentsview.org/download/data-download-
 dictionary). Columns read (others are ignored, so later additions do not break the load):
 
-| file | columns read |
-|---|---|
-| g_patent.tsv | patent_id, patent_type, patent_date, patent_title, num_claims, withdrawn |
-| g_application.tsv | patent_id, filing_date |
-| g_us_patent_citation.tsv | patent_id, citation_patent_id, citation_category |
-| g_cpc_current.tsv | patent_id, cpc_sequence, cpc_section, cpc_subclass |
-| g_assignee_disambiguated.tsv | patent_id, assignee_sequence, assignee_id, disambig_assignee_individual_name_first, disambig_assignee_individual_name_last, disambig_assignee_organization, assignee_type |
-| g_inventor_disambiguated.tsv | patent_id, inventor_id |
+- g_patent.tsv: patent_id, patent_type, patent_date, patent_title, num_claims, withdrawn
+- g_application.tsv: patent_id, filing_date
+- g_us_patent_citation.tsv: patent_id, citation_patent_id, citation_category
+- g_cpc_current.tsv: patent_id, cpc_sequence, cpc_section, cpc_subclass
+- g_assignee_disambiguated.tsv: patent_id, assignee_sequence, assignee_id,
+  disambig_assignee_individual_name_first, disambig_assignee_individual_name_last,
+  disambig_assignee_organization, assignee_type
+- g_inventor_disambiguated.tsv: patent_id, inventor_id
 
 Point-in-time rule: `g_us_patent_citation.citation_date` is the date of the *cited* patent. A
 citation becomes known when the citing patent is granted, so `citations.citation_date` is the

@@ -86,7 +86,9 @@ def ingest(
     return report
 
 
-def _update_meta(store: TableStore, source: Source, paths: list[Path], report: IngestReport) -> None:
+def _update_meta(
+    store: TableStore, source: Source, paths: list[Path], report: IngestReport
+) -> None:
     """Record this ingest in dataset.json and recompute the dataset's source and end_date."""
     meta = store.meta()
     sources = dict(meta.get("sources", {}))  # type: ignore[call-overload]

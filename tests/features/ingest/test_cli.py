@@ -21,7 +21,8 @@ def test_ingest_sources_appended_into_one_dataset(
     result = runner.invoke(app, ["ingest", "patentsview", *pv, "--dataset", "real",
                                  "--rejects", str(rejects)])
     assert result.exit_code == 0, result.output
-    assert "rows read" in result.output and "loaded into patents" in result.output
+    assert "rows read" in result.output
+    assert "loaded into patents" in result.output
     assert "rejected: withdrawn patent" in result.output
     with rejects.open() as fh:
         rows = list(csv.DictReader(fh))
@@ -56,7 +57,8 @@ def test_ingest_bad_file_exits_with_the_reason(
     bad.write_text("patent_id\tpatent_date\n1\t2020-01-01\n")
     result = CliRunner().invoke(app, ["ingest", "patentsview", str(bad)])
     assert result.exit_code == 1
-    assert "g_patent.tsv" in result.output and "g_application" in result.output
+    assert "g_patent.tsv" in result.output
+    assert "g_application" in result.output
     result = CliRunner().invoke(app, ["ingest", "nosuch", str(bad)])
     assert result.exit_code == 2
     assert "SOURCE must be one of" in result.output

@@ -79,7 +79,7 @@ def test_citations_later_use_grant_dates_from_the_dataset(
     assert set(store.read("citations")["citation_date"]) == {pd.Timestamp("2018-06-19")}
 
 
-def test_missing_header_column_names_file_and_line(settings: Settings, tmp_path: Path, read_rejects) -> None:
+def test_missing_header_column_names_file_and_line(settings: Settings, tmp_path: Path) -> None:
     bad = tmp_path / "g_patent.tsv"
     bad.write_text("patent_id\tpatent_date\n1\t2020-01-01\n")
     app = tmp_path / "g_application.tsv"
@@ -88,7 +88,9 @@ def test_missing_header_column_names_file_and_line(settings: Settings, tmp_path:
         ingest("patentsview", [bad, app], settings, "pv")
 
 
-def test_malformed_record_is_rejected_with_its_line(settings: Settings, tmp_path: Path, read_rejects) -> None:
+def test_malformed_record_is_rejected_with_its_line(
+    settings: Settings, tmp_path: Path, read_rejects
+) -> None:
     app = tmp_path / "g_application.tsv"
     app.write_text("patent_id\tfiling_date\n"
                    "11\t2019-01-01\n"

@@ -78,7 +78,8 @@ def test_maintenance_events(settings: Settings, fixtures: Path, read_rejects) ->
     ]
     assert report.rows_read == 10
     assert sum(report.notes.values()) == 1  # the M1554 surcharge
-    assert event_type("M3553") == "renewal_paid" and event_type("M1554") is None
+    assert event_type("M3553") == "renewal_paid"
+    assert event_type("M1554") is None
 
 
 def test_real_assignment_file_counts(
