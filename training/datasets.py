@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -69,15 +70,23 @@ def unavailable_reason(store: TableStore, task: str) -> str | None:
     return None
 
 
-def load_task_data(settings: Settings, spec: TaskSpec) -> TaskData:
-    """Build the task's snapshots (features, label, truth) from the active dataset."""
+def load_task_data(
+    settings: Settings, spec: TaskSpec, extra_blocks: Sequence[pipelines.FeatureBlock] = ()
+) -> TaskData:
+    """Build the task's snapshots (features, label, truth) from the active dataset.
+
+    The pipeline's leakage guard runs on every build: a feature that uses facts dated after
+    its as-of date raises `features.pipelines.LeakageError` and nothing is trained.
+    """
     store = TableStore(settings.dataset_dir)
     reason = unavailable_reason(store, spec.name)
     if reason:
         raise TaskUnavailable(reason)
     con = store.connect()
     try:
-        frame = pipelines.build_snapshots(con, spec.name)
+        frame = pipelines.build_snapshots(
+            con, spec.name, extra_blocks=extra_blocks, check_leakage=True
+        )
     finally:
         con.close()
     features = tuple(pipelines.task_features(spec.name))
