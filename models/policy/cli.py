@@ -35,7 +35,8 @@ def _show(policy_file: Path | None) -> None:
     policy = _load(console, policy_file)
     console.print(
         f"policy [bold]{policy.version}[/bold] effective {policy.effective_from}, "
-        f"currency {policy.currency}, sha256 {policy.sha256}"
+        f"currency {policy.currency}, sha256 {policy.sha256}",
+        soft_wrap=True,
     )
     products = Table(title="Products")
     products.add_column("field")
@@ -68,7 +69,8 @@ def _show(policy_file: Path | None) -> None:
     console.print(subsidy)
     console.print(
         f"subsidy products: {', '.join(sub.products)}; cap per policy "
-        f"{sub.cap_per_policy:,.2f}, per applicant-year {sub.cap_per_applicant_year:,.2f}"
+        f"{sub.cap_per_policy:,.2f}, per applicant-year {sub.cap_per_applicant_year:,.2f}",
+        soft_wrap=True,
     )
     loan = policy.loan
     caps = ", ".join(f"{k} {v:.0%}" for k, v in loan.patent_type_caps.items())
@@ -76,7 +78,8 @@ def _show(policy_file: Path | None) -> None:
     console.print(
         f"loan: patent-type LTV caps {caps}; recovery haircut {loan.recovery.haircut:.0%}, "
         f"costs {loan.recovery.recovery_cost_rate:.0%}, LGD floor {loan.recovery.lgd_floor:.0%}; "
-        f"loss sharing insurer:bank:guarantor {share.insurer:g}:{share.bank:g}:{share.guarantor:g}"
+        f"loss sharing insurer:bank:guarantor {share.insurer:g}:{share.bank:g}:{share.guarantor:g}",
+        soft_wrap=True,
     )
 
 
