@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from features.registry import task_features
+from models.explain import MAX_REASONS, top_reasons
+
+
+def test_top_reasons_rank_by_absolute_contribution_with_both_languages() -> None:
+    names = task_features("default")[:6]
+    contributions = {"shap_base": -3.0, **{f"shap__{n}": c for n, c in zip(
+        names, [0.1, -0.9, 0.5, 0.0, 0.3, -0.05], strict=True)}}
+    values = {n: float(i + 1) for i, n in enumerate(names)}
+    reasons = top_reasons("default", contributions, values)
+    assert [r.feature for r in reasons] == [names[1], names[2], names[4], names[0]]
+    assert len(reasons) == MAX_REASONS
+    assert reasons[0].contribution == -0.9
+    assert reasons[0].value == 2.0
+    assert "lowers risk" in reasons[0].text_en
+    assert "风险下降" in reasons[0].text_zh
+    assert "raises risk" in reasons[1].text_en
+
+
+def test_top_reasons_skip_zero_and_nan_and_refuse_more_than_four() -> None:
+    names = task_features("litigation")[:3]
+    contributions = {names[0]: 0.0, names[1]: math.nan, names[2]: 0.2}
+    reasons = top_reasons("litigation", contributions, dict.fromkeys(names, 1.0), n=2)
+    assert [r.feature for r in reasons] == [names[2]]
+    with pytest.raises(ValueError, match="n must be between 1 and 4"):
+        top_reasons("litigation", contributions, {}, n=5)
+
+
+def test_top_reasons_name_a_missing_feature_value() -> None:
+    name = task_features("liability")[0]
+    with pytest.raises(KeyError, match=name):
+        top_reasons("liability", {name: 1.0}, {})
