@@ -39,57 +39,95 @@ pat_end AS (  -- first date a patent stopped being in force by lapse or invalida
   SELECT patent_id, min(event_date) AS end_date
   FROM {{legal_events}} WHERE event_type IN ('lapsed', 'invalidated') GROUP BY patent_id
 ),
-transfer_at AS (  -- latest recorded transferee on or before each date
-  SELECT d.as_of, e.patent_id, arg_max(e.counterparty_id, (e.event_date, e.event_id)) AS owner_id
-  FROM dates d JOIN {{legal_events}} e
-    ON e.event_type = 'transferred' AND e.counterparty_id IS NOT NULL AND e.event_date <= d.as_of
-  GROUP BY ALL
+spans AS (  -- in force on T exactly when start <= T < stop (dates after T only end a span later)
+  SELECT p.patent_id, p.cpc_main, p.grant_date AS start,
+         least(p.expiry_date, coalesce(pe.end_date, p.expiry_date)) AS stop
+  FROM pat p LEFT JOIN pat_end pe ON pe.patent_id = p.patent_id
+  WHERE p.grant_date IS NOT NULL AND p.expiry_date IS NOT NULL
 ),
-owner_at AS (  -- every granted patent at each date: owner and whether in force
-  SELECT d.as_of, p.patent_id, p.cpc_main,
-         coalesce(tr.owner_id, p.assignee_id) AS owner_id,
-         (p.expiry_date > d.as_of AND coalesce(pe.end_date > d.as_of, true)) AS in_force
-  FROM dates d JOIN pat p ON p.grant_date <= d.as_of
-  LEFT JOIN transfer_at tr ON tr.as_of = d.as_of AND tr.patent_id = p.patent_id
-  LEFT JOIN pat_end pe ON pe.patent_id = p.patent_id
+own_x AS (  -- owner intervals: owner at grant until the first transfer, each transferee after
+  SELECT patent_id, owner_id, from_d,
+         lead(from_d) OVER (PARTITION BY patent_id ORDER BY from_d, seq) AS to_d
+  FROM (
+    SELECT patent_id, assignee_id AS owner_id, DATE '0001-01-01' AS from_d, '' AS seq FROM pat
+    UNION ALL
+    SELECT patent_id, counterparty_id, event_date, event_id FROM {{legal_events}}
+    WHERE event_type = 'transferred' AND counterparty_id IS NOT NULL
+  )
 ),
-fwd_at AS (  -- forward citations of every cited patent known at each date
-  SELECT d.as_of, c.cited_patent_id AS patent_id, count(*) AS n
-  FROM dates d JOIN {{citations}} c ON c.citation_date <= d.as_of GROUP BY ALL
+own_spans AS (  -- who holds which patent in force, and when
+  SELECT s.patent_id, x.owner_id, greatest(s.start, x.from_d) AS start,
+         CASE WHEN x.to_d IS NULL THEN s.stop ELSE least(s.stop, x.to_d) END AS stop
+  FROM spans s JOIN own_x x ON x.patent_id = s.patent_id
+  WHERE x.owner_id IS NOT NULL AND (x.to_d IS NULL OR x.to_d > s.start) AND x.from_d < s.stop
 ),
-portfolio_at AS (
-  SELECT o.as_of, o.owner_id, count(*) AS n_patents, avg(coalesce(f.n, 0)) AS mean_citations
-  FROM owner_at o LEFT JOIN fwd_at f ON f.as_of = o.as_of AND f.patent_id = o.patent_id
-  WHERE o.in_force AND o.owner_id IS NOT NULL GROUP BY ALL
+class_steps AS (  -- running count of in-force patents per subclass at each change
+  SELECT cpc_main, d, sum(delta) OVER (PARTITION BY cpc_main ORDER BY d) AS n
+  FROM (
+    SELECT cpc_main, d, sum(delta) AS delta FROM (
+      SELECT cpc_main, start AS d, 1 AS delta FROM spans WHERE stop > start
+      UNION ALL SELECT cpc_main, stop, -1 FROM spans WHERE stop > start
+    ) WHERE cpc_main IS NOT NULL GROUP BY ALL
+  )
+),
+case_steps AS (  -- running count of suits (case-patent rows) per subclass by filing date
+  SELECT cpc_main, d, sum(k) OVER (PARTITION BY cpc_main ORDER BY d) AS n
+  FROM (
+    SELECT p.cpc_main, c.filed_date AS d, count(*) AS k
+    FROM {{cases}} c JOIN pat p ON p.patent_id = c.patent_id
+    WHERE p.cpc_main IS NOT NULL GROUP BY ALL
+  )
+),
+class_dates AS (
+  SELECT d.as_of, k.cpc_main FROM dates d CROSS JOIN (SELECT DISTINCT cpc_main FROM class_steps) k
 ),
 class_rate AS (  -- suits per 1,000 in-force patents per year in each subclass before T
-  SELECT n.as_of, n.cpc_main,
-         1000.0 * coalesce(s.n_suits, 0) / ({CLASS_RATE_YEARS} * n.n_patents) AS rate
-  FROM (SELECT as_of, cpc_main, count(*) AS n_patents FROM owner_at
-        WHERE in_force AND cpc_main IS NOT NULL GROUP BY ALL) n
-  LEFT JOIN (
-    SELECT d.as_of, p.cpc_main, count(*) AS n_suits
-    FROM dates d JOIN {{cases}} c
-      ON c.filed_date <= d.as_of AND c.filed_date > d.as_of - INTERVAL {CLASS_RATE_YEARS} YEAR
-    JOIN pat p ON p.patent_id = c.patent_id
-    GROUP BY ALL
-  ) s ON s.as_of = n.as_of AND s.cpc_main = n.cpc_main
+  SELECT q.as_of, q.cpc_main,
+         1000.0 * (coalesce(now.n, 0) - coalesce(before.n, 0)) / ({CLASS_RATE_YEARS} * q.n) AS rate
+  FROM (
+    SELECT cd.as_of, cd.cpc_main, st.n FROM class_dates cd
+    ASOF JOIN class_steps st ON st.cpc_main = cd.cpc_main AND cd.as_of >= st.d
+  ) q
+  ASOF LEFT JOIN case_steps now ON now.cpc_main = q.cpc_main AND q.as_of >= now.d
+  ASOF LEFT JOIN case_steps before ON before.cpc_main = q.cpc_main
+    AND CAST(q.as_of - INTERVAL {CLASS_RATE_YEARS} YEAR AS DATE) >= before.d
+  WHERE q.n > 0
 ),
-firm_suits AS (  -- distinct cases per firm as plaintiff / defendant filed on or before T
-  SELECT d.as_of, x.firm_id,
-         count(DISTINCT x.case_id) FILTER (WHERE x.role = 'plaintiff') AS as_plaintiff,
-         count(DISTINCT x.case_id) FILTER (WHERE x.role = 'defendant') AS as_defendant,
-         count(DISTINCT x.case_id) FILTER (
-           WHERE x.role = 'defendant' AND x.filed_date > d.as_of - INTERVAL 3 YEAR
-         ) AS as_defendant_3y
-  FROM dates d JOIN (
-    SELECT case_id, filed_date, plaintiff_id AS firm_id, 'plaintiff' AS role FROM {{cases}}
-    WHERE plaintiff_id IS NOT NULL
-    UNION ALL
-    SELECT case_id, filed_date, defendant_id AS firm_id, 'defendant' AS role FROM {{cases}}
-    WHERE defendant_id IS NOT NULL
-  ) x ON x.filed_date <= d.as_of
-  GROUP BY ALL
+firm_cases AS (  -- one row per case, firm and role
+  SELECT DISTINCT case_id, filed_date, plaintiff_id AS firm_id, 'plaintiff' AS role
+  FROM {{cases}} WHERE plaintiff_id IS NOT NULL
+  UNION
+  SELECT DISTINCT case_id, filed_date, defendant_id, 'defendant' FROM {{cases}}
+  WHERE defendant_id IS NOT NULL
+),
+firm_case_steps AS (
+  SELECT firm_id, role, d, sum(k) OVER (PARTITION BY firm_id, role ORDER BY d) AS n
+  FROM (SELECT firm_id, role, filed_date AS d, count(DISTINCT case_id) AS k
+        FROM firm_cases GROUP BY ALL)
+)
+"""
+
+# Needs `need_owner(as_of, owner_id)`: the firms whose portfolio and suits a query uses.
+OWNER_CTES = """
+portfolio_at AS (  -- patents in force held by each needed owner at T
+  SELECT n.as_of, n.owner_id, o.patent_id
+  FROM need_owner n JOIN own_spans o
+    ON o.owner_id = n.owner_id AND o.start <= n.as_of AND o.stop > n.as_of
+),
+portfolio_size AS (
+  SELECT as_of, owner_id, count(*) AS n_patents FROM portfolio_at GROUP BY ALL
+),
+firm_suits AS (  -- distinct cases per needed firm as plaintiff / defendant filed on or before T
+  SELECT n.as_of, n.owner_id AS firm_id,
+         coalesce(pl.n, 0) AS as_plaintiff, coalesce(df.n, 0) AS as_defendant,
+         coalesce(df.n, 0) - coalesce(df3.n, 0) AS as_defendant_3y
+  FROM need_owner n
+  ASOF LEFT JOIN (SELECT * FROM firm_case_steps WHERE role = 'plaintiff') pl
+    ON pl.firm_id = n.owner_id AND n.as_of >= pl.d
+  ASOF LEFT JOIN (SELECT * FROM firm_case_steps WHERE role = 'defendant') df
+    ON df.firm_id = n.owner_id AND n.as_of >= df.d
+  ASOF LEFT JOIN (SELECT * FROM firm_case_steps WHERE role = 'defendant') df3
+    ON df3.firm_id = n.owner_id AND CAST(n.as_of - INTERVAL 3 YEAR AS DATE) >= df3.d
 )
 """
 

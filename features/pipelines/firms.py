@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from features.pipelines.context import CONTEXT_CTES, category_code
+from features.pipelines.context import CONTEXT_CTES, OWNER_CTES, category_code
 from features.pipelines.patents import FeatureBlock
 from features.registry import INDUSTRIES
 from features.schema import ASSIGNEE_KINDS
 
-_FIRM_CORE = """
+_FIRM_PRE = """
 fin_ranked AS (  -- fiscal year Y is known from 1 April of Y + 1
   SELECT ft.assignee_id, ft.as_of, f.year, f.revenue, f.total_assets, f.debt, f.net_income,
          row_number() OVER (PARTITION BY ft.assignee_id, ft.as_of ORDER BY f.year DESC) AS rk
@@ -37,6 +37,19 @@ intensity AS (  -- exposure-weighted suit rate of the firm's product classes
   FROM ft JOIN {firm_technology} t ON t.assignee_id = ft.assignee_id
   LEFT JOIN class_rate cr ON cr.as_of = ft.as_of AND cr.cpc_main = t.cpc_class
   GROUP BY ALL
+)
+"""
+
+_FIRM_POST = """
+portfolio_cites AS (  -- mean forward citations (known at T) of the patents a firm holds at T
+  SELECT pa.as_of, pa.owner_id, avg(coalesce(k.n, 0)) AS mean_citations
+  FROM portfolio_at pa LEFT JOIN (
+    SELECT q.as_of, q.patent_id, count(*) AS n
+    FROM (SELECT DISTINCT as_of, patent_id FROM portfolio_at) q
+    JOIN {citations} c ON c.cited_patent_id = q.patent_id AND c.citation_date <= q.as_of
+    GROUP BY ALL
+  ) k ON k.as_of = pa.as_of AND k.patent_id = pa.patent_id
+  GROUP BY ALL
 ),
 firm_frame AS (
   SELECT ft.assignee_id, ft.as_of,
@@ -55,7 +68,7 @@ firm_frame AS (
     CAST(coalesce(t.n_classes, 0) AS DOUBLE) AS firm_tech_classes,
     CAST(t.concentration AS DOUBLE) AS firm_tech_concentration,
     CAST(coalesce(pf.n_patents, 0) AS DOUBLE) AS firm_portfolio_size,
-    CAST(pf.mean_citations AS DOUBLE) AS firm_portfolio_citations_mean,
+    CAST(pc.mean_citations AS DOUBLE) AS firm_portfolio_citations_mean,
     CAST(coalesce(fs.as_defendant, 0) AS DOUBLE) AS firm_suits_as_defendant,
     CAST(coalesce(fs.as_defendant_3y, 0) AS DOUBLE) AS firm_suits_as_defendant_3y,
     CAST(coalesce(fs.as_plaintiff, 0) AS DOUBLE) AS firm_suits_as_plaintiff,
@@ -64,24 +77,30 @@ firm_frame AS (
   LEFT JOIN {assignees} a ON a.assignee_id = ft.assignee_id
   LEFT JOIN fin ON fin.assignee_id = ft.assignee_id AND fin.as_of = ft.as_of
   LEFT JOIN tech t ON t.assignee_id = ft.assignee_id
-  LEFT JOIN portfolio_at pf ON pf.as_of = ft.as_of AND pf.owner_id = ft.assignee_id
+  LEFT JOIN portfolio_size pf ON pf.as_of = ft.as_of AND pf.owner_id = ft.assignee_id
+  LEFT JOIN portfolio_cites pc ON pc.as_of = ft.as_of AND pc.owner_id = ft.assignee_id
   LEFT JOIN firm_suits fs ON fs.as_of = ft.as_of AND fs.firm_id = ft.assignee_id
   LEFT JOIN intensity i ON i.assignee_id = ft.assignee_id AND i.as_of = ft.as_of
 )
 """
 
 
-def firm_frame_ctes(with_context: bool = True) -> str:
-    """CTEs (after `ft(assignee_id, as_of)` and `dates(as_of)`) ending in `firm_frame`."""
-    return (CONTEXT_CTES + "," if with_context else "") + _FIRM_CORE.replace(
-        "{code_kind}", category_code("a.kind", ASSIGNEE_KINDS)
-    ).replace("{code_industry}", category_code("a.industry", INDUSTRIES))
+FIRM_NEED_OWNER = "SELECT as_of, assignee_id AS owner_id FROM ft"
+
+
+def firm_frame_parts() -> tuple[str, str]:
+    """Firm CTEs before `need_owner` and after it (ending in `firm_frame`)."""
+    post = _FIRM_POST.replace("{code_kind}", category_code("a.kind", ASSIGNEE_KINDS)).replace(
+        "{code_industry}", category_code("a.industry", INDUSTRIES)
+    )
+    return _FIRM_PRE, post
 
 
 def firm_features_sql(
     targets: str, names: Sequence[str], blocks: Sequence[FeatureBlock] = ()
 ) -> str:
     """SQL template of firm features for a `targets` relation of (assignee_id, as_of)."""
+    pre, post = firm_frame_parts()
     select = [f"f.{n}" for n in names]
     joins = ""
     for i, blk in enumerate(blocks):
@@ -94,6 +113,8 @@ def firm_features_sql(
     return (
         f"WITH ft AS (SELECT DISTINCT assignee_id, CAST(as_of AS DATE) AS as_of FROM {targets}),\n"
         "dates AS (SELECT DISTINCT as_of FROM ft),\n"
-        + firm_frame_ctes()
+        + CONTEXT_CTES + "," + pre + ",\n"
+        + f"need_owner AS (SELECT DISTINCT * FROM ({FIRM_NEED_OWNER})),"
+        + OWNER_CTES + "," + post
         + "\nSELECT f.assignee_id, f.as_of, " + ", ".join(select) + " FROM firm_frame f" + joins
     )

@@ -43,17 +43,18 @@ def litigation_labels(con: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> 
     src = Sources.from_connection(con)
     truth = (
         "(SELECT p_litigation FROM truth_patent_year y WHERE y.patent_id = o.patent_id "
-        "AND y.year = year(o.as_of) + 1)" if _present(con, "truth_patent_year") else "NULL"
+        "AND y.year = year(d.as_of) + 1)" if _present(con, "truth_patent_year") else "NULL"
     )
     sql = (
         f"WITH dates AS {_dates_sql(dates)}, " + src.render(CONTEXT_CTES) + f"""
-        SELECT o.patent_id AS entity_id, o.as_of,
+        SELECT o.patent_id AS entity_id, d.as_of,
                CAST(EXISTS (SELECT 1 FROM {src.relations['cases']} c
-                     WHERE c.patent_id = o.patent_id AND c.filed_date > o.as_of
-                       AND c.filed_date <= o.as_of + INTERVAL {HORIZON_MONTHS} MONTH)
+                     WHERE c.patent_id = o.patent_id AND c.filed_date > d.as_of
+                       AND c.filed_date <= d.as_of + INTERVAL {HORIZON_MONTHS} MONTH)
                     AS DOUBLE) AS label,
                CAST({truth} AS DOUBLE) AS truth
-        FROM owner_at o WHERE o.in_force ORDER BY o.as_of, o.patent_id"""
+        FROM dates d JOIN spans o ON o.start <= d.as_of AND o.stop > d.as_of
+        ORDER BY d.as_of, o.patent_id"""
     )
     return _frame(con, sql)
 

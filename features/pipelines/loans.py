@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from features.pipelines.context import CONTEXT_CTES
-from features.pipelines.firms import firm_frame_ctes
-from features.pipelines.patents import FeatureBlock, patent_frame_ctes
+from features.pipelines.context import CONTEXT_CTES, OWNER_CTES
+from features.pipelines.firms import FIRM_NEED_OWNER, firm_frame_parts
+from features.pipelines.patents import PATENT_NEED_OWNER, FeatureBlock, patent_frame_parts
 from features.registry import PATENT_TYPES
 
 # Columns of the loan relation the loan SQL reads (from `loans` or from request facts).
@@ -71,6 +71,8 @@ def loan_features_sql(
     loan_rel: str, pledge_rel: str, names: Sequence[str], blocks: Sequence[FeatureBlock] = ()
 ) -> str:
     """SQL template of loan features for a loan relation and its pledged-patent links."""
+    p_pre, p_post = patent_frame_parts()
+    f_pre, f_post = firm_frame_parts()
     cols = ", ".join(LOAN_TARGET_COLUMNS[2:])
     inv_codes = ", ".join(str(PATENT_TYPES.index(t)) for t in ("invention", "utility"))
     select = [f"f.{n}" for n in names]
@@ -88,9 +90,10 @@ def loan_features_sql(
         "JOIN lt ON lt.loan_id = lp.loan_id),\n"
         "ft AS (SELECT DISTINCT borrower_id AS assignee_id, as_of FROM lt),\n"
         "dates AS (SELECT DISTINCT as_of FROM lt),\n"
-        + CONTEXT_CTES + ","
-        + patent_frame_ctes(with_context=False) + ","
-        + firm_frame_ctes(with_context=False) + ","
+        + CONTEXT_CTES + "," + p_pre + "," + f_pre + ",\n"
+        + f"need_owner AS (SELECT DISTINCT * FROM ({PATENT_NEED_OWNER} UNION ALL "
+        + f"{FIRM_NEED_OWNER})),"
+        + OWNER_CTES + "," + p_post + "," + f_post + ","
         + _LOAN_CORE.replace("{loan_pledges}", pledge_rel).replace("{inv_codes}", inv_codes)
         + "\nSELECT f.loan_id, f.as_of, " + ", ".join(select) + " FROM loan_frame f" + joins
     ).replace("{loan_pledges}", pledge_rel)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from features.pipelines.context import CONTEXT_CTES, category_code
+from features.pipelines.context import CONTEXT_CTES, OWNER_CTES, category_code
 from features.registry import CPC_CLASSES, CPC_SECTIONS, JURISDICTIONS, PATENT_TYPES
 from features.schema import ASSIGNEE_KINDS
 
@@ -46,7 +46,7 @@ PATENT_OVERRIDABLE = (
     "owner_portfolio_size",
 )
 
-_PATENT_CORE = """
+_PATENT_PRE = """
 base AS (
   SELECT tg.patent_id, tg.as_of, p.jurisdiction, p.patent_type, p.filing_date, p.cpc_main,
          p.assignee_id, p.num_claims, p.num_independent_claims, p.first_claim_words,
@@ -108,9 +108,13 @@ own_suits AS (
   GROUP BY ALL
 ),
 owner AS (  -- owner at T: latest transferee on or before T, else the owner at grant
-  SELECT b.patent_id, b.as_of, coalesce(tr.owner_id, b.assignee_id) AS owner_id
-  FROM base b LEFT JOIN transfer_at tr ON tr.as_of = b.as_of AND tr.patent_id = b.patent_id
-),
+  SELECT tg.patent_id, tg.as_of, x.owner_id
+  FROM tg JOIN own_x x ON x.patent_id = tg.patent_id AND x.from_d <= tg.as_of
+    AND (x.to_d IS NULL OR x.to_d > tg.as_of)
+)
+"""
+
+_PATENT_POST = """
 patent_frame AS (
   SELECT b.patent_id, b.as_of,
     CAST(datediff('day', b.filing_date, b.as_of) / 365.25 AS DOUBLE) AS patent_age_years,
@@ -159,14 +163,17 @@ patent_frame AS (
   LEFT JOIN owner o ON o.patent_id = b.patent_id AND o.as_of = b.as_of
   LEFT JOIN {assignees} a ON a.assignee_id = o.owner_id
   LEFT JOIN firm_suits fs ON fs.as_of = b.as_of AND fs.firm_id = o.owner_id
-  LEFT JOIN portfolio_at pf ON pf.as_of = b.as_of AND pf.owner_id = o.owner_id
+  LEFT JOIN portfolio_size pf ON pf.as_of = b.as_of AND pf.owner_id = o.owner_id
   LEFT JOIN class_rate cr ON cr.as_of = b.as_of AND cr.cpc_main = b.cpc_main
 )
 """
 
 
-def patent_frame_ctes(with_context: bool = True) -> str:
-    """CTEs (after `tg(patent_id, as_of)` and `dates(as_of)`) ending in `patent_frame`."""
+PATENT_NEED_OWNER = "SELECT as_of, owner_id FROM owner WHERE owner_id IS NOT NULL"
+
+
+def patent_frame_parts() -> tuple[str, str]:
+    """Patent CTEs before `need_owner` (ending in `owner`) and after it (`patent_frame`)."""
     codes = {
         "{code_type}": category_code("b.patent_type", PATENT_TYPES),
         "{code_jur}": category_code("b.jurisdiction", JURISDICTIONS),
@@ -174,10 +181,10 @@ def patent_frame_ctes(with_context: bool = True) -> str:
         "{code_class}": category_code("substr(b.cpc_main, 1, 3)", CPC_CLASSES),
         "{code_owner}": category_code("a.kind", ASSIGNEE_KINDS),
     }
-    core = _PATENT_CORE
+    post = _PATENT_POST
     for key, sql in codes.items():
-        core = core.replace(key, sql)
-    return (CONTEXT_CTES + "," if with_context else "") + core
+        post = post.replace(key, sql)
+    return _PATENT_PRE, post
 
 
 def patent_features_sql(
@@ -191,6 +198,7 @@ def patent_features_sql(
     `targets` is a relation with `patent_id` and `as_of`; `overrides` an optional relation with
     `patent_id` and some of `PATENT_OVERRIDABLE` columns that replace computed values.
     """
+    pre, post = patent_frame_parts()
     select = []
     for n in names:
         if overrides is not None and n in PATENT_OVERRIDABLE:
@@ -210,7 +218,9 @@ def patent_features_sql(
     return (
         f"WITH tg AS (SELECT DISTINCT patent_id, CAST(as_of AS DATE) AS as_of FROM {targets}),\n"
         "dates AS (SELECT DISTINCT as_of FROM tg),\n"
-        + patent_frame_ctes()
+        + CONTEXT_CTES + "," + pre + ",\n"
+        + f"need_owner AS (SELECT DISTINCT * FROM ({PATENT_NEED_OWNER})),"
+        + OWNER_CTES + "," + post
         + "\nSELECT f.patent_id, f.as_of, " + ", ".join(select)
         + " FROM patent_frame f" + joins
     )
