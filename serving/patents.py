@@ -130,10 +130,16 @@ def patent_feature_function() -> PatentFeatureFn | None:
 def patent_feature_values(
     fn: PatentFeatureFn | None, cur: duckdb.DuckDBPyConnection, patent_id: str, as_of: dt.date
 ) -> dict[str, float | None] | None:
-    """The patent's features as of `as_of` from the training pipeline, or None without one."""
+    """The patent's features as of `as_of` from the training pipeline; None if unavailable."""
     if fn is None:
         return None
-    frame = fn(cur, as_of, patent_ids=[patent_id])
+    try:
+        frame = fn(cur, as_of, patent_ids=[patent_id])
+    except Exception:
+        # The facts are the answer here; features are extra, so a pipeline failure is logged
+        # with its trace and the lookup still answers (features: null).
+        log.exception("features of %s as of %s could not be computed", patent_id, as_of)
+        return None
     if frame.empty:
         return None
     row = frame.iloc[0].drop(labels=["patent_id", "entity_id", "as_of"], errors="ignore")

@@ -1,6 +1,7 @@
 import pytest
 from typer.testing import CliRunner
 
+from features.settings import Settings
 from serving.cli import app
 
 runner = CliRunner()
@@ -9,7 +10,7 @@ runner = CliRunner()
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for name in ("version", "serve", "demo"):
+    for name in ("version", "serve", "demo", "keys"):
         assert name in result.output
 
 
@@ -26,3 +27,46 @@ def test_bad_setting_gives_one_line_error(monkeypatch: pytest.MonkeyPatch) -> No
     result = runner.invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "PATENTRISK_PORT" in result.output
+
+
+def _keys(monkeypatch: pytest.MonkeyPatch, tmp_path, *args: str):
+    monkeypatch.setenv("PATENTRISK_DATA_DIR", str(tmp_path / "var"))
+    return runner.invoke(app, ["keys", *args])
+
+
+def test_keys_create_prints_a_working_key_once(monkeypatch, tmp_path) -> None:
+    from serving.auth import KEY_PREFIX
+    from tests.serving.conftest import make_client
+
+    created = _keys(monkeypatch, tmp_path, "create", "--role", "bank", "--name", "Bank of Tests")
+    assert created.exit_code == 0, created.output
+    raw = created.output.strip().splitlines()[-1]
+    assert raw.startswith(KEY_PREFIX)
+    key_id = created.output.split()[2]
+    assert key_id.startswith("key_")
+
+    listed = _keys(monkeypatch, tmp_path, "list")
+    assert listed.exit_code == 0
+    assert key_id in listed.output
+    assert "Bank of Tests" in listed.output
+    assert raw not in listed.output
+    assert "1 keys, 1 active" in listed.output
+
+    settings = Settings(data_dir=tmp_path / "var")
+    with make_client(settings) as client:
+        headers = {"X-API-Key": raw}
+        assert client.get("/v1/assessments", headers=headers).status_code == 200
+        assert client.get("/v1/models", headers=headers).status_code == 403  # bank role
+        revoked = _keys(monkeypatch, tmp_path, "revoke", key_id)
+        assert revoked.exit_code == 0
+        assert client.get("/v1/assessments", headers=headers).status_code == 401
+    assert "1 keys, 0 active" in _keys(monkeypatch, tmp_path, "list").output
+
+
+def test_keys_refuse_unknown_role_and_id(monkeypatch, tmp_path) -> None:
+    bad_role = _keys(monkeypatch, tmp_path, "create", "--role", "pirate")
+    assert bad_role.exit_code == 2
+    assert "'pirate' is not one of" in bad_role.output
+    unknown = _keys(monkeypatch, tmp_path, "revoke", "key_nope")
+    assert unknown.exit_code == 1
+    assert "api key 'key_nope' not found" in unknown.output
