@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from features.ingest.delimited import SourceFileError, header_of, load_table
@@ -63,7 +62,7 @@ def load(paths: list[Path], loader: Loader) -> None:
             norm = normalise_name(name)
             if norm:
                 known.setdefault(norm, str(aid))
-    con = duckdb.connect()
+    con = loader.duckdb()
     try:
         for name, path in files.items():
             loader.read(load_table(con, loader, path, f"oce_{name}", FILES[name], delimiter=",",

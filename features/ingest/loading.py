@@ -168,6 +168,14 @@ class Loader:
             self._writers[name] = writer
         writer.write_table(data)
 
+    def duckdb(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection under the load's memory limit, spilling into the staging folder."""
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit='{self.memory_limit}'")
+        self._work.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory='{_sql_path(self._work / 'duckdb-tmp')}'")
+        return con
+
     def existing(self, name: str, columns: list[str]) -> pd.DataFrame | None:
         """Columns of a table already in the dataset (small tables only), or None if absent."""
         return self.store.read(name, columns) if self.store.exists(name) else None
@@ -182,9 +190,7 @@ class Loader:
         staged += [t.name for t in TABLES if t.name in self._writers and t.name not in staged]
         ends: list[date] = []
         if staged:
-            con = duckdb.connect()
-            con.execute(f"SET memory_limit='{self.memory_limit}'")
-            con.execute(f"SET temp_directory='{_sql_path(self._work / 'duckdb-tmp')}'")
+            con = self.duckdb()
             try:
                 for name in staged:
                     end = self._merge(con, name)
