@@ -150,7 +150,7 @@ def pg_schema_url(postgres_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The store URL of each backend: a SQLite file, and a fresh PostgreSQL schema."""
     if request.param == "sqlite":
