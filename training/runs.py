@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,10 +207,14 @@ def _log_run(
     mlflow.log_metrics({**metrics, **{f"rows_{k}": v for k, v in split.sizes().items()}})
     frame = data.frame.drop(columns=["truth"])
     for context, idx in (("training", split.train), ("testing", split.test)):
-        dataset = mlflow.data.from_pandas(
-            frame.iloc[idx], source=Path(data.root).resolve().as_uri(), targets="label",
-            name=f"{data.dataset}-{spec.name}-{context}", digest=f"{data.fingerprint}-{context}",
-        )
+        with warnings.catch_warnings():
+            # MLflow registers the local-file source under two schemes and warns about it
+            warnings.filterwarnings("ignore", "The specified dataset source", UserWarning)
+            dataset = mlflow.data.from_pandas(
+                frame.iloc[idx], source=Path(data.root).resolve().as_uri(), targets="label",
+                name=f"{data.dataset}-{spec.name}-{context}",
+                digest=f"{data.fingerprint}-{context}",
+            )
         mlflow.log_input(dataset, context=context, tags={"fingerprint": data.fingerprint})
 
 
