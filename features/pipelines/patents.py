@@ -118,7 +118,8 @@ _PATENT_POST = """
 patent_frame AS (
   SELECT b.patent_id, b.as_of,
     CAST(datediff('day', b.filing_date, b.as_of) / 365.25 AS DOUBLE) AS patent_age_years,
-    CAST(greatest(datediff('day', b.as_of, b.expiry_date), 0) / 365.25 AS DOUBLE)
+    CAST(CASE WHEN b.expiry_date IS NOT NULL  -- greatest() would skip a NULL
+         THEN greatest(datediff('day', b.as_of, b.expiry_date), 0) / 365.25 END AS DOUBLE)
       AS remaining_term_years,
     {code_type} AS patent_type,
     {code_jur} AS jurisdiction,
