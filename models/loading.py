@@ -20,13 +20,14 @@ CHALLENGER = "challenger"
 
 
 class ChampionMissingError(LookupError):
-    """A task has no registered model version with the `champion` alias."""
+    """A task has no registered model version with the `champion` (or requested) alias."""
 
-    def __init__(self, task: str, registered_name: str, detail: str) -> None:
+    def __init__(self, task: str, registered_name: str, detail: str, alias: str = CHAMPION) -> None:
         self.task = task
         self.registered_name = registered_name
+        self.alias = alias
         super().__init__(
-            f"no champion for task {task!r}: models:/{registered_name}@{CHAMPION} does not "
+            f"no {alias} for task {task!r}: models:/{registered_name}@{alias} does not "
             f"resolve ({detail}); run `patentrisk train --task {task}` first"
         )
 
@@ -67,7 +68,9 @@ def load_model_version(client: MlflowClient, task: str, alias: str) -> LoadedMod
     try:
         mv = client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:
-        raise ChampionMissingError(task, name, exc.message.splitlines()[0]) from None
+        raise ChampionMissingError(
+            task, name, exc.message.splitlines()[0], alias
+        ) from None
     model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
     schema = model.metadata.get_input_schema()
     features = tuple(schema.input_names()) if schema is not None else ()
