@@ -304,7 +304,7 @@ TABLES: tuple[Table, ...] = (
         columns=(
             Column("patent_id", _S, "Patent."),
             Column("year", _I, "Calendar year."),
-            Column("p_litigation", _F, "P(sued at least once in the year).", True, 0, 1),
+            Column("p_litigation", _F, "P(sued at least once in the year).", minimum=0, maximum=1),
         ),
         synthetic_only=True,
         optional=True,
@@ -316,7 +316,8 @@ TABLES: tuple[Table, ...] = (
         columns=(
             Column("assignee_id", _S, "Firm."),
             Column("year", _I, "Calendar year."),
-            Column("p_sued", _F, "P(sued as defendant at least once in the year).", True, 0, 1),
+            Column("p_sued", _F, "P(sued as defendant at least once in the year).",
+                   minimum=0, maximum=1),
         ),
         synthetic_only=True,
         optional=True,
@@ -327,7 +328,7 @@ TABLES: tuple[Table, ...] = (
         key=("loan_id",),
         columns=(
             Column("loan_id", _S, "Loan."),
-            Column("p_default", _F, "P(default within term).", True, 0, 1),
+            Column("p_default", _F, "P(default within term).", minimum=0, maximum=1),
         ),
         synthetic_only=True,
         optional=True,
