@@ -77,9 +77,29 @@ def serve(
 
 
 @app.command("demo")
-def demo() -> None:
+def demo(
+    serve_api: bool = typer.Option(True, "--serve/--no-serve", help="Serve the API afterwards."),
+    trials: int = typer.Option(None, "--trials", min=0, help="Optuna trials per task."),
+) -> None:
     """Build the embedded demo data, train every model and serve the API."""
-    serve(host=None, port=None)
+    from rich.table import Table
+
+    from serving.demo import prepare_demo
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level)
+    try:
+        state = prepare_demo(settings, say=console.print, trials=trials)
+    except Exception as exc:
+        console.print(f"[red]error:[/red] demo failed: {exc}")
+        raise typer.Exit(code=1) from exc
+    table = Table("role", "X-API-Key", title=f"demo API keys (also in {state.keys_file})")
+    for role, key in state.keys.items():
+        table.add_row(role, key)
+    console.print(table)
+    if serve_api:
+        console.print(f"serving on http://{settings.host}:{settings.port} (docs at /docs)")
+        serve(host=None, port=None)
 
 
 keys_app = typer.Typer(help="Manage API keys (stored hashed; a new key is shown once).",

@@ -1,0 +1,106 @@
+"""The demo: build the embedded synthetic world, train every model, and make one key per role.
+
+Each step is skipped when its result is already there, so `make run` is quick the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from features.settings import Settings
+from features.store import TableStore
+
+log = logging.getLogger(__name__)
+
+DEMO_ROLES = ("underwriter", "bank", "scientist", "regulator", "admin")
+
+
+@dataclass(frozen=True)
+class DemoState:
+    """What the demo prepared: the dataset, which tasks it trained and the demo keys file."""
+
+    dataset_dir: Path
+    generated: bool
+    trained: tuple[str, ...]
+    keys_file: Path
+    keys: dict[str, str] = field(repr=False)
+
+
+def missing_champions(settings: Settings) -> list[str]:
+    """Tasks whose `champion` alias does not resolve in the configured registry."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from models.tasks import TASK_NAMES, task_spec
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    uri = settings.resolved_tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    missing = []
+    for task in TASK_NAMES:
+        try:
+            client.get_model_version_by_alias(task_spec(task).registered_name, "champion")
+        except MlflowException:
+            missing.append(task)
+    return missing
+
+
+def ensure_demo_keys(settings: Settings) -> tuple[Path, dict[str, str]]:
+    """One API key per role, created once and kept in data_dir/demo-keys.json (mode 0600)."""
+    from serving import crud
+    from serving.database import make_engine, make_sessionmaker, migrate
+
+    path = settings.data_dir / "demo-keys.json"
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+        with make_sessionmaker(engine)() as session:
+            if path.exists():
+                keys = json.loads(path.read_text())
+                if all(crud.caller_for_key(session, keys.get(r, "")) for r in DEMO_ROLES):
+                    return path, keys
+            keys = {}
+            for role in DEMO_ROLES:
+                _, raw = crud.create_api_key(session, role, f"demo-{role}")  # type: ignore[arg-type]
+                keys[role] = raw
+    finally:
+        engine.dispose()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(keys, fh, indent=2)
+    return path, keys
+
+
+def prepare_demo(
+    settings: Settings, say: Callable[[str], None] = log.info, trials: int | None = None
+) -> DemoState:
+    """Generate the world if missing, train tasks without a champion, ensure demo keys."""
+    from features.world import generate_world
+    from training.runs import train_tasks
+
+    store = TableStore(settings.dataset_dir)
+    generated = False
+    if not store.exists("patents"):
+        say(f"generating the synthetic world: {settings.world_patents} patents, "
+            f"seed {settings.seed} -> {settings.dataset_dir}")
+        generate_world(store, settings.world_patents, settings.seed, show_progress=True)
+        generated = True
+    else:
+        say(f"using the dataset at {settings.dataset_dir}")
+    todo = missing_champions(settings)
+    if todo:
+        say(f"training {', '.join(todo)} into {settings.resolved_tracking_uri}")
+        results = train_tasks(settings, todo, trials=trials)
+        failed = [r.task for r in results if r.status != "trained"]
+        if failed:
+            raise RuntimeError(f"demo could not train: {', '.join(failed)}")
+    else:
+        say("every task has a champion model; skipping training")
+    keys_file, keys = ensure_demo_keys(settings)
+    return DemoState(settings.dataset_dir, generated, tuple(todo), keys_file, keys)
