@@ -99,7 +99,7 @@ class WorldParams:
     own_class_share: float = 0.85  # share of a firm's patents in its own classes
 
     # --- citations ---
-    backward_citations_mean: tuple[float, float] = (10.0, 16.0)  # CN, US citing patents
+    backward_citations_mean: tuple[float, float] = (8.5, 13.5)  # CN, US citing patents
     citation_value_power: float = 0.6  # cited weight ~ value ** power
     citation_attachment: float = 0.1  # weight x (1 + a x min(citations so far, cap))
     citation_attachment_cap: int = 100
@@ -149,7 +149,7 @@ class WorldParams:
     default_debt_ratio: float = 3.0
     default_margin: float = -6.0
     default_log_revenue: float = -0.25
-    default_ltv: float = 2.5
+    default_ltv: float = 3.0
     default_year_sd: float = 0.05
     recovery_share: float = 0.4
 

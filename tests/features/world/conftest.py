@@ -9,13 +9,13 @@ import pytest
 from features.store import TableStore
 from features.world.generate import WorldSummary, generate_world
 
-WORLD_PATENTS = 4000
+WORLD_PATENTS = 5000
 WORLD_SEED = 7
 
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[TableStore, WorldSummary]:
-    """A 4,000-patent world (seed 7) and its summary."""
+    """A 5,000-patent world (seed 7) and its summary."""
     store = TableStore(tmp_path_factory.mktemp("world") / "datasets" / "world")
     return store, generate_world(store, WORLD_PATENTS, WORLD_SEED)
 
