@@ -16,8 +16,10 @@ from serving.dataset import open_dataset
 from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimitMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
-from serving.modelset import ModelLoader, ModelSet, no_models
+from serving.model_loader import load_served_models
+from serving.modelset import ModelLoader, ModelSet
 from serving.patents import patent_feature_function
+from serving.scoring.errors import install_scoring_error_handlers
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +35,22 @@ input (`detail` lists `field`, `rule`, `message`), 503 a component (dataset, mod
 
 
 def _routers() -> list[APIRouter]:
-    """Every router of the service (scoring routers are added here)."""
-    from serving.routes import assessments, models, ops, patents
+    """Every router of the service."""
+    from serving.routes import assessments, loans, models, ops, patents, quotes, valuations
 
-    return [ops.router, assessments.router, patents.router, models.router]
+    return [
+        ops.router, quotes.router, loans.router, valuations.router, assessments.router,
+        patents.router, models.router,
+    ]
 
 
 def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> FastAPI:
     """Build the patentrisk API for `settings`; startup work happens in the lifespan.
 
     `model_loader(settings)` returns the models and policy to serve; it runs at startup and on
-    `POST /v1/models/reload`. Until the champion loader exists the default loads nothing.
+    `POST /v1/models/reload`. The default loads each task's MLflow `champion` and the policy.
     """
-    loader = model_loader or no_models
+    loader = model_loader or load_served_models
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,11 +80,15 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
             {"name": "assessments", "description": "The stored record of every answer."},
             {"name": "patents", "description": "Patent lookup and search (检索查询)."},
             {"name": "models", "description": "Models and policy in service."},
+            {"name": "quotes", "description": "Patent insurance quotes (专利保险报价)."},
+            {"name": "loans", "description": "Patent-pledge loan assessments (质押贷款评估)."},
+            {"name": "valuations", "description": "Patent values with intervals (专利估值)."},
         ],
     )
     app.state.settings = settings
     app.state.metrics = ServiceMetrics()
     install_error_handlers(app)
+    install_scoring_error_handlers(app)
     # Added last = outermost: metrics see every answer, including 413s from the body limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

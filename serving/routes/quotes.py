@@ -1,0 +1,77 @@
+"""Insurance quotes: patent enforcement and infringement liability, single and batch."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from serving.deps import SettingsDep, UnderwriterDep
+from serving.schemas import ERROR_RESPONSES, ErrorOut
+from serving.scoring import score_enforcement, score_liability
+from serving.scoring.batch import batch_openapi, read_batch_items, run_batch
+from serving.scoring.context import ScoringDep
+from serving.scoring_schemas import (
+    BatchOut,
+    EnforcementQuoteRequest,
+    InsuranceQuoteOut,
+    LiabilityQuoteRequest,
+)
+
+router = APIRouter(
+    prefix="/v1/quotes",
+    tags=["quotes"],
+    responses={
+        **ERROR_RESPONSES,
+        404: {"model": ErrorOut, "description": "Unknown patent or firm id."},
+        503: {"model": ErrorOut, "description": "A model, the policy or the dataset is missing."},
+    },
+)
+
+
+async def _items(request: Request, settings: SettingsDep) -> list[Any]:
+    """The raw items of a quotes batch."""
+    return await read_batch_items(request, settings.max_batch_items, {"product_classes": str})
+
+
+BatchItems = Annotated[list[Any], Depends(_items)]
+
+
+@router.post("/enforcement", response_model=InsuranceQuoteOut,
+             summary="Quote patent enforcement insurance (专利执行险)")
+def quote_enforcement(
+    _caller: UnderwriterDep, body: EnforcementQuoteRequest, ctx: ScoringDep
+) -> InsuranceQuoteOut:
+    """Litigation probability, expected claim cost, grade, premium, subsidy and explanation."""
+    return score_enforcement(ctx, body)
+
+
+@router.post("/enforcement/batch", response_model=BatchOut,
+             summary="Quote enforcement insurance for many patents",
+             openapi_extra=batch_openapi("EnforcementQuoteRequest"))
+def quote_enforcement_batch(
+    _caller: UnderwriterDep, items: BatchItems, ctx: ScoringDep
+) -> BatchOut:
+    """Each item quoted and stored, or rejected with its index and error."""
+    ctx.require("litigation", "severity")
+    return run_batch(ctx, items, EnforcementQuoteRequest, score_enforcement)
+
+
+@router.post("/liability", response_model=InsuranceQuoteOut,
+             summary="Quote infringement liability insurance (侵犯专利权责任险)")
+def quote_liability(
+    _caller: UnderwriterDep, body: LiabilityQuoteRequest, ctx: ScoringDep
+) -> InsuranceQuoteOut:
+    """Probability of being sued, expected claim cost, grade, premium, subsidy, explanation."""
+    return score_liability(ctx, body)
+
+
+@router.post("/liability/batch", response_model=BatchOut,
+             summary="Quote liability insurance for many firms",
+             openapi_extra=batch_openapi("LiabilityQuoteRequest"))
+def quote_liability_batch(
+    _caller: UnderwriterDep, items: BatchItems, ctx: ScoringDep
+) -> BatchOut:
+    """Each item quoted and stored, or rejected with its index and error."""
+    ctx.require("liability", "severity")
+    return run_batch(ctx, items, LiabilityQuoteRequest, score_liability)

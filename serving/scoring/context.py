@@ -1,0 +1,60 @@
+"""What one scoring request works with: models, dataset cursor, as-of date, store and recorder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated
+
+import duckdb
+from fastapi import Depends
+from sqlalchemy.orm import Session
+
+from serving.deps import (
+    AssessmentRecorder,
+    CursorDep,
+    DatasetDep,
+    ModelsDep,
+    RecorderDep,
+    SessionDep,
+    SettingsDep,
+)
+from serving.errors import UnavailableError
+from serving.modelset import ModelSet
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """The models in service when the request started, a dataset cursor and the as-of date."""
+
+    models: ModelSet
+    cursor: duckdb.DuckDBPyConnection
+    tables: frozenset[str]
+    as_of: dt.date
+    session: Session
+    recorder: AssessmentRecorder
+
+    def require(self, *tasks: str) -> None:
+        """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""
+        for task in tasks:
+            self.models.require(task)
+        if self.models.policy is None:
+            raise UnavailableError("no rating policy is loaded; try again after a reload")
+
+
+def get_scoring_context(
+    recorder: RecorderDep,
+    models: ModelsDep,
+    dataset: DatasetDep,
+    cursor: CursorDep,
+    settings: SettingsDep,
+    session: SessionDep,
+) -> ScoringContext:
+    """The scoring context of one request (the caller is checked first, then the dataset)."""
+    return ScoringContext(
+        models=models, cursor=cursor, tables=dataset.tables, as_of=dataset.as_of(settings),
+        session=session, recorder=recorder,
+    )
+
+
+ScoringDep = Annotated[ScoringContext, Depends(get_scoring_context)]

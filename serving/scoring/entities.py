@@ -1,0 +1,191 @@
+"""Resolve the patents and firms of a request to feature frames through the training pipelines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from features.pipelines import (
+    FirmFacts,
+    FirmYear,
+    LoanFacts,
+    firm_features,
+    firm_features_for_facts,
+    loan_features,
+    patent_features,
+    patent_features_for_facts,
+)
+from features.registry import CLAIM_KINDS, PATENT_TYPES, get, task_features
+from serving.errors import InvalidInputError, NotFoundError, PatentNotFoundError
+from serving.scoring_schemas import FirmRef, PatentRef
+
+
+class FirmNotFoundError(NotFoundError):
+    """An assignee id is not in the active dataset (404)."""
+
+    code = "firm_not_found"
+
+    def __init__(self, assignee_id: str) -> None:
+        super().__init__(f"assignee_id {assignee_id!r} is not in the active dataset")
+        self.assignee_id = assignee_id
+
+
+def _known(cur: duckdb.DuckDBPyConnection, table: str, column: str, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` exist in `table.column`."""
+    if not ids:
+        return set()
+    marks = ", ".join("?" for _ in ids)
+    rows = cur.execute(f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", list(ids))
+    return {str(r[0]) for r in rows.fetchall()}
+
+
+def require_patents(cur: duckdb.DuckDBPyConnection, patent_ids: Sequence[str]) -> None:
+    """Raise `PatentNotFoundError` (404) for the first id not in the dataset."""
+    known = _known(cur, "patents", "patent_id", patent_ids)
+    for pid in patent_ids:
+        if pid not in known:
+            raise PatentNotFoundError(pid)
+
+
+def require_firm(cur: duckdb.DuckDBPyConnection, tables: frozenset[str], assignee_id: str) -> None:
+    """Raise `FirmNotFoundError` (404) unless the assignee is in the dataset."""
+    if "assignees" not in tables or not _known(cur, "assignees", "assignee_id", [assignee_id]):
+        raise FirmNotFoundError(assignee_id)
+
+
+def patent_frame(
+    cur: duckdb.DuckDBPyConnection, refs: Sequence[PatentRef], as_of: dt.date
+) -> pd.DataFrame:
+    """Patent features as of `as_of`, one row per ref in request order, indexed by patent id."""
+    ids = [r.patent_id for r in refs if r.patent_id is not None]
+    facts = [r.facts for r in refs if r.facts is not None]
+    require_patents(cur, ids)
+    parts = []
+    if ids:
+        parts.append(patent_features(cur, as_of, patent_ids=ids))
+    if facts:
+        parts.append(patent_features_for_facts(cur, facts, as_of))
+    frame = pd.concat(parts, ignore_index=True).drop_duplicates("patent_id")
+    return frame.drop(columns="as_of").set_index("patent_id").loc[[r.key for r in refs]]
+
+
+def patent_type_of(row: pd.Series) -> str | None:
+    """The patent type label of a feature row (category code decoded through the registry)."""
+    code = row.get("patent_type")
+    if code is None or (isinstance(code, float) and math.isnan(code)):
+        return None
+    return PATENT_TYPES[int(code)] if 0 <= int(code) < len(PATENT_TYPES) else None
+
+
+def severity_frame(patents: pd.DataFrame, claim_kind: str) -> pd.DataFrame:
+    """Severity model inputs: the patent features with `claim_kind` set."""
+    frame = patents.reindex(columns=task_features("severity")).copy()
+    frame["claim_kind"] = float(CLAIM_KINDS.index(claim_kind))
+    return frame
+
+
+def class_severity_frame(cpc_class: str | None, claim_kind: str) -> pd.DataFrame:
+    """Severity inputs for a claim on an unknown patent in `cpc_class`.
+
+    A liability quote prices suits against the firm's products, whose patents are not known in
+    advance: the patent's own facts are missing (NaN, categories unknown -1) except its class.
+    """
+    row: dict[str, float] = {}
+    for name in task_features("severity"):
+        row[name] = -1.0 if get(name).is_categorical else math.nan
+    if cpc_class:
+        row["cpc_section"] = _code("cpc_section", cpc_class[0])
+        row["cpc_class"] = _code("cpc_class", cpc_class[:3])
+    row["claim_kind"] = float(CLAIM_KINDS.index(claim_kind))
+    return pd.DataFrame([row])
+
+
+def _code(name: str, label: str) -> float:
+    """Registry category code of `label` for feature `name` (-1 when unknown)."""
+    categories = get(name).categories
+    return float(categories.index(label)) if label in categories else -1.0
+
+
+def firm_facts_from_store(cur: duckdb.DuckDBPyConnection, assignee_id: str) -> FirmFacts:
+    """The stored facts of a firm (assignee row, financials, technology classes)."""
+    a = cur.execute(
+        "SELECT assignee_id, name, kind, industry, region, founded_year FROM assignees "
+        "WHERE assignee_id = ?", [assignee_id],
+    ).fetchone()
+    if a is None:
+        raise FirmNotFoundError(assignee_id)
+    fin = cur.execute(
+        "SELECT year, revenue, total_assets, debt, net_income, currency FROM firm_financials "
+        "WHERE assignee_id = ? ORDER BY year", [assignee_id],
+    ).fetchall()
+    tech = cur.execute(
+        "SELECT cpc_class, weight FROM firm_technology WHERE assignee_id = ?", [assignee_id]
+    ).fetchall()
+    return FirmFacts(
+        assignee_id=a[0], name=a[1] or "", kind=a[2], industry=a[3], region=a[4],
+        founded_year=a[5],
+        financials=tuple(
+            FirmYear(year=r[0], revenue=r[1], total_assets=r[2], debt=r[3], net_income=r[4],
+                     currency=r[5] or "CNY")
+            for r in fin
+        ),
+        technology={str(c): float(w) for c, w in tech},
+    )
+
+
+def with_overrides(
+    facts: FirmFacts, as_of: dt.date, classes: Sequence[str] | None, revenue: float | None
+) -> FirmFacts:
+    """Firm facts with the request's product classes and last-year revenue put in."""
+    update: dict[str, object] = {}
+    if classes:
+        update["technology"] = {c: 1.0 / len(classes) for c in classes}
+    if revenue is not None:
+        # Financials of fiscal year Y are known from 1 April of Y + 1: the last known year.
+        last = as_of.year - 1 if as_of >= dt.date(as_of.year, 4, 1) else as_of.year - 2
+        years = {f.year: f for f in facts.financials}
+        base = years.get(last)
+        if base is None:
+            raise InvalidInputError(
+                "annual_revenue", "needs_financials",
+                f"annual_revenue replaces the revenue of fiscal year {last}, the last one known "
+                f"on {as_of}; the firm has no financials for that year: give firm.facts with "
+                "financials instead",
+            )
+        years[last] = base.model_copy(update={"revenue": revenue})
+        update["financials"] = tuple(years[y] for y in sorted(years))
+    return facts.model_copy(update=update) if update else facts
+
+
+def firm_frame(
+    cur: duckdb.DuckDBPyConnection,
+    tables: frozenset[str],
+    ref: FirmRef,
+    as_of: dt.date,
+    classes: Sequence[str] | None = None,
+    revenue: float | None = None,
+) -> tuple[pd.DataFrame, str | None]:
+    """Firm features of one firm as of `as_of`, and its main product class."""
+    if ref.facts is None and classes is None and revenue is None:
+        require_firm(cur, tables, str(ref.assignee_id))
+        frame = firm_features(cur, as_of, assignee_ids=[str(ref.assignee_id)])
+        facts = firm_facts_from_store(cur, str(ref.assignee_id))
+    else:
+        base = ref.facts
+        if base is None:
+            require_firm(cur, tables, str(ref.assignee_id))
+            base = firm_facts_from_store(cur, str(ref.assignee_id))
+        facts = with_overrides(base, as_of, classes, revenue)
+        frame = firm_features_for_facts(cur, [facts], as_of)
+    main = max(facts.technology.items(), key=lambda kv: (kv[1], kv[0]))[0] if facts.technology \
+        else None
+    return frame.drop(columns="as_of").set_index("assignee_id"), main
+
+
+def loan_frame(cur: duckdb.DuckDBPyConnection, loan: LoanFacts) -> pd.DataFrame:
+    """Loan features of one loan described by request facts."""
+    return loan_features(cur, [loan]).drop(columns="as_of").set_index("loan_id")

@@ -1,0 +1,61 @@
+"""Score feature frames with a served pyfunc and explain each row from its SHAP contributions."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from models.boosting import SHAP_BASE, SHAP_PREFIX
+from models.explain import top_reasons
+from serving.crud import json_safe
+from serving.modelset import ServedModel
+
+
+def model_features(served: ServedModel) -> list[str]:
+    """The input columns of a served model, from its signature."""
+    return list(served.model.feature_names)
+
+
+def predict(served: ServedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """The pyfunc's contract frame for `frame` (its rows in order, index kept)."""
+    X = frame.reindex(columns=model_features(served)).astype("float64").reset_index(drop=True)
+    out = served.model.pyfunc.predict(X)
+    out.index = frame.index
+    return out
+
+
+def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, Any]:
+    """The explanation of one scored row: base value, raw score, contributions, top reasons."""
+    contribs = {
+        str(k).removeprefix(SHAP_PREFIX): float(v)
+        for k, v in scored.items()
+        if str(k).startswith(SHAP_PREFIX)
+    }
+    values = {k: _value(features.get(k)) for k in contribs}
+    reasons = top_reasons(task, contribs, values)
+    return {
+        "task": task,
+        "base_value": float(scored[SHAP_BASE]),
+        "raw_score": float(scored["raw_score"]),
+        "contributions": contribs,
+        "reasons": [
+            {"feature": r.feature, "value": json_safe(r.value), "contribution": r.contribution,
+             "text_en": r.text_en, "text_zh": r.text_zh}
+            for r in reasons
+        ],
+    }
+
+
+def feature_record(features: pd.Series) -> dict[str, float | None]:
+    """A feature row as stored: name to value, missing as null."""
+    return {str(k): _value(v) for k, v in features.items()}
+
+
+def _value(value: Any) -> float | None:
+    """A feature value as a float, or None when missing."""
+    if value is None:
+        return None
+    f = float(value)
+    return None if math.isnan(f) else f

@@ -1,0 +1,152 @@
+"""Insurance quotes: enforcement (litigation + severity) and liability (liability + severity)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.policy import IneligibleError, InsuranceQuote, Product, QuoteInputError, quote_insurance
+from serving.crud import AssessmentKind
+from serving.scoring.context import ScoringContext
+from serving.scoring.entities import (
+    class_severity_frame,
+    firm_frame,
+    patent_frame,
+    severity_frame,
+)
+from serving.scoring.errors import ineligible_error, policy_input_error
+from serving.scoring.explanations import explanation, feature_record, predict
+from serving.scoring.records import record_and_answer
+from serving.scoring.subsidies import subsidy_used_this_year
+from serving.scoring_schemas import (
+    EnforcementQuoteRequest,
+    InsuranceQuoteOut,
+    LiabilityQuoteRequest,
+)
+from serving.tables import utc_now
+
+
+def score_enforcement(ctx: ScoringContext, req: EnforcementQuoteRequest) -> InsuranceQuoteOut:
+    """Quote enforcement cover for one patent: litigation probability x enforcement cost."""
+    ctx.require("litigation", "severity")
+    patents = patent_frame(ctx.cursor, [req.patent], ctx.as_of)
+    lit = ctx.models.require("litigation")
+    sev = ctx.models.require("severity")
+    severity_in = severity_frame(patents, "enforcement")
+    p_out = predict(lit, patents)
+    s_out = predict(sev, severity_in)
+    return _quote(
+        ctx, Product.ENFORCEMENT, req, req.cover_limit, req.deductible, req.period_months,
+        probability=float(p_out["probability"].iloc[0]),
+        cost=float(s_out["expected_cost"].iloc[0]),
+        explanations={
+            "litigation": explanation("litigation", p_out.iloc[0], patents.iloc[0]),
+            "severity": explanation("severity", s_out.iloc[0], severity_in.iloc[0]),
+        },
+        features={
+            "litigation": feature_record(patents.iloc[0]),
+            "severity": feature_record(severity_in.iloc[0]),
+        },
+        subject={"patent_id": req.patent.key, "assignee_id": None},
+    )
+
+
+def score_liability(ctx: ScoringContext, req: LiabilityQuoteRequest) -> InsuranceQuoteOut:
+    """Quote liability cover for a firm: probability of being sued x liability claim cost."""
+    ctx.require("liability", "severity")
+    firms, main_class = firm_frame(
+        ctx.cursor, ctx.tables, req.firm, ctx.as_of, req.product_classes, req.annual_revenue
+    )
+    li = ctx.models.require("liability")
+    sev = ctx.models.require("severity")
+    severity_in = class_severity_frame(main_class, "liability")
+    p_out = predict(li, firms)
+    s_out = predict(sev, severity_in)
+    return _quote(
+        ctx, Product.LIABILITY, req, req.cover_limit, req.deductible, req.period_months,
+        probability=float(p_out["probability"].iloc[0]),
+        cost=float(s_out["expected_cost"].iloc[0]),
+        explanations={
+            "liability": explanation("liability", p_out.iloc[0], firms.iloc[0]),
+            "severity": explanation("severity", s_out.iloc[0], severity_in.iloc[0]),
+        },
+        features={
+            "liability": feature_record(firms.iloc[0]),
+            "severity": feature_record(severity_in.iloc[0]),
+        },
+        subject={"patent_id": None, "assignee_id": req.firm.key},
+    )
+
+
+def _quote(
+    ctx: ScoringContext,
+    product: Product,
+    req: EnforcementQuoteRequest | LiabilityQuoteRequest,
+    cover_limit: float,
+    deductible: float,
+    period_months: int,
+    *,
+    probability: float,
+    cost: float,
+    explanations: dict[str, dict[str, Any]],
+    features: dict[str, Any],
+    subject: dict[str, str | None],
+) -> InsuranceQuoteOut:
+    """Price the quote through the policy, store it, and answer from the stored record."""
+    used = subsidy_used_this_year(ctx.session, req.applicant.applicant_id, utc_now())
+    quote = price_quote(
+        ctx, product, probability, cost, cover_limit, deductible, period_months, req, used
+    )
+    outputs = {
+        "product": product.value,
+        **subject,
+        "applicant_id": quote.applicant_id,
+        "as_of": ctx.as_of,
+        "currency": quote.currency,
+        "probability": probability,
+        "period_probability": quote.period_probability,
+        "expected_claim_cost": cost,
+        "cover_limit": quote.cover_limit,
+        "deductible": quote.deductible,
+        "period_months": quote.period_months,
+        "payable_per_claim": quote.payable_per_claim,
+        "grade": quote.grade.value,
+        "decision": quote.decision.value,
+        "premium": quote.premium,
+        "gross_premium": quote.gross_premium,
+        "subsidy": quote.subsidy,
+        "net_premium": quote.net_premium,
+        "policy_reasons": quote.reasons,
+    }
+    kind = (AssessmentKind.enforcement_quote if product is Product.ENFORCEMENT
+            else AssessmentKind.liability_quote)
+    primary = "litigation" if product is Product.ENFORCEMENT else "liability"
+    body = record_and_answer(
+        ctx, kind, req, features, outputs, explanations, primary,
+        models=ctx.models.versions(*explanations),
+        policy=(quote.policy_version, quote.policy_sha256),
+    )
+    return InsuranceQuoteOut.model_validate(body)
+
+
+def price_quote(
+    ctx: ScoringContext,
+    product: Product,
+    probability: float,
+    cost: float,
+    cover_limit: float,
+    deductible: float,
+    period_months: int,
+    req: EnforcementQuoteRequest | LiabilityQuoteRequest,
+    used: float,
+) -> InsuranceQuote:
+    """The policy's quote; policy refusals become 422s naming the field and the rule."""
+    try:
+        return quote_insurance(
+            ctx.models.policy, product, probability, cost, cover_limit, deductible,
+            period_months, req.applicant, used,
+        )
+    except IneligibleError as exc:
+        raise ineligible_error(exc) from None
+    except QuoteInputError as exc:
+        raise policy_input_error(exc, "insurance.") from None
+

@@ -1,0 +1,139 @@
+"""Patent valuations and pledge-loan assessments: value model, default model, loan policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from features.pipelines import LoanFacts
+from models.policy import Applicant, IneligibleError, QuoteInputError, assess_pledge_loan
+from models.policy.document import Role
+from serving.crud import AssessmentKind
+from serving.scoring.context import ScoringContext
+from serving.scoring.entities import loan_frame, patent_frame, patent_type_of, require_firm
+from serving.scoring.errors import ineligible_error, policy_input_error
+from serving.scoring.explanations import explanation, feature_record, predict
+from serving.scoring.records import record_and_answer
+from serving.scoring.subsidies import subsidy_used_this_year
+from serving.scoring_schemas import (
+    LoanAssessmentOut,
+    LoanAssessmentRequest,
+    PatentRef,
+    ValuationOut,
+    ValuationRequest,
+)
+from serving.tables import utc_now
+
+
+def _values(
+    ctx: ScoringContext, refs: list[PatentRef]
+) -> tuple[list[dict[str, Any]], dict[str, float], pd.DataFrame]:
+    """Per-patent P10/P50/P90 with explanations, their totals, and the patent features."""
+    patents = patent_frame(ctx.cursor, refs, ctx.as_of)
+    out = predict(ctx.models.require("value"), patents)
+    items = []
+    for pid, scored in out.iterrows():
+        features = patents.loc[pid]
+        items.append({
+            "patent_id": str(pid),
+            "patent_type": patent_type_of(features),
+            "p10": float(scored["p10"]),
+            "p50": float(scored["p50"]),
+            "p90": float(scored["p90"]),
+            "explanation": explanation("value", scored, features),
+        })
+    total = {q: round(sum(i[q] for i in items), 2) for q in ("p10", "p50", "p90")}
+    return items, total, patents
+
+
+def value_patents(ctx: ScoringContext, req: ValuationRequest) -> ValuationOut:
+    """Value each patent (P10/P50/P90 with explanations) and store the valuation."""
+    ctx.require("value")
+    items, total, patents = _values(ctx, req.patents)
+    outputs = {
+        "as_of": ctx.as_of,
+        "currency": ctx.models.policy.currency,
+        "grade": None,
+        "decision": None,
+        "premium": None,
+        "total": total,
+        "patents": items,
+    }
+    features = {str(pid): feature_record(row) for pid, row in patents.iterrows()}
+    body = record_and_answer(
+        ctx, AssessmentKind.valuation, req, features, outputs,
+        {"value": items[0]["explanation"]}, "value",
+        models=ctx.models.versions("value"),
+        policy=(ctx.models.policy_version, ctx.models.policy_hash),
+    )
+    return ValuationOut.model_validate(body)
+
+
+def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessmentOut:
+    """Assess a pledge loan: portfolio value, default probability, max loan and premium."""
+    ctx.require("value", "default")
+    if req.borrower.assignee_id is not None:
+        require_firm(ctx.cursor, ctx.tables, req.borrower.assignee_id)
+    items, total, _ = _values(ctx, req.pledged)
+    basis = "appraised_value" if req.appraised_value is not None else "portfolio_p50"
+    collateral = req.appraised_value if req.appraised_value is not None else total["p50"]
+    loan = LoanFacts(
+        loan_id="request",
+        as_of=ctx.as_of,
+        borrower_id=req.borrower.assignee_id,
+        borrower=req.borrower.facts,
+        amount=req.requested_amount,
+        term_months=req.term_months,
+        appraised_value=collateral if collateral > 0 else None,
+        pledged_patent_ids=tuple(p.patent_id for p in req.pledged if p.patent_id is not None),
+        pledged_patents=tuple(p.facts for p in req.pledged if p.facts is not None),
+    )
+    loans = loan_frame(ctx.cursor, loan)
+    default = ctx.models.require("default")
+    d_out = predict(default, loans)
+    probability = float(d_out["probability"].iloc[0])
+    applicant = req.applicant or Applicant(applicant_id=req.borrower.key, role=Role.BORROWER)
+    used = subsidy_used_this_year(ctx.session, applicant.applicant_id, utc_now())
+    types = [i["patent_type"] or "unknown" for i in items]
+    try:
+        quote = assess_pledge_loan(
+            ctx.models.policy, probability, total["p10"], total["p50"], req.requested_amount,
+            req.term_months, types, applicant, used,
+        )
+    except IneligibleError as exc:
+        raise ineligible_error(exc) from None
+    except QuoteInputError as exc:
+        raise policy_input_error(exc, "loan.") from None
+    outputs = {
+        "borrower_id": req.borrower.key,
+        "applicant_id": applicant.applicant_id,
+        "as_of": ctx.as_of,
+        "currency": quote.currency,
+        "requested_amount": req.requested_amount,
+        "term_months": req.term_months,
+        "portfolio": total,
+        "patents": items,
+        "ltv_basis": basis,
+        "default_probability": probability,
+        "annual_default_probability": quote.annual_default_probability,
+        "grade": quote.grade.value,
+        "decision": quote.decision.value,
+        "max_loan": quote.max_loan,
+        "over_limit": quote.over_limit,
+        "ltv_applied": quote.ltv_applied,
+        "lgd": quote.lgd,
+        "expected_loss": quote.expected_loss,
+        "premium": quote.premium,
+        "gross_premium": quote.gross_premium,
+        "subsidy": quote.subsidy,
+        "net_premium": quote.net_premium,
+        "policy_reasons": quote.reasons,
+    }
+    body = record_and_answer(
+        ctx, AssessmentKind.loan_assessment, req, {"default": feature_record(loans.iloc[0])},
+        outputs, {"default": explanation("default", d_out.iloc[0], loans.iloc[0])}, "default",
+        models=ctx.models.versions("default", "value"),
+        policy=(quote.policy_version, quote.policy_sha256),
+    )
+    return LoanAssessmentOut.model_validate(body)

@@ -1,0 +1,288 @@
+"""Request and response schemas of the scoring endpoints (quotes, loans, valuations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from features.pipelines import FirmFacts, PatentFacts
+from models.policy import Applicant
+from models.policy.premium import PremiumParts
+from models.policy.reasons import Reason as PolicyReason
+from models.policy.subsidy import Subsidy
+
+PATENT_ID_EXAMPLE = "CN112233445B"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatentRef(_Request):
+    """A patent known to the dataset (`patent_id`) or described by its `facts`: exactly one."""
+
+    patent_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                  examples=[PATENT_ID_EXAMPLE])
+    facts: PatentFacts | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.patent_id is None) == (self.facts is None):
+            raise ValueError("exactly one of patent_id and facts must be given")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The patent's id (from the facts when described)."""
+        return self.facts.patent_id if self.facts else str(self.patent_id)
+
+
+class FirmRef(_Request):
+    """A firm known to the dataset (`assignee_id`) or described by its `facts`: exactly one."""
+
+    assignee_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                    examples=["A000123"])
+    facts: FirmFacts | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.assignee_id is None) == (self.facts is None):
+            raise ValueError("exactly one of assignee_id and facts must be given")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The firm's id (from the facts when described)."""
+        return self.facts.assignee_id if self.facts else str(self.assignee_id)
+
+
+_APPLICANT_EXAMPLE = {"applicant_id": "A000123", "role": "patent_holder", "sme": True}
+
+
+class EnforcementQuoteRequest(_Request):
+    """Patent enforcement insurance (专利执行险) for one patent."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "patent": {"patent_id": PATENT_ID_EXAMPLE}, "applicant": _APPLICANT_EXAMPLE,
+        "cover_limit": 1_000_000, "deductible": 0, "period_months": 12,
+    }]})
+
+    patent: PatentRef
+    applicant: Applicant
+    cover_limit: float = Field(gt=0, le=1e12, description="Most paid per claim.")
+    deductible: float = Field(default=0.0, ge=0, le=1e12)
+    period_months: int = Field(default=12, ge=1, le=120)
+
+
+class LiabilityQuoteRequest(_Request):
+    """Infringement liability insurance (侵犯专利权责任险) for a firm's products."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "firm": {"assignee_id": "A000123"}, "product_classes": ["H04L", "H04W"],
+        "annual_revenue": 250_000_000,
+        "applicant": {"applicant_id": "A000123", "role": "manufacturer"},
+        "cover_limit": 2_000_000, "deductible": 50_000, "period_months": 12,
+    }]})
+
+    firm: FirmRef
+    product_classes: list[str] | None = Field(
+        default=None, min_length=1, max_length=50,
+        description="CPC classes of the insured products; replace the firm's stored classes.",
+    )
+    annual_revenue: float | None = Field(
+        default=None, ge=0, le=1e14,
+        description="Revenue of the last fiscal year; replaces the stored figure of that year.",
+    )
+    applicant: Applicant
+    cover_limit: float = Field(gt=0, le=1e12)
+    deductible: float = Field(default=0.0, ge=0, le=1e12)
+    period_months: int = Field(default=12, ge=1, le=120)
+
+    @model_validator(mode="after")
+    def _classes(self) -> Self:
+        import re
+
+        for i, cls in enumerate(self.product_classes or ()):
+            if not re.fullmatch(r"[A-HY]\d\d[A-Z]", cls):
+                raise ValueError(f"product_classes[{i}] must be a CPC class like H04L, got {cls!r}")
+        return self
+
+
+class LoanAssessmentRequest(_Request):
+    """A patent-pledge loan (专利权质押贷款): borrower, amount, term and pledged patents."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "borrower": {"assignee_id": "A000123"}, "requested_amount": 2_000_000,
+        "term_months": 12, "pledged": [{"patent_id": PATENT_ID_EXAMPLE}],
+    }]})
+
+    borrower: FirmRef
+    requested_amount: float = Field(gt=0, le=1e12)
+    term_months: int = Field(ge=1, le=120)
+    pledged: list[PatentRef] = Field(min_length=1, max_length=200)
+    appraised_value: float | None = Field(
+        default=None, gt=0, le=1e14,
+        description="The bank's appraisal; the loan-to-value feature uses the portfolio P50 "
+        "estimate when absent.",
+    )
+    applicant: Applicant | None = Field(
+        default=None, description="Who buys the guarantee cover; default the borrower.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        keys = [p.key for p in self.pledged]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"pledged must name each patent once; repeated: {dupes}")
+        return self
+
+
+class ValuationRequest(_Request):
+    """One or more patents to value (专利估值)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "patents": [{"patent_id": PATENT_ID_EXAMPLE}],
+    }]})
+
+    patents: list[PatentRef] = Field(min_length=1, max_length=200)
+
+
+# --- responses ---
+
+
+class ModelRef(BaseModel):
+    """A model used for an answer: its registered name and version."""
+
+    name: str = Field(examples=["patentrisk-litigation"])
+    version: str = Field(examples=["3"])
+
+
+class ReasonOut(BaseModel):
+    """One principal reason from the model: feature, value, contribution, EN and ZH text."""
+
+    feature: str = Field(examples=["forward_citations_5y"])
+    value: float | None = Field(examples=[42.0])
+    contribution: float = Field(examples=[0.41])
+    text_en: str = Field(examples=["42 forward citations in 5 years: raises risk"])
+    text_zh: str = Field(examples=["5年内被引42次：风险上升"])
+
+
+class ExplanationOut(BaseModel):
+    """SHAP contributions in the model's raw space; base_value + sum(contributions) = raw_score."""
+
+    task: str = Field(examples=["litigation"])
+    base_value: float = Field(examples=[-3.2])
+    raw_score: float = Field(examples=[-2.79])
+    contributions: dict[str, float] = Field(examples=[{"forward_citations_5y": 0.41}])
+    reasons: list[ReasonOut] = Field(max_length=4)
+
+
+class ScoringOut(BaseModel):
+    """What every scoring answer carries; the body is the stored assessment's outputs."""
+
+    assessment_id: str
+    created_at: dt.datetime
+    as_of: dt.date = Field(description="Date the features were computed as of.")
+    model: dict[str, ModelRef]
+    policy_version: str | None
+    policy_hash: str | None
+    grade: str | None = Field(examples=["BB"])
+    decision: str | None = Field(examples=["accept"])
+    premium: PremiumParts | None
+    explanation: ExplanationOut
+
+
+class InsuranceQuoteOut(ScoringOut):
+    """An enforcement or liability quote: probability, expected cost, grade, premium, subsidy."""
+
+    product: str = Field(examples=["enforcement"])
+    patent_id: str | None = None
+    assignee_id: str | None = None
+    applicant_id: str
+    currency: str = Field(examples=["CNY"])
+    probability: float = Field(description="12-month claim probability.", examples=[0.012])
+    period_probability: float
+    expected_claim_cost: float = Field(examples=[420_000.0])
+    cover_limit: float
+    deductible: float
+    period_months: int
+    payable_per_claim: float
+    gross_premium: float
+    subsidy: Subsidy
+    net_premium: float
+    policy_reasons: list[PolicyReason]
+    explanations: dict[str, ExplanationOut] = Field(
+        description="Explanation of each model used (claim probability and claim cost)."
+    )
+
+
+class PatentValueOut(BaseModel):
+    """One patent's value: P10/P50/P90 and the explanation of the P50 model."""
+
+    patent_id: str
+    patent_type: str | None
+    p10: float
+    p50: float
+    p90: float
+    explanation: ExplanationOut
+
+
+class PortfolioValue(BaseModel):
+    """Sum of the pledged patents' P10, P50 and P90 values (a conservative total)."""
+
+    p10: float
+    p50: float
+    p90: float
+
+
+class LoanAssessmentOut(ScoringOut):
+    """A pledge-loan assessment: portfolio value, default probability, max loan, premium."""
+
+    borrower_id: str
+    applicant_id: str
+    currency: str
+    requested_amount: float
+    term_months: int
+    portfolio: PortfolioValue
+    patents: list[PatentValueOut]
+    ltv_basis: str = Field(description="appraised_value (given) or portfolio_p50 (estimated).")
+    default_probability: float
+    annual_default_probability: float
+    max_loan: float
+    over_limit: bool
+    ltv_applied: float
+    lgd: float
+    expected_loss: float
+    gross_premium: float
+    subsidy: Subsidy
+    net_premium: float
+    policy_reasons: list[PolicyReason]
+
+
+class ValuationOut(ScoringOut):
+    """Values with intervals for each patent; `explanation` is the first patent's."""
+
+    currency: str
+    total: PortfolioValue
+    patents: list[PatentValueOut]
+
+
+class BatchItemOut(BaseModel):
+    """One batch item: its index, and either the answer or the reason it was rejected."""
+
+    index: int
+    status: str = Field(examples=["ok", "rejected"])
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchOut(BaseModel):
+    """Answers to a batch, item by item, with counts."""
+
+    items: list[BatchItemOut]
+    total: int
+    accepted: int
+    rejected: int
