@@ -68,28 +68,35 @@ def test_patent_p1_end_2013_and_p2(world_con: duckdb.DuckDBPyConnection) -> None
     f = patent_features(world_con, t, ["P1", "P2"])
     p1 = _row(f, patent_id="P1")
     assert p1["forward_citations"] == 2  # P2 and P3 only
-    assert p1["transfers"] == 0 and p1["owner_kind"] == 0.0  # still A, a large firm
+    assert p1["transfers"] == 0
+    assert p1["owner_kind"] == 0.0
     assert p1["owner_portfolio_size"] == 2  # P1, P2
     assert p1["owner_suits_as_defendant"] == 0  # K2 comes in March 2014
     assert p1["class_suit_rate"] == 0.0
     p2 = _row(f, patent_id="P2")
-    assert p2["backward_citations"] == 1 and p2["originality"] == 0.0  # cites P1 only
-    assert p2["forward_citations"] == 0 and math.isnan(p2["generality"])
+    assert p2["backward_citations"] == 1
+    assert p2["originality"] == 0.0
+    assert p2["forward_citations"] == 0
+    assert math.isnan(p2["generality"])
     assert p2["remaining_term_years"] == pytest.approx(_years(t, date(2031, 1, 1)))
     p2_late = _row(patent_features(world_con, T, ["P2"]), patent_id="P2")
-    assert p2_late["invalidation_requests"] == 1 and p2_late["invalidations_upheld"] == 1
+    assert p2_late["invalidation_requests"] == 1
+    assert p2_late["invalidations_upheld"] == 1
     # P4 cites P1 (H04L), P2 (G06F) and X999 (outside the dataset, no class).
     p4 = _row(patent_features(world_con, T, ["P4"]), patent_id="P4")
-    assert p4["backward_citations"] == 3 and p4["originality"] == pytest.approx(0.5)
+    assert p4["backward_citations"] == 3
+    assert p4["originality"] == pytest.approx(0.5)
 
 
 def test_patent_lapse_and_ungranted(world_con: duckdb.DuckDBPyConnection) -> None:
     f = patent_features(world_con, T, ["P3", "P5"])
     p3 = _row(f, patent_id="P3")
-    assert p3["lapsed"] == 1 and p3["patent_type"] == 1.0
+    assert p3["lapsed"] == 1
+    assert p3["patent_type"] == 1.0
     assert p3["remaining_term_years"] == pytest.approx(_years(T, date(2022, 1, 1)))
     p5 = _row(f, patent_id="P5")  # filed 2014, granted only on 2016-01-01
-    assert math.isnan(p5["grant_lag_years"]) and math.isnan(p5["remaining_term_years"])
+    assert math.isnan(p5["grant_lag_years"])
+    assert math.isnan(p5["remaining_term_years"])
     assert p5["backward_citations"] == 0  # its citations become known at its grant
 
 

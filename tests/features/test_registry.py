@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from features.registry import (
+    FEATURES,
+    TASKS,
+    features_for,
+    format_reason,
+    get,
+    monotone_constraints,
+    task_features,
+)
+
+
+def test_names_unique_and_every_task_has_features() -> None:
+    names = [f.name for f in FEATURES]
+    assert len(names) == len(set(names))
+    for task in TASKS:
+        assert task_features(task)
+    assert "claim_kind" in task_features("severity")
+    assert "claim_kind" not in task_features("litigation")
+    assert {f.entity for f in features_for("loan")} == {"loan"}
+
+
+def test_monotone_constraints_follow_directions() -> None:
+    names = ["forward_citations", "lapsed", "patent_type", "num_inventors"]
+    assert monotone_constraints("litigation", names) == [1, -1, 0, 0]
+    assert monotone_constraints("default", ["loan_ltv", "borrower_revenue_log"]) == [1, -1]
+    with pytest.raises(ValueError, match="task must be one of"):
+        monotone_constraints("nope", names)
+
+
+def test_reason_texts() -> None:
+    assert format_reason("forward_citations_5y", 42, 0.3) == (
+        "42 forward citations in 5 years: raises risk")
+    assert format_reason("forward_citations_5y", 42, 0.3, "zh") == "5年内被引42次：风险上升"
+    assert format_reason("loan_ltv", 0.6, -0.1) == "loan-to-value 60%: lowers risk"
+    assert format_reason("owner_kind", 4, 0.2) == "owner is npe: raises risk"
+    assert format_reason("owner_kind", -1, 0.2) == "owner is unknown: raises risk"
+    assert format_reason("num_claims", math.nan, -1, "zh") == "权利要求未知项：风险下降"
+    assert format_reason("num_claims", 30, 1, task="value") == "30 claims: raises value"
+
+
+def test_every_feature_has_both_texts() -> None:
+    for f in FEATURES:
+        assert f.description_en
+        assert f.description_zh
+        assert f.unit
+        assert f.source
+        assert "{v}" in f.reason_en
+        assert "{v}" in f.reason_zh
+    with pytest.raises(KeyError, match="not in the registry"):
+        get("nope")
