@@ -8,6 +8,12 @@ implementation written here as the baseline; checks both agree on a sample.
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +164,171 @@ def _random_firm_tables(store: TableStore, rng: np.random.Generator, firm_ids: n
         "price": rng.lognormal(13, 1, n_tx), "currency": np.full(n_tx, "CNY"),
         "kind": rng.choice(np.array(["sale", "licence"]), n_tx),
     }))
+
+
+def _add_years(s: pd.Series, years: int) -> pd.Series:
+    """Dates plus whole years, clamping 29 February like SQL date arithmetic."""
+    return s + pd.DateOffset(years=years)
+
+
+def pandas_patent_features(store: TableStore, as_of: date) -> pd.DataFrame:
+    """Baseline: the pipeline's patent features as of one date, written in plain pandas."""
+    from features.registry import CPC_CLASSES, CPC_SECTIONS, JURISDICTIONS, PATENT_TYPES
+    from features.schema import ASSIGNEE_KINDS
+
+    t = pd.Timestamp(as_of)
+    p = store.read("patents")
+    cit = store.read("citations")
+    ev = store.read("legal_events")
+    cases = store.read("cases")
+    firms = store.read("assignees")
+    stat = pd.Series(pd.NaT, index=p.index, dtype="datetime64[ms]")
+    cn, us = p["jurisdiction"] == "CN", p["jurisdiction"] == "US"
+    stat[cn & (p["patent_type"] == "invention")] = _add_years(p["filing_date"], 20)
+    stat[cn & (p["patent_type"] == "utility_model")] = _add_years(p["filing_date"], 10)
+    stat[us & (p["patent_type"] == "utility")] = _add_years(p["filing_date"], 20)
+    p["expiry"] = p["expiry_date"].fillna(stat)
+    ends = ev[ev["event_type"].isin(["lapsed", "invalidated"])].groupby("patent_id")[
+        "event_date"].min()
+    p["stop"] = p["expiry"].where(p["patent_id"].map(ends).isna(), np.minimum(
+        p["expiry"], p["patent_id"].map(ends)))
+    # Owner at T: last transfer on or before T, else the owner at grant.
+    tr = ev[(ev["event_type"] == "transferred") & ev["counterparty_id"].notna()
+            & (ev["event_date"] <= t)].sort_values(["event_date", "event_id"])
+    last = tr.groupby("patent_id")["counterparty_id"].last()
+    p["owner"] = p["patent_id"].map(last).fillna(p["assignee_id"])
+    in_force = (p["grant_date"] <= t) & (p["stop"] > t)
+    base = p[p["filing_date"] <= t].copy()
+    granted = base["grant_date"] <= t
+    base["grant"] = base["grant_date"].where(granted)
+    base["exp"] = base["expiry"].where(granted)
+    out = pd.DataFrame({"patent_id": base["patent_id"].to_numpy()})
+    out["patent_age_years"] = ((t - base["filing_date"]).dt.days / 365.25).to_numpy()
+    out["remaining_term_years"] = ((base["exp"] - t).dt.days.clip(lower=0) / 365.25).to_numpy()
+
+    def code(values: pd.Series, cats: tuple[str, ...]) -> np.ndarray:
+        return values.map({c: i for i, c in enumerate(cats)}).fillna(-1).astype(float).to_numpy()
+
+    out["patent_type"] = code(base["patent_type"], PATENT_TYPES)
+    out["jurisdiction"] = code(base["jurisdiction"], JURISDICTIONS)
+    out["cpc_section"] = code(base["cpc_main"].str[:1], CPC_SECTIONS)
+    out["cpc_class"] = code(base["cpc_main"].str[:3], CPC_CLASSES)
+    for c in ("num_claims", "num_independent_claims", "first_claim_words", "family_size",
+              "num_inventors"):
+        out[c] = base[c].astype("float64").to_numpy()
+    out["grant_lag_years"] = ((base["grant"] - base["filing_date"]).dt.days / 365.25).to_numpy()
+    known = cit[cit["citation_date"] <= t]
+    cls = p.set_index("patent_id")["cpc_main"]
+    own0 = p.set_index("patent_id")["assignee_id"]
+    g = base.set_index("patent_id")["grant"]
+    fw = known[known["cited_patent_id"].isin(out["patent_id"])]
+    fw = fw.assign(g=fw["cited_patent_id"].map(g))
+    fw = fw.assign(
+        in3=fw["citation_date"] <= _add_years(fw["g"], 3),
+        in5=fw["citation_date"] <= _add_years(fw["g"], 5),
+        is_self=(fw["citing_patent_id"].map(own0) == fw["cited_patent_id"].map(own0)),
+        cls=fw["citing_patent_id"].map(cls),
+    )
+    agg = fw.groupby("cited_patent_id").agg(n=("in3", "size"), n3=("in3", "sum"),
+                                            n5=("in5", "sum"), share=("is_self", "mean"))
+    pid = out["patent_id"]
+    out["backward_citations"] = 0.0
+    out["forward_citations"] = pid.map(agg["n"]).fillna(0).to_numpy(float)
+    out["forward_citations_3y"] = pid.map(agg["n3"]).fillna(0).to_numpy(float)
+    out["forward_citations_5y"] = pid.map(agg["n5"]).fillna(0).to_numpy(float)
+    out["self_citation_share"] = pid.map(agg["share"]).astype("float64").to_numpy()
+
+    def one_minus_hhi(frame: pd.DataFrame, key: str) -> pd.Series:
+        k = frame.dropna(subset=["cls"]).groupby([key, "cls"]).size()
+        tot = k.groupby(level=0).sum()
+        return 1.0 - (k * k).groupby(level=0).sum() / (tot * tot)
+
+    out["generality"] = pid.map(one_minus_hhi(fw, "cited_patent_id")).astype(float).to_numpy()
+    bw = known[known["citing_patent_id"].isin(pid)]
+    bw = bw.assign(cls=bw["cited_patent_id"].map(cls))
+    out["backward_citations"] = pid.map(bw.groupby("citing_patent_id").size()).fillna(0) \
+        .to_numpy(float)
+    out["originality"] = pid.map(one_minus_hhi(bw, "citing_patent_id")).astype(float).to_numpy()
+    counts = ev[ev["event_date"] <= t].groupby(["patent_id", "event_type"]).size().unstack(
+        fill_value=0)
+    for col, typ in (("renewals_paid", "renewal_paid"), ("lapsed", "lapsed"),
+                     ("transfers", "transferred"), ("licences", "licensed"),
+                     ("pledges", "pledged"), ("invalidation_requests", "invalidation_requested"),
+                     ("invalidations_upheld", "upheld"), ("invalidated", "invalidated")):
+        v = pid.map(counts[typ]).fillna(0) if typ in counts else pd.Series(0.0, index=pid.index)
+        out[col] = (v > 0).astype(float).to_numpy() if col in ("lapsed", "invalidated") \
+            else v.to_numpy(float)
+    filed = cases[cases["filed_date"] <= t]
+    out["suits_on_patent"] = pid.map(filed.groupby("patent_id")["case_id"].nunique()).fillna(0) \
+        .to_numpy(float)
+    owner = pid.map(p.set_index("patent_id")["owner"])
+    has = owner.notna()
+    pl = filed.dropna(subset=["plaintiff_id"]).groupby("plaintiff_id")["case_id"].nunique()
+    de = filed.dropna(subset=["defendant_id"]).groupby("defendant_id")["case_id"].nunique()
+    port = p[in_force].groupby("owner").size()
+    out["owner_suits_as_plaintiff"] = owner.map(pl).fillna(0).where(has).to_numpy(float)
+    out["owner_suits_as_defendant"] = owner.map(de).fillna(0).where(has).to_numpy(float)
+    out["owner_kind"] = code(owner.map(firms.set_index("assignee_id")["kind"]), ASSIGNEE_KINDS)
+    out["owner_portfolio_size"] = owner.map(port).fillna(0).where(has).to_numpy(float)
+    n_cls = p[in_force].groupby("cpc_main").size()
+    recent = filed[filed["filed_date"] > t - pd.DateOffset(years=3)]
+    s_cls = recent["patent_id"].map(cls).value_counts()
+    rate = 1000.0 * s_cls.reindex(n_cls.index, fill_value=0) / (3 * n_cls)
+    out["class_suit_rate"] = pid.map(cls).map(rate).astype(float).to_numpy()
+    return out
+
+
+def main() -> None:
+    """Run the benchmark and print a table and a last-line JSON summary."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="100k patents, 1M citations")
+    parser.add_argument("--patents", type=int, default=None)
+    parser.add_argument("--citations", type=int, default=None)
+    args = parser.parse_args()
+    n_p = args.patents or (100_000 if args.quick else 1_000_000)
+    n_c = args.citations or (1_000_000 if args.quick else 10_000_000)
+    from features.pipelines import patent_features
+    from features.pipelines.frames import PATENT_FEATURES
+
+    as_of = date(2018, 12, 31)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        store = random_world(Path(tmp), n_p, n_c)
+        gen_s = time.perf_counter() - t0
+        con = store.connect()
+        t0 = time.perf_counter()
+        duck = patent_features(con, as_of)
+        duck_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        base = pandas_patent_features(store, as_of)
+        pandas_s = time.perf_counter() - t0
+    duck = duck.set_index("patent_id")
+    base = base.set_index("patent_id").loc[duck.index]
+    sample = duck.sample(min(5000, len(duck)), random_state=0).index
+    mismatches = {}
+    for col in PATENT_FEATURES:
+        a, b = duck.loc[sample, col].to_numpy(float), base.loc[sample, col].to_numpy(float)
+        bad = int((~np.isclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True)).sum())
+        if bad:
+            mismatches[col] = bad
+    ratio = pandas_s / duck_s
+    rows = [("world generation", gen_s), ("DuckDB pipeline", duck_s),
+            ("pandas baseline", pandas_s)]
+    print(f"patent features as of {as_of} for {len(duck):,} patents, {n_c:,} citations")
+    print(f"{'step':<20}{'seconds':>10}")
+    for name, secs in rows:
+        print(f"{name:<20}{secs:>10.2f}")
+    print(f"{'speed-up':<20}{ratio:>10.1f}x   (target: < 60 s and >= 5x)")
+    print(f"sample agreement: {len(sample)} patents x {len(PATENT_FEATURES)} features, "
+          f"mismatching cells: {sum(mismatches.values())} {mismatches or ''}")
+    print(json.dumps({
+        "patents": n_p, "citations": n_c, "rows": len(duck), "duckdb_s": round(duck_s, 3),
+        "pandas_s": round(pandas_s, 3), "speedup": round(ratio, 2),
+        "under_60s": duck_s < 60, "at_least_5x": ratio >= 5, "mismatches": mismatches,
+    }))
+    if mismatches:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
