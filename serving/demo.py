@@ -53,6 +53,7 @@ def missing_champions(settings: Settings) -> list[str]:
 def ensure_demo_keys(settings: Settings) -> tuple[Path, dict[str, str]]:
     """One API key per role, created once and kept in data_dir/demo-keys.json (mode 0600)."""
     from serving import crud
+    from serving.auth import Role
     from serving.database import make_engine, make_sessionmaker, migrate
 
     path = settings.data_dir / "demo-keys.json"
@@ -66,7 +67,7 @@ def ensure_demo_keys(settings: Settings) -> tuple[Path, dict[str, str]]:
                     return path, keys
             keys = {}
             for role in DEMO_ROLES:
-                _, raw = crud.create_api_key(session, role, f"demo-{role}")  # type: ignore[arg-type]
+                _, raw = crud.create_api_key(session, Role(role), f"demo-{role}")
                 keys[role] = raw
     finally:
         engine.dispose()
