@@ -156,3 +156,42 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return request.getfixturevalue("pg_schema_url")
+
+
+# --- scoring: a small generated world with all five tasks trained (slow, built once) ---
+
+SCORING_WORLD_PATENTS = 3000
+SCORING_WORLD_SEED = 7
+SCORING_MAX_BATCH = 5
+
+
+@pytest.fixture(scope="session")
+def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings over a generated world whose five tasks are trained into a private MLflow."""
+    from features.world.generate import generate_world
+    from models.tasks import TASK_NAMES
+    from training.runs import train_tasks
+
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("scoring") / "var", train_trials=0,
+        max_batch_items=SCORING_MAX_BATCH,
+    )
+    generate_world(TableStore(settings.dataset_dir), SCORING_WORLD_PATENTS, SCORING_WORLD_SEED)
+    results = train_tasks(settings, TASK_NAMES, trials=0)
+    not_trained = {r.task: r.reason for r in results if r.status != "trained"}
+    if not_trained:
+        pytest.fail(f"the scoring world did not train every task: {not_trained}")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def scoring_client(trained_settings: Settings) -> Iterator[TestClient]:
+    """A started app over the trained world with the default (champion) loader."""
+    with TestClient(create_app(trained_settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def scoring_keys(scoring_client: TestClient) -> dict[str, str]:
+    """Raw keys by role for `scoring_client`."""
+    return make_keys(scoring_client)
