@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -34,23 +35,25 @@ def _dates(as_of: date | Sequence[date]) -> list[date]:
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, temp: Sequence[str]) -> pd.DataFrame:
-    """Run `sql`, drop the temporary relations, return a frame with float64 features."""
+    """Run `sql` ordered by id and date, drop the temporary relations, return float64 features."""
     try:
-        out = con.execute(sql).df()
+        out = con.execute(f"SELECT * FROM ({sql}) ORDER BY 1, 2").df()
     finally:
         for name in temp:
             con.unregister(name)
     out["as_of"] = pd.to_datetime(out["as_of"]).astype("datetime64[ns]")
     for col in out.columns[2:]:
-        out[col] = out[col].astype("float64")
-    return out.sort_values([out.columns[0], "as_of"], kind="stable").reset_index(drop=True)
+        if out[col].dtype != "float64":
+            out[col] = out[col].astype("float64")
+    return out
 
 
 def _targets(id_col: str, pairs: pd.DataFrame) -> pa.Table:
     """An Arrow table of (id, as_of) pairs."""
+    days = pd.to_datetime(pairs["as_of"]).to_numpy().astype("datetime64[D]")
     return pa.table({
-        id_col: pa.array(pairs[id_col].astype(str).tolist(), pa.string()),
-        "as_of": pa.array(pd.to_datetime(pairs["as_of"]).dt.date.tolist(), pa.date32()),
+        id_col: pa.array(pairs[id_col].astype(str).to_numpy(dtype=object), pa.string()),
+        "as_of": pa.array(days, pa.date32()),
     })
 
 
@@ -89,11 +92,18 @@ def patent_features(
     dates = _dates(as_of)
     src = Sources.from_connection(con)
     if patent_ids is None:
-        last = max(dates).isoformat()
-        patent_ids = [r[0] for r in con.execute(src.render(
-            f"SELECT patent_id FROM {{patents}} WHERE filing_date <= DATE '{last}'"
-        )).fetchall()]
-    pairs = _pairs(con, src, "patent_id", "", list(patent_ids), dates)
+        # Every patent filed by each date, straight from the table (no round trip via Python).
+        rel = " UNION ALL ".join(
+            f"SELECT patent_id, DATE '{d.isoformat()}' AS as_of FROM {src.relations['patents']}"
+            f" WHERE filing_date <= DATE '{d.isoformat()}'" for d in dates
+        )
+        sql = src.render(patent_features_sql(f"({rel})", PATENT_FEATURES))
+        return _run(con, sql, [])
+    ids = pd.Series(list(patent_ids), dtype=object)
+    pairs = pd.DataFrame({
+        "patent_id": np.tile(ids.to_numpy(), len(dates)),
+        "as_of": np.repeat(np.array(dates, dtype="datetime64[D]"), len(ids)),
+    })
     return patent_frame(con, pairs, sources=src)
 
 

@@ -55,25 +55,23 @@ base AS (
          CASE WHEN p.grant_date <= tg.as_of THEN p.expiry_date END AS expiry_date
   FROM tg LEFT JOIN pat p ON p.patent_id = tg.patent_id AND p.filing_date <= tg.as_of
 ),
-fwd AS (
-  SELECT b.patent_id, b.as_of,
-         count(*) AS forward_citations,
-         count(*) FILTER (WHERE c.citation_date <= b.grant_date + INTERVAL 3 YEAR) AS fc3,
-         count(*) FILTER (WHERE c.citation_date <= b.grant_date + INTERVAL 5 YEAR) AS fc5,
-         avg(CASE WHEN cp.assignee_id IS NOT NULL AND cp.assignee_id = b.assignee_id
-                  THEN 1.0 ELSE 0.0 END) AS self_share
+fwd_cls AS (  -- forward citations known at T, by subclass of the citing patent (one pass)
+  SELECT b.patent_id, b.as_of, cp.cpc_main AS cls,
+         count(*) AS n,
+         count(*) FILTER (WHERE c.citation_date <= b.grant_date + INTERVAL 3 YEAR) AS n3,
+         count(*) FILTER (WHERE c.citation_date <= b.grant_date + INTERVAL 5 YEAR) AS n5,
+         count(*) FILTER (WHERE cp.assignee_id = b.assignee_id) AS n_self
   FROM base b JOIN {citations} c ON c.cited_patent_id = b.patent_id AND c.citation_date <= b.as_of
   LEFT JOIN pat cp ON cp.patent_id = c.citing_patent_id
   GROUP BY ALL
 ),
-gen AS (  -- 1 - Herfindahl over subclasses of citing patents = 1 - sum(n_k^2) / N^2
-  SELECT patent_id, as_of, 1.0 - sum(n * n) / (sum(n) * sum(n)) AS generality
-  FROM (
-    SELECT tg.patent_id, tg.as_of, cp.cpc_main, count(*) AS n
-    FROM tg JOIN {citations} c ON c.cited_patent_id = tg.patent_id AND c.citation_date <= tg.as_of
-    JOIN pat cp ON cp.patent_id = c.citing_patent_id AND cp.cpc_main IS NOT NULL
-    GROUP BY ALL
-  ) GROUP BY ALL
+fwd AS (  -- generality = 1 - Herfindahl over subclasses of citing patents
+  SELECT patent_id, as_of, sum(n) AS forward_citations, sum(n3) AS fc3, sum(n5) AS fc5,
+         sum(n_self) / sum(n) AS self_share,
+         CASE WHEN sum(n) FILTER (WHERE cls IS NOT NULL) > 0
+              THEN 1.0 - sum(n * n) FILTER (WHERE cls IS NOT NULL)
+                   / (sum(n) FILTER (WHERE cls IS NOT NULL) ^ 2) END AS generality
+  FROM fwd_cls GROUP BY ALL
 ),
 bwd AS (
   SELECT patent_id, as_of, sum(n) AS backward_citations,
@@ -137,7 +135,7 @@ patent_frame AS (
     CAST(coalesce(fw.fc5, 0) AS DOUBLE) AS forward_citations_5y,
     CAST(fw.self_share AS DOUBLE) AS self_citation_share,
     CAST(bw.originality AS DOUBLE) AS originality,
-    CAST(g.generality AS DOUBLE) AS generality,
+    CAST(fw.generality AS DOUBLE) AS generality,
     CAST(coalesce(ev.renewals_paid, 0) AS DOUBLE) AS renewals_paid,
     CAST(coalesce(ev.n_lapsed, 0) > 0 AS DOUBLE) AS lapsed,
     CAST(coalesce(ev.transfers, 0) AS DOUBLE) AS transfers,
@@ -157,7 +155,6 @@ patent_frame AS (
     CAST(cr.rate AS DOUBLE) AS class_suit_rate
   FROM base b
   LEFT JOIN fwd fw ON fw.patent_id = b.patent_id AND fw.as_of = b.as_of
-  LEFT JOIN gen g ON g.patent_id = b.patent_id AND g.as_of = b.as_of
   LEFT JOIN bwd bw ON bw.patent_id = b.patent_id AND bw.as_of = b.as_of
   LEFT JOIN ev ON ev.patent_id = b.patent_id AND ev.as_of = b.as_of
   LEFT JOIN own_suits os ON os.patent_id = b.patent_id AND os.as_of = b.as_of
