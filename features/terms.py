@@ -20,6 +20,7 @@ Sources (the rules are statute; the fee amounts are the offices' published sched
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,30 @@ def add_years(dates: np.ndarray, years: np.ndarray | int) -> np.ndarray:
     return add_months(dates, np.asarray(years, dtype="int64") * 12)
 
 
+@dataclass(frozen=True)
+class TermRule:
+    """A statutory term in years from filing or grant, for filings in [filed_from, filed_before)."""
+
+    jurisdiction: str
+    patent_type: str
+    years: int
+    counted_from: str  # "filing" or "grant"
+    filed_from: np.datetime64 | None = None
+    filed_before: np.datetime64 | None = None
+
+
+# The one table of statutory terms (sources in the module docstring); numpy and SQL derive from it.
+TERM_RULES: tuple[TermRule, ...] = (
+    TermRule("CN", "invention", 20, "filing"),
+    TermRule("CN", "utility_model", 10, "filing"),
+    TermRule("CN", "design", 15, "filing", filed_from=CN_DESIGN_15Y_FROM),
+    TermRule("CN", "design", 10, "filing", filed_before=CN_DESIGN_15Y_FROM),
+    TermRule("US", "utility", 20, "filing"),
+    TermRule("US", "design", 15, "grant", filed_from=US_DESIGN_15Y_FROM),
+    TermRule("US", "design", 14, "grant", filed_before=US_DESIGN_15Y_FROM),
+)
+
+
 def expiry_dates_np(
     jurisdiction: np.ndarray, patent_type: np.ndarray, filing: np.ndarray, grant: np.ndarray
 ) -> np.ndarray:
@@ -73,20 +98,30 @@ def expiry_dates_np(
     filing = np.asarray(filing, dtype="datetime64[D]")
     grant = np.asarray(grant, dtype="datetime64[D]")
     out = np.full(len(jur), np.datetime64("NaT"), dtype="datetime64[D]")
-    cn, us = jur == "CN", jur == "US"
-    years_from_filing = np.select(
-        [cn & (typ == "invention"), cn & (typ == "utility_model"),
-         cn & (typ == "design") & (filing >= CN_DESIGN_15Y_FROM), cn & (typ == "design"),
-         us & (typ == "utility")],
-        [20, 10, 15, 10, 20],
-        default=0,
-    )
-    by_filing = years_from_filing > 0
-    out[by_filing] = add_years(filing[by_filing], years_from_filing[by_filing])
-    us_design = us & (typ == "design")
-    years_from_grant = np.where(filing >= US_DESIGN_15Y_FROM, 15, 14)
-    out[us_design] = add_years(grant[us_design], years_from_grant[us_design])
+    for rule in TERM_RULES:
+        hit = (jur == rule.jurisdiction) & (typ == rule.patent_type)
+        if rule.filed_from is not None:
+            hit &= filing >= rule.filed_from
+        if rule.filed_before is not None:
+            hit &= filing < rule.filed_before
+        base = filing if rule.counted_from == "filing" else grant
+        out[hit] = add_years(base[hit], rule.years)
     return out
+
+
+def expiry_sql(jurisdiction: str = "jurisdiction", patent_type: str = "patent_type",
+               filing_date: str = "filing_date", grant_date: str = "grant_date") -> str:
+    """A DuckDB CASE expression giving the statutory expiry from the named columns."""
+    whens = []
+    for rule in TERM_RULES:
+        cond = [f"{jurisdiction} = '{rule.jurisdiction}'", f"{patent_type} = '{rule.patent_type}'"]
+        if rule.filed_from is not None:
+            cond.append(f"{filing_date} >= DATE '{rule.filed_from}'")
+        if rule.filed_before is not None:
+            cond.append(f"{filing_date} < DATE '{rule.filed_before}'")
+        base = filing_date if rule.counted_from == "filing" else grant_date
+        whens.append(f"  WHEN {' AND '.join(cond)} THEN {base} + INTERVAL {rule.years} YEAR")
+    return "CASE\n" + "\n".join(whens) + "\nEND"
 
 
 def expiry_dates(

@@ -7,23 +7,10 @@ dated on or before its `as_of`.
 
 from __future__ import annotations
 
-# Statutory terms (features/terms.py may supersede): CN Patent Law art. 42 (2021 amendment:
-# invention 20 years, utility model 10, design 15 for filings from 1 June 2021, before that 10);
-# 35 U.S.C. 154 (utility 20 years from filing) and 173 (design 15 years from grant for filings
-# from 13 May 2015, before that 14).
-STATUTORY_EXPIRY_SQL = """
-CASE
-  WHEN jurisdiction = 'CN' AND patent_type = 'invention' THEN filing_date + INTERVAL 20 YEAR
-  WHEN jurisdiction = 'CN' AND patent_type = 'utility_model' THEN filing_date + INTERVAL 10 YEAR
-  WHEN jurisdiction = 'CN' AND patent_type = 'design' AND filing_date >= DATE '2021-06-01'
-    THEN filing_date + INTERVAL 15 YEAR
-  WHEN jurisdiction = 'CN' AND patent_type = 'design' THEN filing_date + INTERVAL 10 YEAR
-  WHEN jurisdiction = 'US' AND patent_type = 'utility' THEN filing_date + INTERVAL 20 YEAR
-  WHEN jurisdiction = 'US' AND patent_type = 'design' AND filing_date >= DATE '2015-05-13'
-    THEN grant_date + INTERVAL 15 YEAR
-  WHEN jurisdiction = 'US' AND patent_type = 'design' THEN grant_date + INTERVAL 14 YEAR
-END
-"""
+from features.terms import expiry_sql
+
+# Statutory terms come from the one rule table in features/terms.py.
+STATUTORY_EXPIRY_SQL = expiry_sql()
 
 # Years of case history behind the class suit rate.
 CLASS_RATE_YEARS = 3
