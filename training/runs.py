@@ -36,7 +36,7 @@ from training.tuning import tune
 
 log = logging.getLogger(__name__)
 
-MAX_TUNE_ROWS = 150_000  # tuning trials fit on at most this many training rows
+MAX_TUNE_ROWS = 100_000  # tuning trials fit on at most this many training rows
 PLOT_ROWS = 5_000
 
 
