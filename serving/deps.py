@@ -87,6 +87,10 @@ def get_caller(
     if settings.admin_api_key and same_secret(api_key, settings.admin_api_key):
         return Caller(key_id=ADMIN_BOOTSTRAP_KEY_ID, name="settings admin key", role=Role.admin)
     caller = crud.caller_for_key(session, api_key)
+    # End the lookup's transaction so its connection goes back to the pool at once: the request
+    # resolves further dependencies in other pool threads, and a connection held across them
+    # deadlocks the pool under load (all threads waiting for connections held by waiting requests).
+    session.rollback()
     if caller is None:
         raise AuthenticationError("invalid or revoked API key")
     return caller

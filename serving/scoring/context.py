@@ -50,7 +50,12 @@ def get_scoring_context(
     settings: SettingsDep,
     session: SessionDep,
 ) -> ScoringContext:
-    """The scoring context of one request (the caller is checked first, then the dataset)."""
+    """The scoring context of one request (the caller is checked first, then the dataset).
+
+    The caller lookup left a transaction open; ending it returns the database connection to the
+    pool for the CPU-bound scoring, so connections are held only to read subsidies and to store.
+    """
+    session.rollback()
     return ScoringContext(
         models=models, cursor=cursor, tables=dataset.tables, as_of=dataset.as_of(settings),
         session=session, recorder=recorder,

@@ -28,7 +28,12 @@ def record_and_answer(
         outputs=outputs, explanation=explanations, model_versions=models,
         policy_version=policy[0], policy_hash=policy[1],
     )
-    return answer_body(row, primary)
+    body = answer_body(row, primary)
+    # Reading the stored row opened a transaction: end it so the connection goes back to the
+    # pool now, not when the request's session closes after the response (under load, waiting
+    # for that teardown would exhaust the pool).
+    ctx.session.rollback()
+    return body
 
 
 def answer_body(row: Assessment, primary: str) -> dict[str, Any]:
