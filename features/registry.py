@@ -232,7 +232,8 @@ FEATURES: tuple[Feature, ...] = (
           "firm_technology, cases, patents", "its product fields see {v} suits per 1,000 "
           "patents a year", "产品领域每千件年诉讼{v}起", fmt=".2f"),
     # --- loan (pledge-loan default) ---
-    _loan("loan_amount_log", "log10 of the loan amount", "贷款金额（log10）", "log10 currency", 0,
+    # A larger loan against the same collateral never lowers default risk (business rule).
+    _loan("loan_amount_log", "log10 of the loan amount", "贷款金额（log10）", "log10 currency", 1,
           "loans.amount", "loan of 10^{v}", "贷款金额10^{v}", fmt=".1f"),
     _loan("loan_term_months", "Loan term", "贷款期限（月）", "months", 1, "loans.term_months",
           "{v}-month term", "期限{v}个月"),

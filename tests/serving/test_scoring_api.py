@@ -194,12 +194,6 @@ def test_loan_assessment_values_the_portfolio_and_is_stored(
     _check_stored(scoring_client, scoring_keys, "bank", body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="features.registry gives loan_amount_log no monotone direction for the default task "
-    "(0), so the trained model may learn that larger loans default less; with direction +1 this "
-    "passes and the mark must go",
-)
 def test_a_larger_loan_never_lowers_the_default_probability(
     scoring_client, scoring_keys, ids
 ) -> None:
