@@ -73,6 +73,32 @@ def patent_frame(
     return frame.drop(columns="as_of").set_index("patent_id").loc[[r.key for r in refs]]
 
 
+def require_in_force(patents: pd.DataFrame, field: str, as_of: dt.date) -> None:
+    """Raise `InvalidInputError` (422) for a patent not in force on `as_of`.
+
+    Only a granted patent that has not expired, lapsed or been invalidated can be insured or
+    pledged; `field` names the request field (e.g. `patent`, `pledged[2]`) with its index.
+    """
+    for i, (pid, row) in enumerate(patents.iterrows()):
+        remaining = row.get("remaining_term_years")
+        if remaining is None or pd.isna(remaining):
+            why = "is not granted"
+        elif remaining <= 0:
+            why = "has expired"
+        elif row.get("invalidated") == 1:
+            why = "was invalidated"
+        elif row.get("lapsed") == 1:
+            why = "lapsed for non-payment of fees"
+        else:
+            continue
+        where = field.format(i=i)
+        raise InvalidInputError(
+            where, "in_force",
+            f"{where}: patent {pid} {why} as of {as_of.isoformat()}; only patents in force "
+            "can be insured or pledged",
+        )
+
+
 def patent_type_of(row: pd.Series) -> str | None:
     """The patent type label of a feature row (category code decoded through the registry)."""
     code = row.get("patent_type")

@@ -11,6 +11,7 @@ from serving.scoring.entities import (
     class_severity_frame,
     firm_frame,
     patent_frame,
+    require_in_force,
     severity_frame,
 )
 from serving.scoring.errors import ineligible_error, policy_input_error
@@ -29,6 +30,7 @@ def score_enforcement(ctx: ScoringContext, req: EnforcementQuoteRequest) -> Insu
     """Quote enforcement cover for one patent: litigation probability x enforcement cost."""
     ctx.require("litigation", "severity")
     patents = patent_frame(ctx.cursor, [req.patent], ctx.as_of)
+    require_in_force(patents, "patent", ctx.as_of)
     lit = ctx.models.require("litigation")
     sev = ctx.models.require("severity")
     severity_in = severity_frame(patents, "enforcement")

@@ -11,7 +11,13 @@ from models.policy import Applicant, IneligibleError, QuoteInputError, assess_pl
 from models.policy.document import Role
 from serving.crud import AssessmentKind
 from serving.scoring.context import ScoringContext
-from serving.scoring.entities import loan_frame, patent_frame, patent_type_of, require_firm
+from serving.scoring.entities import (
+    loan_frame,
+    patent_frame,
+    patent_type_of,
+    require_firm,
+    require_in_force,
+)
 from serving.scoring.errors import ineligible_error, policy_input_error
 from serving.scoring.explanations import explanation, feature_record, predict
 from serving.scoring.records import record_and_answer
@@ -75,7 +81,8 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
     ctx.require("value", "default")
     if req.borrower.assignee_id is not None:
         require_firm(ctx.cursor, ctx.tables, req.borrower.assignee_id)
-    items, total, _ = _values(ctx, req.pledged)
+    items, total, patents = _values(ctx, req.pledged)
+    require_in_force(patents, "pledged[{i}]", ctx.as_of)
     basis = "appraised_value" if req.appraised_value is not None else "portfolio_p50"
     collateral = req.appraised_value if req.appraised_value is not None else total["p50"]
     loan = LoanFacts(

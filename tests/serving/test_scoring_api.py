@@ -28,12 +28,23 @@ def ids(trained_settings: Settings) -> dict[str, object]:
         "JOIN firm_technology t USING (assignee_id) WHERE p.grant_date IS NOT NULL "
         "GROUP BY 1 ORDER BY count(DISTINCT p.patent_id) DESC, 1 LIMIT 1"
     ).fetchone()
+    in_force = (
+        "grant_date IS NOT NULL AND expiry_date > DATE '2025-12-31' AND patent_id NOT IN "
+        "(SELECT patent_id FROM legal_events WHERE event_type IN ('lapsed', 'invalidated'))"
+    )
     owned = [r[0] for r in con.execute(
-        "SELECT patent_id FROM patents WHERE assignee_id = ? AND grant_date IS NOT NULL "
+        f"SELECT patent_id FROM patents WHERE assignee_id = ? AND {in_force} "
         "AND patent_type IN ('invention', 'utility') ORDER BY grant_date DESC LIMIT 3", [firm],
     ).fetchall()]
+    expired, = con.execute(
+        "SELECT patent_id FROM patents WHERE expiry_date <= DATE '2025-12-31' LIMIT 1"
+    ).fetchone()
+    lapsed, = con.execute(
+        "SELECT patent_id FROM legal_events WHERE event_type = 'lapsed' "
+        "AND event_date <= DATE '2025-12-31' LIMIT 1"
+    ).fetchone()
     con.close()
-    return {"firm": firm, "patents": owned}
+    return {"firm": firm, "patents": owned, "expired": expired, "lapsed": lapsed}
 
 
 def _h(keys: dict[str, str], role: str) -> dict[str, str]:
@@ -382,3 +393,24 @@ def test_scoring_answers_are_stored_in_postgresql(
             response = client.post(path, json=_body_for(path, ids), headers=_h(keys, role))
             assert response.status_code == 200, response.text
             _check_stored(client, keys, role, response.json())
+
+
+def test_an_expired_patent_cannot_be_insured(scoring_client, scoring_keys, ids) -> None:
+    response = scoring_client.post("/v1/quotes/enforcement", json=_enforcement(ids["expired"]),
+                                   headers=_h(scoring_keys, "underwriter"))
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"][0]
+    assert detail["field"] == "patent"
+    assert detail["rule"] == "in_force"
+    assert "has expired" in detail["message"]
+
+
+def test_a_lapsed_patent_cannot_be_pledged(scoring_client, scoring_keys, ids) -> None:
+    request = _loan(ids, 1e6)
+    request["pledged"] = [*request["pledged"], {"patent_id": ids["lapsed"]}]
+    response = scoring_client.post("/v1/loans/assessments", json=request,
+                                   headers=_h(scoring_keys, "bank"))
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"][0]
+    assert detail["field"] == f"pledged[{len(request['pledged']) - 1}]"
+    assert detail["rule"] == "in_force"
