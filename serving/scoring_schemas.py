@@ -227,6 +227,10 @@ class PatentValueOut(BaseModel):
     p10: float
     p50: float
     p90: float
+    in_force: bool = Field(description="False for a patent not granted, expired, lapsed or "
+                           "invalidated on the as-of date; its value is then 0.")
+    note: str | None = Field(default=None, examples=["patent has expired as of 2025-12-31: "
+                                                     "valued at 0"])
     explanation: ExplanationOut
 
 

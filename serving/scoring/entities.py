@@ -73,23 +73,29 @@ def patent_frame(
     return frame.drop(columns="as_of").set_index("patent_id").loc[[r.key for r in refs]]
 
 
+def not_in_force_reason(row: pd.Series) -> str | None:
+    """Why a patent's feature row shows it not in force (not granted, expired, ...), else None."""
+    remaining = row.get("remaining_term_years")
+    if remaining is None or pd.isna(remaining):
+        return "is not granted"
+    if remaining <= 0:
+        return "has expired"
+    if row.get("invalidated") == 1:
+        return "was invalidated"
+    if row.get("lapsed") == 1:
+        return "lapsed for non-payment of fees"
+    return None
+
+
 def require_in_force(patents: pd.DataFrame, field: str, as_of: dt.date) -> None:
     """Raise `InvalidInputError` (422) for a patent not in force on `as_of`.
 
     Only a granted patent that has not expired, lapsed or been invalidated can be insured or
-    pledged; `field` names the request field (e.g. `patent`, `pledged[2]`) with its index.
+    pledged; `field` names the request field (e.g. `patent`, `pledged[{i}]`) with its index.
     """
     for i, (pid, row) in enumerate(patents.iterrows()):
-        remaining = row.get("remaining_term_years")
-        if remaining is None or pd.isna(remaining):
-            why = "is not granted"
-        elif remaining <= 0:
-            why = "has expired"
-        elif row.get("invalidated") == 1:
-            why = "was invalidated"
-        elif row.get("lapsed") == 1:
-            why = "lapsed for non-payment of fees"
-        else:
+        why = not_in_force_reason(row)
+        if why is None:
             continue
         where = field.format(i=i)
         raise InvalidInputError(

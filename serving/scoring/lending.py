@@ -13,6 +13,7 @@ from serving.crud import AssessmentKind
 from serving.scoring.context import ScoringContext
 from serving.scoring.entities import (
     loan_frame,
+    not_in_force_reason,
     patent_frame,
     patent_type_of,
     require_firm,
@@ -41,12 +42,15 @@ def _values(
     items = []
     for pid, scored in out.iterrows():
         features = patents.loc[pid]
+        why = not_in_force_reason(features)
+        # A patent no longer in force confers no exclusive right: nothing is left to value.
+        quantiles = {q: 0.0 if why else float(scored[q]) for q in ("p10", "p50", "p90")}
         items.append({
             "patent_id": str(pid),
             "patent_type": patent_type_of(features),
-            "p10": float(scored["p10"]),
-            "p50": float(scored["p50"]),
-            "p90": float(scored["p90"]),
+            **quantiles,
+            "in_force": why is None,
+            "note": f"patent {why} as of {ctx.as_of.isoformat()}: valued at 0" if why else None,
             "explanation": explanation("value", scored, features),
         })
     total = {q: round(sum(i[q] for i in items), 2) for q in ("p10", "p50", "p90")}

@@ -414,3 +414,17 @@ def test_a_lapsed_patent_cannot_be_pledged(scoring_client, scoring_keys, ids) ->
     detail = response.json()["detail"][0]
     assert detail["field"] == f"pledged[{len(request['pledged']) - 1}]"
     assert detail["rule"] == "in_force"
+
+
+def test_an_expired_patent_is_valued_at_zero_with_a_note(scoring_client, scoring_keys, ids) -> None:
+    request = {"patents": [{"patent_id": ids["expired"]}, {"patent_id": ids["patents"][0]}]}
+    response = scoring_client.post("/v1/valuations", json=request,
+                                   headers=_h(scoring_keys, "bank"))
+    assert response.status_code == 200, response.text
+    expired, alive = response.json()["patents"]
+    assert (expired["p10"], expired["p50"], expired["p90"]) == (0.0, 0.0, 0.0)
+    assert expired["in_force"] is False
+    assert "has expired" in expired["note"]
+    assert alive["in_force"] is True
+    assert alive["p50"] > 0
+    assert response.json()["total"]["p50"] == pytest.approx(alive["p50"], abs=0.01)
