@@ -7,6 +7,7 @@ packages, and it does so lazily inside commands so that `--help` stays fast.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -31,6 +32,14 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+
+
+@app.callback()
+def _root() -> None:
+    """Patent risk and value scoring for patent insurance and patent-pledge lending."""
+    # Passive OpenMP waiting: on a shared, oversubscribed CPU, spinning LightGBM threads slow
+    # every fit and prediction several-fold. Must be set before LightGBM loads its runtime.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _settings() -> Settings:

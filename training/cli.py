@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING
 
 import typer
@@ -32,9 +31,6 @@ def train(
     ),
 ) -> None:
     """Train, evaluate and register models; `champion` moves only to a model at least as good."""
-    # Passive OpenMP waiting: on a shared, oversubscribed CPU, spinning LightGBM threads slow
-    # every fit several-fold. Must be set before lightgbm/sklearn load their OpenMP runtime.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from pydantic import ValidationError
 
     from features.settings import Settings

@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from types import MappingProxyType
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -89,8 +87,6 @@ def load_task_data(
         frame = pipelines.build_snapshots(
             con, spec.name, extra_blocks=extra_blocks, check_leakage=True
         )
-        if spec.name == "default":
-            frame = _full_term_loans(con, frame, pipelines.dataset_end_date(con))
     finally:
         con.close()
     features = tuple(pipelines.task_features(spec.name))
@@ -120,26 +116,6 @@ def load_task_data(
         end_date=str(meta.get("end_date", "")),
         root=str(store.root),
     )
-
-
-def _full_term_loans(
-    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, end_date: date
-) -> pd.DataFrame:
-    """Only loans whose whole term ends by `end_date`.
-
-    Keeping a loan whose term is still running only when it has already defaulted (and dropping
-    it while it is open) selects on the label: the newest period would show several times the
-    true default rate and calibration would be judged against a biased test set.
-    """
-    ends = con.execute(
-        "SELECT loan_id AS entity_id FROM loans "
-        "WHERE start_date + to_months(term_months) > ?", [end_date]
-    ).df()
-    running = frame["entity_id"].astype(str).isin(set(ends["entity_id"].astype(str)))
-    if running.any():
-        log.info("default: leaving out %d loans whose term runs past %s", int(running.sum()),
-                 end_date)
-    return frame.loc[~running]
 
 
 def _typed(frame: pd.DataFrame, features: tuple[str, ...]) -> pd.DataFrame:

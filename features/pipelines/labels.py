@@ -84,7 +84,9 @@ def liability_labels(con: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> p
 def default_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFrame:
     """Loans as of the day before drawdown; label 1 if defaulted within the term.
 
-    Loans whose term ends after `end_date` and that are still open are left out.
+    Loans whose term ends after `end_date` are left out whatever their outcome so far: keeping
+    a running loan only once it has defaulted would select on the label and inflate the newest
+    period's default rate.
     """
     src = Sources.from_connection(con)
     truth = (
@@ -98,9 +100,7 @@ def default_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFra
                  AS label,
                CAST({truth} AS DOUBLE) AS truth
         FROM {{loans}} l
-        WHERE NOT (l.outcome = 'open'
-                   AND l.start_date + to_months(l.term_months) > DATE '{end_date.isoformat()}')
-          AND l.start_date <= DATE '{end_date.isoformat()}'
+        WHERE l.start_date + to_months(l.term_months) <= DATE '{end_date.isoformat()}'
         ORDER BY as_of, entity_id""")
     return _frame(con, sql)
 

@@ -189,3 +189,24 @@ def test_facts_validation_names_field_and_rule() -> None:
                   pledged_patent_ids=("P1",))
     with pytest.raises(ValueError, match="exactly one of borrower_id and borrower"):
         LoanFacts(as_of=date(2020, 1, 1), amount=1, term_months=12, pledged_patent_ids=("P1",))
+
+
+def test_default_leaves_out_every_loan_whose_term_runs_past_the_end(
+    make_world: Callable[[dict[str, pd.DataFrame]], duckdb.DuckDBPyConnection],
+) -> None:
+    # End 2017-12-31: L3 (term to 2018-06) defaulted already, L4 (term to 2018-06) is open.
+    # Keeping L3 but not L4 would select on the label, so both are left out.
+    tables = hand_tables()
+    extra = pd.DataFrame({
+        "loan_id": ["L3", "L4"], "borrower_id": ["C", "A"], "lender": ["Bank1", "Bank1"],
+        "start_date": [pd.Timestamp("2017-06-01")] * 2, "term_months": [12, 12],
+        "amount": [10.0, 10.0], "appraised_value": [40.0, 40.0], "currency": ["CNY", "CNY"],
+        "outcome": ["defaulted", "open"], "default_date": [pd.Timestamp("2017-10-01"), None],
+        "recovery": [1.0, None],
+    })
+    tables["loans"] = pd.concat([tables["loans"], extra], ignore_index=True)
+    pledges = pd.DataFrame({"loan_id": ["L3", "L4"], "patent_id": ["P1", "P2"]})
+    tables["loan_patents"] = pd.concat([tables["loan_patents"], pledges], ignore_index=True)
+    con = make_world(tables)
+    de = build_snapshots(con, "default")
+    assert sorted(de["entity_id"]) == ["L1", "L2"]
