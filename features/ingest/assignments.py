@@ -40,7 +40,7 @@ import pandas as pd
 from features.ingest.delimited import SourceFileError
 from features.ingest.fields import iso_dates, us_patent_id
 from features.ingest.loading import Loader
-from features.ingest.names import match_ids, normalise_name
+from features.ingest.names import known_ids_by_name, match_ids
 
 CONVEYANCE_EVENTS: tuple[tuple[str, str | None], ...] = (
     ("CORRECTIVE", None),
@@ -82,13 +82,7 @@ def conveyance_kind(text: str | None) -> tuple[bool, str | None]:
 
 def load(paths: list[Path], loader: Loader) -> None:
     """Stream assignment XML files and map their records into legal_events via `loader`."""
-    owners = loader.existing("assignees", ["assignee_id", "name"])
-    known: dict[str, str] = {}
-    if owners is not None:
-        for aid, name in zip(owners["assignee_id"], owners["name"], strict=True):
-            norm = normalise_name(name)
-            if norm:
-                known.setdefault(norm, str(aid))
+    known = known_ids_by_name(loader.existing("assignees", ["assignee_id", "name"]))
     for path in paths:
         rows: list[dict[str, object]] = []
         try:

@@ -43,7 +43,7 @@ import pandas as pd
 from features.ingest.delimited import SourceFileError
 from features.ingest.fields import cn_patent_id, iso_dates
 from features.ingest.loading import Loader
-from features.ingest.names import match_ids, normalise_name
+from features.ingest.names import known_ids_by_name, match_ids
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "application_number": ("申请号", "申请号码"),
@@ -102,13 +102,7 @@ def owner_kind(name: str | None) -> str:
 
 def load(paths: list[Path], loader: Loader) -> None:
     """Map Chinese patent list exports into canonical tables via `loader`."""
-    owners = loader.existing("assignees", ["assignee_id", "name"])
-    known: dict[str, str] = {}
-    if owners is not None:
-        for aid, name in zip(owners["assignee_id"], owners["name"], strict=True):
-            norm = normalise_name(name)
-            if norm:
-                known.setdefault(norm, str(aid))
+    known = known_ids_by_name(loader.existing("assignees", ["assignee_id", "name"]))
     seen: set[str] = set(known.values())
     for path in paths:
         rows = _xlsx_rows(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _csv_rows(path)

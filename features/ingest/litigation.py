@@ -31,7 +31,7 @@ import pandas as pd
 from features.ingest.delimited import SourceFileError, header_of, load_table
 from features.ingest.fields import iso_dates, us_patent_ids
 from features.ingest.loading import Loader
-from features.ingest.names import match_ids, normalise_name
+from features.ingest.names import known_ids_by_name, match_ids
 
 LAYOUT = "USPTO OCE litigation docket (2020 release)"
 FILES: dict[str, tuple[str, ...]] = {
@@ -55,13 +55,7 @@ def load(paths: list[Path], loader: Loader) -> None:
     missing = [f"{f}.csv" for f in FILES if f not in files]
     if missing:
         raise SourceFileError(paths[0], None, f"the litigation load needs {', '.join(missing)} too")
-    owners = loader.existing("assignees", ["assignee_id", "name"])
-    known: dict[str, str] = {}
-    if owners is not None:
-        for aid, name in zip(owners["assignee_id"], owners["name"], strict=True):
-            norm = normalise_name(name)
-            if norm:
-                known.setdefault(norm, str(aid))
+    known = known_ids_by_name(loader.existing("assignees", ["assignee_id", "name"]))
     con = loader.duckdb()
     try:
         for name, path in files.items():

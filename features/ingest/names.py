@@ -65,3 +65,15 @@ def match_ids(names: pd.Series, known: dict[str, str]) -> pd.Series:
         norm = normalise_name(value)
         out.append(known.get(norm, f"N:{norm}") if norm else None)
     return pd.Series(out, index=names.index, dtype="string")
+
+
+def known_ids_by_name(owners: pd.DataFrame | None) -> dict[str, str]:
+    """Map each normalised owner name to its assignee id (first id wins for a shared name)."""
+    known: dict[str, str] = {}
+    if owners is None:
+        return known
+    for aid, name in zip(owners["assignee_id"], owners["name"], strict=True):
+        norm = normalise_name(name)
+        if norm:
+            known.setdefault(norm, str(aid))
+    return known
