@@ -98,7 +98,3 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'assessments.db').resolve()}"
 
-
-def load_settings(**overrides: object) -> Settings:
-    """Build settings from the environment, with explicit overrides taking precedence."""
-    return Settings(**overrides)  # type: ignore[arg-type]

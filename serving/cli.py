@@ -19,6 +19,7 @@ from rich.console import Console
 import features.cli
 import models.cli
 import training.cli
+from features.cli_settings import settings_or_exit
 from features.settings import Settings
 from serving.auth import Role
 
@@ -44,15 +45,7 @@ def _root() -> None:
 
 def _settings() -> Settings:
     """Settings from the environment, with a one-line error on a bad value."""
-    from pydantic import ValidationError
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        console.print(f"[red]error:[/red] PATENTRISK_{field.upper()}: {err['msg']}")
-        raise typer.Exit(code=2) from None
+    return settings_or_exit(console)
 
 
 @app.command("version")

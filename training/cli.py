@@ -31,9 +31,7 @@ def train(
     ),
 ) -> None:
     """Train, evaluate and register models; `champion` moves only to a model at least as good."""
-    from pydantic import ValidationError
-
-    from features.settings import Settings
+    from features.cli_settings import settings_or_exit
     from training.runs import train_tasks
 
     console = Console()
@@ -41,12 +39,7 @@ def train(
         console.print(f"[red]error:[/red] --task must be all or one of {list(TASK_NAMES)}, "
                       f"got {task!r}")
         raise typer.Exit(code=2)
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        console.print(f"[red]error:[/red] PATENTRISK_{str(err['loc'][0]).upper()}: {err['msg']}")
-        raise typer.Exit(code=2) from None
+    settings = settings_or_exit(console)
     tasks = list(TASK_NAMES) if task == "all" else [task]
 
     def report(result: TaskResult) -> None:

@@ -29,23 +29,17 @@ def ingest_command(
     rejects: Path = typer.Option(None, "--rejects", help="Rejects CSV (default in the dataset)."),
 ) -> None:
     """Load public patent data files into a dataset of the canonical schema."""
-    from pydantic import ValidationError
-
+    from features.cli_settings import settings_or_exit
     from features.ingest.delimited import SourceFileError
     from features.ingest.sources import SOURCES, ingest
     from features.schema import SchemaError
-    from features.settings import Settings
 
     console = Console()
     if source not in SOURCES:
         console.print(f"[red]error:[/red] SOURCE must be one of {', '.join(SOURCES)}, "
                       f"got {source!r}")
         raise typer.Exit(code=2)
-    try:
-        settings = Settings(**({"dataset": dataset} if dataset else {}))
-    except ValidationError as exc:
-        console.print(f"[red]error:[/red] {exc.errors()[0]['msg']}")
-        raise typer.Exit(code=2) from None
+    settings = settings_or_exit(console, dataset=dataset or None)
     end: date | None = None
     if end_date:
         try:

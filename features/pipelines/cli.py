@@ -24,23 +24,18 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Build point-in-time training snapshots of the active dataset and save them as Parquet."""
-        from pydantic import ValidationError
         from rich.console import Console
         from rich.progress import Progress
         from rich.table import Table
 
+        from features.cli_settings import settings_or_exit
         from features.pipelines.leakage import LeakageError
         from features.pipelines.snapshots import build_snapshots
         from features.registry import TASKS
-        from features.settings import Settings
         from features.store import TableStore
 
         console = Console()
-        try:
-            settings = Settings()
-        except ValidationError as exc:
-            console.print(f"[red]error:[/red] settings: {exc.errors()[0]['msg']}")
-            raise typer.Exit(code=2) from None
+        settings = settings_or_exit(console)
         tasks = list(task) if task else list(TASKS)
         unknown = [t for t in tasks if t not in TASKS]
         if unknown:

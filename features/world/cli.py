@@ -6,23 +6,11 @@ import logging
 import time
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from features.settings import Settings, load_settings
+from features.cli_settings import settings_or_exit
 from features.store import TableStore
-
-
-def _settings(console: Console, **overrides: object) -> Settings:
-    """Settings from the environment plus overrides, or exit 2 with a one-line reason."""
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        console.print(f"[red]error:[/red] {field}: {err['msg']}")
-        raise typer.Exit(code=2) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +30,7 @@ def register(app: typer.Typer) -> None:
         from features.world.generate import generate_world
 
         console = Console()
-        settings = _settings(console, world_patents=patents, seed=seed, dataset=dataset)
+        settings = settings_or_exit(console, world_patents=patents, seed=seed, dataset=dataset)
         logging.basicConfig(level=settings.log_level)
         store = TableStore(settings.dataset_dir)
         console.print(

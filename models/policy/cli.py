@@ -17,11 +17,11 @@ POLICY_OPTION_HELP = "Policy YAML file (default PATENTRISK_POLICY_FILE, else the
 
 def _load(console: Console, policy_file: Path | None) -> Policy:
     """The policy from the option, the settings or the package; exit 2 with the reason if bad."""
-    from features.settings import Settings
+    from features.cli_settings import settings_or_exit
     from models.policy.document import load_policy
     from models.policy.errors import PolicyError
 
-    path = policy_file if policy_file is not None else Settings().policy_file
+    path = policy_file if policy_file is not None else settings_or_exit(console).policy_file
     try:
         return load_policy(path)
     except PolicyError as exc:
