@@ -40,6 +40,20 @@ INDUSTRIES = (
 )
 CLAIM_KINDS = ("enforcement", "liability")
 
+# How Chinese reason texts name category values (codes such as CPC classes read the same).
+CATEGORY_LABELS_ZH: dict[str, str] = {
+    "invention": "发明", "utility_model": "实用新型", "design": "外观设计",
+    "utility": "发明（美国）",
+    "CN": "中国", "US": "美国",
+    "large_firm": "大型企业", "sme": "中小企业", "university": "高校或科研机构",
+    "individual": "个人", "npe": "非专利实施主体",
+    "electronics": "电子", "telecom": "通信", "software": "软件", "semiconductors": "半导体",
+    "pharma": "制药", "biotech": "生物技术", "medical_devices": "医疗器械", "chemicals": "化工",
+    "materials": "材料", "machinery": "机械", "automotive": "汽车", "energy": "能源",
+    "consumer_goods": "消费品", "other": "其他",
+    "enforcement": "维权费用", "liability": "侵权赔偿",
+}
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -323,7 +337,8 @@ def format_value(name: str, value: float, lang: str = "en") -> str:
     if f.categories:
         code = int(value)
         if 0 <= code < len(f.categories):
-            return f.categories[code]
+            label = f.categories[code]
+            return CATEGORY_LABELS_ZH.get(label, label) if lang == "zh" else label
         return "unknown" if lang == "en" else "未知"
     return format(float(value), f.fmt)
 
@@ -341,6 +356,7 @@ def format_reason(name: str, value: float, contribution: float, lang: str = "en"
 
 
 __all__ = [
+    "CATEGORY_LABELS_ZH",
     "CLAIM_KINDS",
     "CPC_CLASSES",
     "CPC_SECTIONS",

@@ -54,3 +54,16 @@ def test_every_feature_has_both_texts() -> None:
         assert "{v}" in f.reason_zh
     with pytest.raises(KeyError, match="not in the registry"):
         get("nope")
+
+
+def test_chinese_reasons_name_categories_in_chinese() -> None:
+    from features.registry import CATEGORY_LABELS_ZH, FEATURES, PATENT_TYPES, format_reason
+
+    code = PATENT_TYPES.index("utility_model")
+    assert format_reason("patent_type", code, 0.3, "zh") == "专利类型实用新型：风险上升"
+    assert "utility_model" in format_reason("patent_type", code, 0.3, "en")
+    # every word-like category label of every feature has a Chinese name
+    for f in FEATURES:
+        for label in f.categories or ():
+            if (label.isalpha() and len(label) > 3) or "_" in label:
+                assert label in CATEGORY_LABELS_ZH, (f.name, label)
