@@ -95,6 +95,10 @@ def demo(
     except Exception as exc:
         console.print(f"[red]error:[/red] demo failed: {exc}")
         raise typer.Exit(code=1) from exc
+    if state.results:
+        from training.cli import results_table
+
+        console.print(results_table(list(state.results)))
     table = Table("role", "X-API-Key", title=f"demo API keys (also in {state.keys_file})")
     for role, key in state.keys.items():
         table.add_row(role, key)

@@ -11,9 +11,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from features.settings import Settings
 from features.store import TableStore
+
+if TYPE_CHECKING:
+    from training.runs import TaskResult
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,7 @@ class DemoState:
     trained: tuple[str, ...]
     keys_file: Path
     keys: dict[str, str] = field(repr=False)
+    results: tuple[TaskResult, ...] = ()
 
 
 def missing_champions(settings: Settings) -> list[str]:
@@ -95,6 +100,7 @@ def prepare_demo(
     else:
         say(f"using the dataset at {settings.dataset_dir}")
     todo = missing_champions(settings)
+    results: list[TaskResult] = []
     if todo:
         say(f"training {', '.join(todo)} into {settings.resolved_tracking_uri}")
         results = train_tasks(settings, todo, trials=trials)
@@ -104,4 +110,6 @@ def prepare_demo(
     else:
         say("every task has a champion model; skipping training")
     keys_file, keys = ensure_demo_keys(settings)
-    return DemoState(settings.dataset_dir, generated, tuple(todo), keys_file, keys)
+    return DemoState(
+        settings.dataset_dir, generated, tuple(todo), keys_file, keys, tuple(results)
+    )
