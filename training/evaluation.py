@@ -125,3 +125,31 @@ def primary_score(spec: TaskSpec, y: np.ndarray, frame: pd.DataFrame) -> float:
 def at_least_as_good(spec: TaskSpec, new: float, current: float) -> bool:
     """Whether `new` is at least as good as `current` under the task's primary metric."""
     return new >= current if spec.higher_is_better else new <= current
+
+
+def auc_standard_error(auc: float, n_positive: int, n_negative: int) -> float:
+    """Standard error of a ROC AUC estimate (Hanley & McNeil 1982, Radiology 143:29-36)."""
+    if n_positive < 1 or n_negative < 1:
+        return float("inf")
+    q1 = auc / (2.0 - auc)
+    q2 = 2.0 * auc * auc / (1.0 + auc)
+    var = (auc * (1.0 - auc) + (n_positive - 1) * (q1 - auc * auc)
+           + (n_negative - 1) * (q2 - auc * auc)) / (n_positive * n_negative)
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def beats_beyond_noise(spec: TaskSpec, candidate: float, baseline: float, y: np.ndarray) -> bool:
+    """Whether `candidate` beats `baseline` on labels `y` by more than the metric's noise.
+
+    For ROC AUC the margin is one standard error of the baseline's AUC: with few events
+    (a few dozen loan defaults in a validation year) a search otherwise picks noise, and the
+    chosen parameters do worse on the test period than the defaults. Other metrics have no
+    closed-form error here and need only be better.
+    """
+    if not spec.higher_is_better:
+        return candidate < baseline
+    if spec.primary_metric != "test_roc_auc":
+        return candidate > baseline
+    positives = int(np.sum(y == 1))
+    margin = auc_standard_error(baseline, positives, len(y) - positives)
+    return candidate - baseline > margin

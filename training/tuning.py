@@ -12,11 +12,17 @@ import pandas as pd
 
 from models.base import BoostedModel
 from models.tasks import TaskSpec
-from training.evaluation import primary_score
+from training.evaluation import beats_beyond_noise, primary_score
 
 log = logging.getLogger(__name__)
 
 EstimatorFactory = Callable[[dict[str, Any]], BoostedModel]
+
+
+# First trial of every search: the parameters used when tuning finds nothing better.
+DEFAULT_TRIAL: dict[str, Any] = {"learning_rate": 0.05, "num_leaves": 31,
+                                 "min_child_samples": 100, "feature_fraction": 0.9,
+                                 "lambda_l2": 1.0}
 
 
 def suggest_params(trial: optuna.Trial) -> dict[str, Any]:
@@ -53,10 +59,15 @@ def tune(
         return primary_score(spec, y_valid, model.score_frame(X_valid))
 
     # the defaults are a sensible first trial, so tuning never ends worse than no tuning
-    study.enqueue_trial({"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 100,
-                         "feature_fraction": 0.9, "lambda_l2": 1.0})
+    study.enqueue_trial(DEFAULT_TRIAL)
     study.optimize(objective, n_trials=trials)
-    best = study.best_trial
-    log.info("%s: best validation %s=%.4f after %d trials", spec.name, spec.primary_metric,
-             best.value, len(study.trials))
+    best, baseline = study.best_trial, study.trials[0]
+    log.info("%s: best validation %s=%.4f after %d trials (defaults %.4f)", spec.name,
+             spec.primary_metric, best.value, len(study.trials), baseline.value)
+    if best.number != baseline.number and not beats_beyond_noise(
+        spec, float(best.value), float(baseline.value), np.asarray(y_valid)
+    ):
+        log.info("%s: tuned parameters are within the validation noise; keeping defaults",
+                 spec.name)
+        best = baseline
     return dict(best.params), float(best.value)

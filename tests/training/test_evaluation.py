@@ -59,3 +59,29 @@ def test_primary_metric_direction_per_task() -> None:
     m = task_metrics(task_spec("severity"), np.array([1.0, 2.0]), frame)
     assert m["test_deviance"] == pytest.approx(0.0)
     assert m["test_cost_ratio"] == pytest.approx(1.0)
+
+
+def test_auc_standard_error_matches_hanley_mcneil() -> None:
+    from training.evaluation import auc_standard_error
+
+    # AUC 0.8, 50/50: Q1 = 0.8/1.2 = 0.6667, Q2 = 1.28/1.8 = 0.7111,
+    # var = (0.16 + 49 * 0.02667 + 49 * 0.07111) / 2500 = 0.0019804 -> SE 0.0445
+    assert auc_standard_error(0.8, 50, 50) == pytest.approx(0.0445, abs=2e-4)
+    assert auc_standard_error(0.8, 500, 500) < auc_standard_error(0.8, 50, 50)
+    assert auc_standard_error(0.8, 0, 10) == float("inf")
+
+
+def test_tuned_auc_must_beat_defaults_beyond_noise() -> None:
+    import numpy as np
+
+    from models.tasks import task_spec
+    from training.evaluation import beats_beyond_noise
+
+    few = np.array([1] * 50 + [0] * 2000)
+    many = np.array([1] * 5000 + [0] * 50000)
+    spec = task_spec("default")
+    assert not beats_beyond_noise(spec, 0.72, 0.70, few)  # SE ~0.038: a 0.02 gain is noise
+    assert beats_beyond_noise(spec, 0.72, 0.70, many)  # SE ~0.004
+    severity = task_spec("severity")  # lower is better, no closed-form noise
+    assert beats_beyond_noise(severity, 0.39, 0.40, few)
+    assert not beats_beyond_noise(severity, 0.41, 0.40, few)
