@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import duckdb
+import pandas as pd
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,8 @@ class ScoringContext:
     as_of: dt.date
     session: Session
     recorder: AssessmentRecorder
+    # Features of stored patents a batch computed up front, by patent id (as of `as_of`).
+    patent_features: pd.DataFrame | None = None
 
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""

@@ -57,20 +57,45 @@ def require_firm(cur: duckdb.DuckDBPyConnection, tables: frozenset[str], assigne
         raise FirmNotFoundError(assignee_id)
 
 
-def patent_frame(
-    cur: duckdb.DuckDBPyConnection, refs: Sequence[PatentRef], as_of: dt.date
+def stored_patent_features(
+    cur: duckdb.DuckDBPyConnection, patent_ids: Sequence[str], as_of: dt.date
 ) -> pd.DataFrame:
-    """Patent features as of `as_of`, one row per ref in request order, indexed by patent id."""
+    """Features of the dataset's patents among `patent_ids` in one pipeline run, by patent id.
+
+    Unknown ids are left out (the request that names one gets its 404 when it is scored).
+    """
+    known = sorted(_known(cur, "patents", "patent_id", sorted(set(patent_ids))))
+    if not known:
+        return pd.DataFrame()
+    frame = patent_features(cur, as_of, patent_ids=known)
+    return frame.drop(columns="as_of").set_index("patent_id")
+
+
+def patent_frame(
+    cur: duckdb.DuckDBPyConnection,
+    refs: Sequence[PatentRef],
+    as_of: dt.date,
+    computed: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Patent features as of `as_of`, one row per ref in request order, indexed by patent id.
+
+    `computed` holds features already built for this request's as-of date (a batch builds all
+    its stored patents in one run); only ids missing from it are computed here.
+    """
     ids = [r.patent_id for r in refs if r.patent_id is not None]
     facts = [r.facts for r in refs if r.facts is not None]
     require_patents(cur, ids)
-    parts = []
-    if ids:
-        parts.append(patent_features(cur, as_of, patent_ids=ids))
+    have = computed if computed is not None else pd.DataFrame()
+    todo = [pid for pid in ids if pid not in have.index]
+    parts = [have.loc[[pid for pid in ids if pid in have.index]]] if len(have) else []
+    if todo:
+        parts.append(stored_patent_features(cur, todo, as_of))
     if facts:
-        parts.append(patent_features_for_facts(cur, facts, as_of))
-    frame = pd.concat(parts, ignore_index=True).drop_duplicates("patent_id")
-    return frame.drop(columns="as_of").set_index("patent_id").loc[[r.key for r in refs]]
+        parts.append(patent_features_for_facts(cur, facts, as_of)
+                     .drop(columns="as_of").set_index("patent_id"))
+    frame = pd.concat(parts)
+    frame = frame.loc[~frame.index.duplicated(keep="first")]
+    return frame.loc[[r.key for r in refs]]
 
 
 def not_in_force_reason(row: pd.Series) -> str | None:

@@ -29,7 +29,7 @@ from serving.tables import utc_now
 def score_enforcement(ctx: ScoringContext, req: EnforcementQuoteRequest) -> InsuranceQuoteOut:
     """Quote enforcement cover for one patent: litigation probability x enforcement cost."""
     ctx.require("litigation", "severity")
-    patents = patent_frame(ctx.cursor, [req.patent], ctx.as_of)
+    patents = patent_frame(ctx.cursor, [req.patent], ctx.as_of, ctx.patent_features)
     require_in_force(patents, "patent", ctx.as_of)
     lit = ctx.models.require("litigation")
     sev = ctx.models.require("severity")

@@ -37,7 +37,7 @@ def _values(
     ctx: ScoringContext, refs: list[PatentRef]
 ) -> tuple[list[dict[str, Any]], dict[str, float], pd.DataFrame]:
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features."""
-    patents = patent_frame(ctx.cursor, refs, ctx.as_of)
+    patents = patent_frame(ctx.cursor, refs, ctx.as_of, ctx.patent_features)
     out = predict(ctx.models.require("value"), patents)
     items = []
     for pid, scored in out.iterrows():

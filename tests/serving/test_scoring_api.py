@@ -428,3 +428,29 @@ def test_an_expired_patent_is_valued_at_zero_with_a_note(scoring_client, scoring
     assert alive["in_force"] is True
     assert alive["p50"] > 0
     assert response.json()["total"]["p50"] == pytest.approx(alive["p50"], abs=0.01)
+
+
+def test_a_batch_answers_exactly_like_single_requests(scoring_client, scoring_keys, ids) -> None:
+    # The batch builds all its patents' features in one run; each answer must not change.
+    headers = _h(scoring_keys, "underwriter")
+    requests = [_enforcement(p, applicant_id=f"APP-B{i}") for i, p in enumerate(ids["patents"])]
+    batch = scoring_client.post("/v1/quotes/enforcement/batch",
+                                json=[*requests, _enforcement(ids["expired"])], headers=headers)
+    assert batch.status_code == 200, batch.text
+    items = batch.json()["items"]
+    assert items[-1]["error"]["detail"][0]["rule"] == "in_force"
+    singles = [scoring_client.post("/v1/quotes/enforcement", json=r, headers=headers).json()
+               for r in requests]
+    for item, single in zip(items, singles, strict=False):
+        got = item["result"]
+        assert got["probability"] == single["probability"]
+        assert got["premium"] == single["premium"]
+        assert got["explanation"]["contributions"] == single["explanation"]["contributions"]
+
+    loans = [_loan(ids, 1e6), _loan(ids, 2e6)]
+    bank = _h(scoring_keys, "bank")
+    batch = scoring_client.post("/v1/loans/assessments/batch", json=loans, headers=bank).json()
+    for item, request in zip(batch["items"], loans, strict=True):
+        single = scoring_client.post("/v1/loans/assessments", json=request, headers=bank).json()
+        assert item["result"]["default_probability"] == single["default_probability"]
+        assert item["result"]["portfolio"] == single["portfolio"]
