@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import pandas as pd
 
 from models.policy import IneligibleError, InsuranceQuote, Product, QuoteInputError, quote_insurance
 from serving.crud import AssessmentKind
@@ -31,23 +31,9 @@ def score_enforcement(ctx: ScoringContext, req: EnforcementQuoteRequest) -> Insu
     ctx.require("litigation", "severity")
     patents = patent_frame(ctx.cursor, [req.patent], ctx.as_of, ctx.patent_features)
     require_in_force(patents, "patent", ctx.as_of)
-    lit = ctx.models.require("litigation")
-    sev = ctx.models.require("severity")
-    severity_in = severity_frame(patents, "enforcement")
-    p_out = predict(lit, patents)
-    s_out = predict(sev, severity_in)
     return _quote(
-        ctx, Product.ENFORCEMENT, req, req.cover_limit, req.deductible, req.period_months,
-        probability=float(p_out["probability"].iloc[0]),
-        cost=float(s_out["expected_cost"].iloc[0]),
-        explanations={
-            "litigation": explanation("litigation", p_out.iloc[0], patents.iloc[0]),
-            "severity": explanation("severity", s_out.iloc[0], severity_in.iloc[0]),
-        },
-        features={
-            "litigation": feature_record(patents.iloc[0]),
-            "severity": feature_record(severity_in.iloc[0]),
-        },
+        ctx, Product.ENFORCEMENT, req, "litigation", patents,
+        severity_frame(patents, "enforcement"),
         subject={"patent_id": req.patent.key, "assignee_id": None},
     )
 
@@ -58,23 +44,9 @@ def score_liability(ctx: ScoringContext, req: LiabilityQuoteRequest) -> Insuranc
     firms, main_class = firm_frame(
         ctx.cursor, ctx.tables, req.firm, ctx.as_of, req.product_classes, req.annual_revenue
     )
-    li = ctx.models.require("liability")
-    sev = ctx.models.require("severity")
-    severity_in = class_severity_frame(main_class, "liability")
-    p_out = predict(li, firms)
-    s_out = predict(sev, severity_in)
     return _quote(
-        ctx, Product.LIABILITY, req, req.cover_limit, req.deductible, req.period_months,
-        probability=float(p_out["probability"].iloc[0]),
-        cost=float(s_out["expected_cost"].iloc[0]),
-        explanations={
-            "liability": explanation("liability", p_out.iloc[0], firms.iloc[0]),
-            "severity": explanation("severity", s_out.iloc[0], severity_in.iloc[0]),
-        },
-        features={
-            "liability": feature_record(firms.iloc[0]),
-            "severity": feature_record(severity_in.iloc[0]),
-        },
+        ctx, Product.LIABILITY, req, "liability", firms,
+        class_severity_frame(main_class, "liability"),
         subject={"patent_id": None, "assignee_id": req.firm.key},
     )
 
@@ -83,20 +55,29 @@ def _quote(
     ctx: ScoringContext,
     product: Product,
     req: EnforcementQuoteRequest | LiabilityQuoteRequest,
-    cover_limit: float,
-    deductible: float,
-    period_months: int,
+    task: str,
+    risk_in: pd.DataFrame,
+    severity_in: pd.DataFrame,
     *,
-    probability: float,
-    cost: float,
-    explanations: dict[str, dict[str, Any]],
-    features: dict[str, Any],
     subject: dict[str, str | None],
 ) -> InsuranceQuoteOut:
-    """Price the quote through the policy, store it, and answer from the stored record."""
+    """Score `task` and severity on one row each, price through the policy, store and answer."""
+    p_out = predict(ctx.models.require(task), risk_in)
+    s_out = predict(ctx.models.require("severity"), severity_in)
+    probability = float(p_out["probability"].iloc[0])
+    cost = float(s_out["expected_cost"].iloc[0])
+    explanations = {
+        task: explanation(task, p_out.iloc[0], risk_in.iloc[0]),
+        "severity": explanation("severity", s_out.iloc[0], severity_in.iloc[0]),
+    }
+    features = {
+        task: feature_record(risk_in.iloc[0]),
+        "severity": feature_record(severity_in.iloc[0]),
+    }
     used = subsidy_used_this_year(ctx.session, req.applicant.applicant_id, utc_now())
     quote = price_quote(
-        ctx, product, probability, cost, cover_limit, deductible, period_months, req, used
+        ctx, product, probability, cost, req.cover_limit, req.deductible, req.period_months,
+        req, used,
     )
     outputs = {
         "product": product.value,
@@ -121,9 +102,8 @@ def _quote(
     }
     kind = (AssessmentKind.enforcement_quote if product is Product.ENFORCEMENT
             else AssessmentKind.liability_quote)
-    primary = "litigation" if product is Product.ENFORCEMENT else "liability"
     body = record_and_answer(
-        ctx, kind, req, features, outputs, explanations, primary,
+        ctx, kind, req, features, outputs, explanations, task,
         models=ctx.models.versions(*explanations),
         policy=(quote.policy_version, quote.policy_sha256),
     )
