@@ -57,6 +57,14 @@ def require_firm(cur: duckdb.DuckDBPyConnection, tables: frozenset[str], assigne
         raise FirmNotFoundError(assignee_id)
 
 
+def _features_by_id(
+    cur: duckdb.DuckDBPyConnection, patent_ids: Sequence[str], as_of: dt.date
+) -> pd.DataFrame:
+    """Features of stored patents `patent_ids` (all known) in one pipeline run, by patent id."""
+    frame = patent_features(cur, as_of, patent_ids=list(patent_ids))
+    return frame.drop(columns="as_of").set_index("patent_id")
+
+
 def stored_patent_features(
     cur: duckdb.DuckDBPyConnection, patent_ids: Sequence[str], as_of: dt.date
 ) -> pd.DataFrame:
@@ -65,10 +73,7 @@ def stored_patent_features(
     Unknown ids are left out (the request that names one gets its 404 when it is scored).
     """
     known = sorted(_known(cur, "patents", "patent_id", sorted(set(patent_ids))))
-    if not known:
-        return pd.DataFrame()
-    frame = patent_features(cur, as_of, patent_ids=known)
-    return frame.drop(columns="as_of").set_index("patent_id")
+    return _features_by_id(cur, known, as_of) if known else pd.DataFrame()
 
 
 def patent_frame(
@@ -80,16 +85,16 @@ def patent_frame(
     """Patent features as of `as_of`, one row per ref in request order, indexed by patent id.
 
     `computed` holds features already built for this request's as-of date (a batch builds all
-    its stored patents in one run); only ids missing from it are computed here.
+    its stored patents in one run); only ids missing from it are checked and computed here.
     """
     ids = [r.patent_id for r in refs if r.patent_id is not None]
     facts = [r.facts for r in refs if r.facts is not None]
-    require_patents(cur, ids)
     have = computed if computed is not None else pd.DataFrame()
     todo = [pid for pid in ids if pid not in have.index]
+    require_patents(cur, todo)
     parts = [have.loc[[pid for pid in ids if pid in have.index]]] if len(have) else []
     if todo:
-        parts.append(stored_patent_features(cur, todo, as_of))
+        parts.append(_features_by_id(cur, todo, as_of))
     if facts:
         parts.append(patent_features_for_facts(cur, facts, as_of)
                      .drop(columns="as_of").set_index("patent_id"))
