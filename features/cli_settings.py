@@ -9,14 +9,12 @@ from rich.console import Console
 from features.settings import Settings
 
 
-def settings_or_exit(console: Console | None = None, **overrides: object) -> Settings:
+def settings_or_exit(console: Console, **overrides: object) -> Settings:
     """Settings from the environment plus non-None overrides, or exit 2 naming the variable."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
-        (console or Console(stderr=True)).print(
-            f"[red]error:[/red] PATENTRISK_{field.upper()}: {err['msg']}"
-        )
+        console.print(f"[red]error:[/red] PATENTRISK_{field.upper()}: {err['msg']}")
         raise typer.Exit(code=2) from None
