@@ -44,3 +44,30 @@ def postgres_url() -> str:
     except Exception as exc:  # noqa: BLE001 - any connection failure means skip
         pytest.skip(f"PostgreSQL at {url} is not reachable: {exc.__class__.__name__}")
     return url
+
+
+FORBID_SKIPS_ENV = "PATENTRISK_TEST_FORBID_SKIPS"
+
+
+def _skipped_reports(config: pytest.Config) -> list[pytest.TestReport]:
+    """The skip reports of this session (empty when the terminal reporter is off)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return list(reporter.stats.get("skipped", [])) if reporter is not None else []
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Under PATENTRISK_TEST_FORBID_SKIPS (set by .ci/run) name every skipped test as a failure."""
+    skipped = _skipped_reports(config)
+    if os.environ.get(FORBID_SKIPS_ENV) and skipped:
+        title = f"{len(skipped)} skipped test(s) fail the run ({FORBID_SKIPS_ENV})"
+        terminalreporter.section(title)
+        for report in skipped:
+            terminalreporter.line(f"{report.nodeid}: {report.longrepr}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """CI must run every test: under PATENTRISK_TEST_FORBID_SKIPS a skip makes the run fail."""
+    if os.environ.get(FORBID_SKIPS_ENV) and exitstatus == 0 and _skipped_reports(session.config):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
