@@ -47,13 +47,13 @@ def underwriter_key(data_dir: Path) -> str:
     """A fresh underwriter key in the world's assessment store (migrated if new)."""
     from features.settings import Settings
     from serving import crud
-    from serving.auth import Role
+    from serving.auth import CallerRole
     from serving.database import make_engine, make_sessionmaker, migrate
 
     engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
     migrate(engine)
     with make_sessionmaker(engine)() as session:
-        key = crud.create_api_key(session, Role.underwriter, "bench")[1]
+        key = crud.create_api_key(session, CallerRole.underwriter, "bench")[1]
     engine.dispose()
     return key
 

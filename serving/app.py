@@ -16,10 +16,7 @@ from serving.dataset import open_dataset
 from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimitMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
-from serving.model_loader import load_served_models
-from serving.modelset import ModelLoader, ModelSet
-from serving.patents import patent_feature_function
-from serving.scoring.errors import install_scoring_error_handlers
+from serving.modelset import ModelLoader, ModelSet, load_served_models
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +56,6 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.dataset = await anyio.to_thread.run_sync(open_dataset, settings)
-        app.state.patent_features = patent_feature_function()
         app.state.model_loader = loader
         app.state.reload_lock = threading.Lock()
         app.state.models = await anyio.to_thread.run_sync(_load_or_none, loader, settings)
@@ -88,7 +84,6 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
     app.state.settings = settings
     app.state.metrics = ServiceMetrics()
     install_error_handlers(app)
-    install_scoring_error_handlers(app)
     # Added last = outermost: metrics see every answer, including 413s from the body limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -17,7 +17,7 @@ KEY_PREFIX = "prk_"
 ADMIN_BOOTSTRAP_KEY_ID = "settings-admin"
 
 
-class Role(StrEnum):
+class CallerRole(StrEnum):
     """What a caller is allowed to do; `admin` may do everything."""
 
     underwriter = "underwriter"  # insurance quotes
@@ -28,7 +28,7 @@ class Role(StrEnum):
 
 
 # Roles that may read every stored assessment; other callers see only the ones they made.
-AUDIT_ROLES: frozenset[Role] = frozenset({Role.regulator, Role.admin})
+AUDIT_ROLES: frozenset[CallerRole] = frozenset({CallerRole.regulator, CallerRole.admin})
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,11 @@ class Caller:
 
     key_id: str
     name: str
-    role: Role
+    role: CallerRole
 
-    def has_role(self, *roles: Role) -> bool:
+    def has_role(self, *roles: CallerRole) -> bool:
         """Whether the caller holds one of `roles` (admin holds every role)."""
-        return self.role is Role.admin or self.role in roles
+        return self.role is CallerRole.admin or self.role in roles
 
     @property
     def reads_all_assessments(self) -> bool:

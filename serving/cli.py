@@ -21,7 +21,7 @@ import models.cli
 import training.cli
 from features.cli_settings import settings_or_exit
 from features.settings import Settings
-from serving.auth import Role
+from serving.auth import CallerRole
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -117,7 +117,7 @@ ROLE_HELP = "What the key may do: underwriter, bank, scientist, regulator or adm
 
 @keys_app.command("create")
 def keys_create(
-    role: Role = typer.Option(..., "--role", case_sensitive=False, help=ROLE_HELP),
+    role: CallerRole = typer.Option(..., "--role", case_sensitive=False, help=ROLE_HELP),
     name: str = typer.Option(None, "--name", help="Label to recognise the key by."),
 ) -> None:
     """Create an API key for ROLE and print it once."""

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from serving.auth import Caller, Role, generate_key, hash_key
+from serving.auth import Caller, CallerRole, generate_key, hash_key
 from serving.errors import ApiKeyNotFoundError, AssessmentNotStoredError
 from serving.tables import ApiKey, Assessment, utc_now
 
@@ -156,7 +156,9 @@ def list_assessments(
     return list(items), int(total or 0)
 
 
-def create_api_key(session: Session, role: Role, name: str | None = None) -> tuple[ApiKey, str]:
+def create_api_key(
+    session: Session, role: CallerRole, name: str | None = None
+) -> tuple[ApiKey, str]:
     """Create and commit a key for `role`; returns the row and the raw key (shown only once)."""
     raw = generate_key()
     key_id = "key_" + uuid.uuid4().hex[:12]
@@ -198,4 +200,4 @@ def caller_for_key(session: Session, raw_key: str) -> Caller | None:
     )
     if row is None:
         return None
-    return Caller(key_id=row.id, name=row.name, role=Role(row.role))
+    return Caller(key_id=row.id, name=row.name, role=CallerRole(row.role))

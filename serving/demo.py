@@ -58,7 +58,7 @@ def missing_champions(settings: Settings) -> list[str]:
 def ensure_demo_keys(settings: Settings) -> tuple[Path, dict[str, str]]:
     """One API key per role, created once and kept in data_dir/demo-keys.json (mode 0600)."""
     from serving import crud
-    from serving.auth import Role
+    from serving.auth import CallerRole
     from serving.database import make_engine, make_sessionmaker, migrate
 
     path = settings.data_dir / "demo-keys.json"
@@ -72,7 +72,7 @@ def ensure_demo_keys(settings: Settings) -> tuple[Path, dict[str, str]]:
                     return path, keys
             keys = {}
             for role in DEMO_ROLES:
-                _, raw = crud.create_api_key(session, Role(role), f"demo-{role}")
+                _, raw = crud.create_api_key(session, CallerRole(role), f"demo-{role}")
                 keys[role] = raw
     finally:
         engine.dispose()

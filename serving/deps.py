@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from features.settings import Settings
 from serving import crud
-from serving.auth import ADMIN_BOOTSTRAP_KEY_ID, Caller, Role, same_secret
+from serving.auth import ADMIN_BOOTSTRAP_KEY_ID, Caller, CallerRole, same_secret
 from serving.dataset import DatasetHandle
 from serving.errors import AuthenticationError, DatasetUnavailableError, PermissionDeniedError
 from serving.metrics import ServiceMetrics
@@ -85,7 +85,9 @@ def get_caller(
     if not api_key:
         raise AuthenticationError(f"missing API key: send it in the {API_KEY_HEADER} header")
     if settings.admin_api_key and same_secret(api_key, settings.admin_api_key):
-        return Caller(key_id=ADMIN_BOOTSTRAP_KEY_ID, name="settings admin key", role=Role.admin)
+        return Caller(
+            key_id=ADMIN_BOOTSTRAP_KEY_ID, name="settings admin key", role=CallerRole.admin
+        )
     caller = crud.caller_for_key(session, api_key)
     # End the lookup's transaction so its connection goes back to the pool at once: the request
     # resolves further dependencies in other pool threads, and a connection held across them
@@ -99,9 +101,9 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def require_roles(*roles: Role) -> Callable[..., Caller]:
+def require_roles(*roles: CallerRole) -> Callable[..., Caller]:
     """A dependency admitting callers with one of `roles` (admin always); 403 for others."""
-    allowed = ", ".join(sorted({r.value for r in roles} | {Role.admin.value}))
+    allowed = ", ".join(sorted({r.value for r in roles} | {CallerRole.admin.value}))
 
     def dependency(caller: CallerDep) -> Caller:
         if not caller.has_role(*roles):
@@ -115,9 +117,9 @@ def require_roles(*roles: Role) -> Callable[..., Caller]:
 
 
 # Callers of the scoring endpoints (admin is always admitted too).
-UnderwriterDep = Annotated[Caller, Depends(require_roles(Role.underwriter))]
-BankDep = Annotated[Caller, Depends(require_roles(Role.bank))]
-ScientistDep = Annotated[Caller, Depends(require_roles(Role.scientist))]
+UnderwriterDep = Annotated[Caller, Depends(require_roles(CallerRole.underwriter))]
+BankDep = Annotated[Caller, Depends(require_roles(CallerRole.bank))]
+ScientistDep = Annotated[Caller, Depends(require_roles(CallerRole.scientist))]
 
 
 class AssessmentRecorder:

@@ -1,6 +1,9 @@
-"""Domain errors of the service and the one place that maps every error to an HTTP answer.
+"""Errors of the service and the one place that maps every error to an HTTP answer.
 
-Responses never carry stack traces: known errors get their status and message, validation
+The service's own errors are `ServiceError` subclasses carrying their status and code; the
+policy's domain errors (`models.policy.errors`) become service errors through
+`policy_input_error` and `ineligible_error`, which name the request field. Responses never carry
+stack traces: known errors get their status and message, validation
 errors a list of `{field, location, rule, message}`, anything else a generic 500 whose details go
 to the log under an error id that the response repeats.
 """
@@ -18,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from features.schema import SchemaError
+from models.policy import IneligibleError, QuoteInputError
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,16 @@ class PatentNotFoundError(NotFoundError):
         self.patent_id = patent_id
 
 
+class FirmNotFoundError(NotFoundError):
+    """An assignee id is not in the active dataset (404)."""
+
+    code = "firm_not_found"
+
+    def __init__(self, assignee_id: str) -> None:
+        super().__init__(f"assignee_id {assignee_id!r} is not in the active dataset")
+        self.assignee_id = assignee_id
+
+
 class AssessmentNotFoundError(NotFoundError):
     """An assessment id is unknown, or belongs to another key (404)."""
 
@@ -92,6 +106,12 @@ class InvalidInputError(ServiceError):
         self.rule = rule
 
 
+class IneligibleApplicantError(InvalidInputError):
+    """The applicant may not buy the product under the policy (422, code `ineligible`)."""
+
+    code = "ineligible"
+
+
 class PayloadTooLargeError(ServiceError):
     """The request body is larger than `Settings.max_body_bytes` (413)."""
 
@@ -100,6 +120,17 @@ class PayloadTooLargeError(ServiceError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body must be at most {limit} bytes")
+        self.limit = limit
+
+
+class BatchTooLargeError(ServiceError):
+    """A batch holds more items than `Settings.max_batch_items` (413)."""
+
+    status_code = 413
+    code = "batch_too_large"
+
+    def __init__(self, limit: int, got: int) -> None:
+        super().__init__(f"a batch must hold at most {limit} items (max_batch_items), got {got}")
         self.limit = limit
 
 
@@ -130,6 +161,29 @@ class AssessmentNotStoredError(UnavailableError):
     """The assessment could not be written, so no answer is given (503)."""
 
     code = "assessment_not_stored"
+
+
+# Request field that decides each kind of eligibility rule (the rest name the role).
+_INELIGIBLE_FIELDS = {
+    "licensee.if_contract_allows": "applicant.contract_allows_enforcement",
+    "licensee": "applicant.licence_type",
+}
+
+
+def policy_input_error(exc: QuoteInputError, prefix: str) -> InvalidInputError:
+    """A policy input refusal as a 422 naming the request field (`insurance.x` -> `x`)."""
+    field = exc.field.removeprefix(prefix)
+    return InvalidInputError(field, exc.rule, f"{field} {exc.rule}")
+
+
+def ineligible_error(exc: IneligibleError) -> IneligibleApplicantError:
+    """An eligibility refusal as a 422 naming the applicant field and the policy rule."""
+    field = "applicant.role"
+    for suffix, name in _INELIGIBLE_FIELDS.items():
+        if exc.rule.endswith(suffix):
+            field = name
+            break
+    return IneligibleApplicantError(field, exc.rule, str(exc))
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -177,8 +231,10 @@ def install_error_handlers(app: FastAPI) -> None:
     def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "APIKey"} if exc.status_code == 401 else None
         if isinstance(exc, InvalidInputError):
-            body = {"detail": [{"field": exc.field, "location": "body", "rule": exc.rule,
-                                "message": exc.message}]}
+            body: dict[str, Any] = {"detail": [{"field": exc.field, "location": "body",
+                                                "rule": exc.rule, "message": exc.message}]}
+            if isinstance(exc, IneligibleApplicantError):
+                body["code"] = exc.code
             return JSONResponse(body, status_code=422)
         if exc.status_code >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)

@@ -1,13 +1,22 @@
-"""The models and policy in service, swapped as one immutable set so a reload drops no request."""
+"""The models and policy in service and their loader.
+
+The set is swapped as one immutable value, so a reload drops no request. The default loader
+takes each task's `champion` from the MLflow registry (`models.loading`) and the policy file.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from features.settings import Settings
+from models.loading import LoadedModel, load_champions
+from models.policy import load_policy
 from serving.errors import ModelNotLoadedError
+
+log = logging.getLogger(__name__)
 
 # Tasks the service needs a champion model for before it reports ready.
 SERVED_TASKS: tuple[str, ...] = ("litigation", "liability", "default", "severity", "value")
@@ -57,6 +66,36 @@ class ModelSet:
 ModelLoader = Callable[[Settings], ModelSet]
 
 
-def no_models(_settings: Settings) -> ModelSet:
-    """The loader used until the champion-model loader exists: nothing is loaded."""
-    return ModelSet()
+def load_served_models(settings: Settings) -> ModelSet:
+    """Champions of every served task (each loaded on its own) and the policy file.
+
+    A task without a loadable champion is left out and logged, so the others still serve and
+    `/readyz` names the missing one; an invalid policy file raises (a reload keeps the old set).
+    """
+    policy = load_policy(settings.policy_file)
+    models: dict[str, ServedModel] = {}
+    for task in SERVED_TASKS if _registry_exists(settings) else ():
+        try:
+            loaded: LoadedModel = load_champions(settings.resolved_tracking_uri, [task])[task]
+        except Exception as exc:  # noqa: BLE001 - one task's failure must not block the others
+            log.warning("no model served for task %s: %s", task, exc)
+            continue
+        models[task] = ServedModel(
+            task=task, name=loaded.registered_name, version=loaded.version, model=loaded
+        )
+    if not models:
+        log.warning("no champion model found in %s", settings.resolved_tracking_uri)
+    return ModelSet(
+        models=models, policy=policy, policy_version=policy.version, policy_hash=policy.sha256
+    )
+
+
+def _registry_exists(settings: Settings) -> bool:
+    """False when the default SQLite registry file was never created (nothing trained yet).
+
+    Opening a missing SQLite registry would create and migrate an empty one, which takes
+    seconds and leaves a file behind; a configured tracking URI is always tried.
+    """
+    if settings.mlflow_tracking_uri:
+        return True
+    return (settings.data_dir / "mlflow.db").exists()

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from features.pipelines import patent_features
 from features.schema import table
 from serving.crud import json_safe
 from serving.errors import PatentNotFoundError
-
-log = logging.getLogger(__name__)
 
 PATENT_COLUMNS: tuple[str, ...] = tuple(table("patents").column_names)
 
@@ -114,33 +110,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# `features.pipelines.patent_features(con, as_of, patent_ids=...)`: the training code path.
-PatentFeatureFn = Callable[..., pd.DataFrame]
-
-
-def patent_feature_function() -> PatentFeatureFn | None:
-    """`features.pipelines.patent_features` when the pipelines provide it, else None."""
-    try:
-        module = importlib.import_module("features.pipelines")
-    except ImportError:
-        return None
-    return getattr(module, "patent_features", None)
-
-
 def patent_feature_values(
-    fn: PatentFeatureFn | None, cur: duckdb.DuckDBPyConnection, patent_id: str, as_of: dt.date
-) -> dict[str, float | None] | None:
-    """The patent's features as of `as_of` from the training pipeline; None if unavailable."""
-    if fn is None:
-        return None
-    try:
-        frame = fn(cur, as_of, patent_ids=[patent_id])
-    except Exception:
-        # The facts are the answer here; features are extra, so a pipeline failure is logged
-        # with its trace and the lookup still answers (features: null).
-        log.exception("features of %s as of %s could not be computed", patent_id, as_of)
-        return None
-    if frame.empty:
-        return None
-    row = frame.iloc[0].drop(labels=["patent_id", "entity_id", "as_of"], errors="ignore")
+    cur: duckdb.DuckDBPyConnection, patent_id: str, as_of: dt.date
+) -> dict[str, float | None]:
+    """The stored patent's features as of `as_of`, from the training pipeline."""
+    frame = patent_features(cur, as_of, patent_ids=[patent_id])
+    row = frame.iloc[0].drop(labels=["patent_id", "as_of"])
     return {str(k): json_safe(v) for k, v in row.items()}

@@ -61,7 +61,7 @@ class AssessmentPage(BaseModel):
 
 
 class PatentOut(BaseModel):
-    """A patent's stored facts, its CPC classes and, where the pipeline exists, its features."""
+    """A patent's stored facts, its CPC classes and (on lookup) its features as of `as_of`."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -72,7 +72,8 @@ class PatentOut(BaseModel):
                 "num_independent_claims": 2, "first_claim_words": 180, "family_size": 3,
                 "num_inventors": 4, "cpc_main": "H04L", "assignee_id": "A000123",
                 "title": "Method for routing packets", "cpc_classes": ["H04L", "H04W"],
-                "assignee_name": "Shenzhen Example Tech Co.", "features": None,
+                "assignee_name": "Shenzhen Example Tech Co.",
+                "features": {"num_claims": 10.0, "family_size": 3.0},
                 "as_of": "2024-12-31",
             }]
         }
@@ -96,7 +97,8 @@ class PatentOut(BaseModel):
     cpc_classes: list[str] | None = None
     assignee_name: str | None = None
     features: dict[str, float | None] | None = Field(
-        default=None, description="Point-in-time features as of `as_of`; null until available."
+        default=None,
+        description="Point-in-time features as of `as_of` (lookup only; null in search results).",
     )
     as_of: dt.date | None = None
 

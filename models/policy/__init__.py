@@ -5,7 +5,14 @@ Public API (what serving calls): `load_policy`, `Policy.grade`, `check_eligibili
 """
 
 from models.policy.applicant import Applicant
-from models.policy.document import LicenceType, Policy, Product, Role, load_policy, parse_policy
+from models.policy.document import (
+    ApplicantRole,
+    LicenceType,
+    Policy,
+    Product,
+    load_policy,
+    parse_policy,
+)
 from models.policy.eligibility import check_eligibility
 from models.policy.errors import IneligibleError, PolicyError, QuoteInputError
 from models.policy.insurance import InsuranceQuote, quote_insurance
@@ -24,7 +31,7 @@ __all__ = [
     "PolicyError",
     "Product",
     "QuoteInputError",
-    "Role",
+    "ApplicantRole",
     "assess_pledge_loan",
     "check_eligibility",
     "load_policy",

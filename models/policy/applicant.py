@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.policy.document import LicenceType, Role
+from models.policy.document import ApplicantRole, LicenceType
 
 
 class Applicant(BaseModel):
@@ -13,7 +13,7 @@ class Applicant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     applicant_id: str = Field(min_length=1, max_length=128)
-    role: Role
+    role: ApplicantRole
     licence_type: LicenceType | None = Field(
         default=None, description="For licensees: exclusive, sole or ordinary."
     )

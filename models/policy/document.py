@@ -37,7 +37,7 @@ class Product(StrEnum):
     PLEDGE_LOAN = "pledge_loan"  # 专利权质押贷款保证保险
 
 
-class Role(StrEnum):
+class ApplicantRole(StrEnum):
     """The role in which an applicant asks for cover."""
 
     PATENT_HOLDER = "patent_holder"
@@ -114,7 +114,7 @@ class ProductPolicy(_Strict):
     """Rating, pricing, eligibility and decision thresholds of one product."""
 
     name_zh: str = Field(min_length=1)
-    eligible_roles: list[Role] = Field(min_length=1)
+    eligible_roles: list[ApplicantRole] = Field(min_length=1)
     licensee: LicenseeRules | None = None
     max_period_months: int = Field(ge=1, le=120, description="Longest policy period or term.")
     expense_loading: float = Field(ge=0.0, description="Fixed expense loading per policy.")
@@ -129,7 +129,7 @@ class ProductPolicy(_Strict):
             raise ValueError(
                 f"refer_at ({self.refer_at}) must be at or above decline_at ({self.decline_at})"
             )
-        if Role.LICENSEE in self.eligible_roles and self.licensee is None:
+        if ApplicantRole.LICENSEE in self.eligible_roles and self.licensee is None:
             raise ValueError("licensee: rules are required when eligible_roles include licensee")
         _check_scale(self.scale)
         return self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.policy.applicant import Applicant
-from models.policy.document import Policy, Product, Role
+from models.policy.document import ApplicantRole, Policy, Product
 from models.policy.errors import IneligibleError
 
 
@@ -21,7 +21,7 @@ def check_eligibility(policy: Policy, product: Product | str, applicant: Applica
             f"role {role.value!r} may not buy {product.value} ({spec.name_zh}); "
             f"eligible roles: {allowed}",
         )
-    if role is not Role.LICENSEE or spec.licensee is None:
+    if role is not ApplicantRole.LICENSEE or spec.licensee is None:
         return
     rule = f"products.{product}.licensee"
     licence = applicant.licence_type

@@ -11,7 +11,7 @@ from serving.schemas import ERROR_RESPONSES, ErrorOut
 from serving.scoring import assess_loan
 from serving.scoring.batch import batch_openapi, read_batch_items, run_batch
 from serving.scoring.context import ScoringDep
-from serving.scoring_schemas import BatchOut, LoanAssessmentOut, LoanAssessmentRequest
+from serving.scoring.schemas import BatchOut, LoanAssessmentOut, LoanAssessmentRequest
 
 router = APIRouter(
     prefix="/v1/loans",

@@ -6,7 +6,7 @@ import logging
 
 from fastapi import APIRouter, Depends, Request
 
-from serving.auth import Role
+from serving.auth import CallerRole
 from serving.deps import ModelsDep, SettingsDep, require_roles
 from serving.errors import UnavailableError
 from serving.modelset import ModelSet
@@ -33,7 +33,7 @@ def _describe(models: ModelSet) -> ModelsOut:
     "",
     response_model=ModelsOut,
     summary="Models and policy in service",
-    dependencies=[Depends(require_roles(Role.scientist, Role.regulator))],
+    dependencies=[Depends(require_roles(CallerRole.scientist, CallerRole.regulator))],
 )
 def list_models(models: ModelsDep) -> ModelsOut:
     """Each model's task, registered name, version and alias, and the policy version and hash."""
@@ -44,7 +44,7 @@ def list_models(models: ModelsDep) -> ModelsOut:
     "/reload",
     response_model=ModelsOut,
     summary="Load the current champions",
-    dependencies=[Depends(require_roles(Role.scientist))],
+    dependencies=[Depends(require_roles(CallerRole.scientist))],
     responses={503: {"model": ErrorOut, "description": "Loading failed; old models stay."}},
 )
 def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:

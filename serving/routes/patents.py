@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 
-from serving.auth import Role
+from serving.auth import CallerRole
 from serving.deps import CursorDep, DatasetDep, SettingsDep, require_roles
 from serving.patents import PatentQuery, patent_facts, patent_feature_values, search_patents
 from serving.schemas import ERROR_RESPONSES, ErrorOut, PatentOut, PatentPage
@@ -15,7 +15,9 @@ from serving.schemas import ERROR_RESPONSES, ErrorOut, PatentOut, PatentPage
 router = APIRouter(
     prefix="/v1/patents",
     tags=["patents"],
-    dependencies=[Depends(require_roles(Role.underwriter, Role.bank, Role.scientist))],
+    dependencies=[
+        Depends(require_roles(CallerRole.underwriter, CallerRole.bank, CallerRole.scientist))
+    ],
     responses={
         **ERROR_RESPONSES,
         503: {"model": ErrorOut, "description": "The active dataset is not present."},
@@ -30,16 +32,15 @@ router = APIRouter(
     responses={404: {"model": ErrorOut, "description": "Not in the active dataset."}},
 )
 def read_patent(
-    request: Request,
     patent_id: Annotated[str, Path(min_length=1, max_length=40, examples=["CN112233445B"])],
     dataset: DatasetDep,
     cursor: CursorDep,
     settings: SettingsDep,
 ) -> PatentOut:
-    """A patent's facts, CPC classes and (once the pipeline provides them) its features."""
+    """A patent's facts, CPC classes, and its features as of today (capped at the data's end)."""
     facts = patent_facts(cursor, dataset.tables, patent_id)
     as_of = dataset.as_of(settings)
-    features = patent_feature_values(request.app.state.patent_features, cursor, patent_id, as_of)
+    features = patent_feature_values(cursor, patent_id, as_of)
     return PatentOut(**facts, features=features, as_of=as_of)
 
 

@@ -11,7 +11,7 @@ from serving.schemas import ERROR_RESPONSES, ErrorOut
 from serving.scoring import score_enforcement, score_liability
 from serving.scoring.batch import batch_openapi, read_batch_items, run_batch
 from serving.scoring.context import ScoringDep
-from serving.scoring_schemas import (
+from serving.scoring.schemas import (
     BatchOut,
     EnforcementQuoteRequest,
     InsuranceQuoteOut,

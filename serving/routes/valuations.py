@@ -11,7 +11,7 @@ from serving.schemas import ERROR_RESPONSES, ErrorOut
 from serving.scoring import value_patents
 from serving.scoring.batch import batch_openapi, read_batch_items, run_batch
 from serving.scoring.context import ScoringDep
-from serving.scoring_schemas import BatchOut, ValuationOut, ValuationRequest
+from serving.scoring.schemas import BatchOut, ValuationOut, ValuationRequest
 
 router = APIRouter(
     prefix="/v1/valuations",

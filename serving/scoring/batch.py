@@ -13,11 +13,10 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from serving.errors import InvalidInputError, ServiceError, validation_items
+from serving.errors import BatchTooLargeError, InvalidInputError, ServiceError, validation_items
 from serving.scoring.context import ScoringContext
 from serving.scoring.entities import stored_patent_features
-from serving.scoring.errors import BatchTooLargeError
-from serving.scoring_schemas import BatchItemOut, BatchOut, PatentRef
+from serving.scoring.schemas import BatchItemOut, BatchOut, PatentRef
 
 log = logging.getLogger(__name__)
 

@@ -12,26 +12,14 @@ import pandas as pd
 from features.pipelines import (
     FirmFacts,
     FirmYear,
-    LoanFacts,
     firm_features,
     firm_features_for_facts,
-    loan_features,
     patent_features,
     patent_features_for_facts,
 )
 from features.registry import CLAIM_KINDS, PATENT_TYPES, get, task_features
-from serving.errors import InvalidInputError, NotFoundError, PatentNotFoundError
-from serving.scoring_schemas import FirmRef, PatentRef
-
-
-class FirmNotFoundError(NotFoundError):
-    """An assignee id is not in the active dataset (404)."""
-
-    code = "firm_not_found"
-
-    def __init__(self, assignee_id: str) -> None:
-        super().__init__(f"assignee_id {assignee_id!r} is not in the active dataset")
-        self.assignee_id = assignee_id
+from serving.errors import FirmNotFoundError, InvalidInputError, PatentNotFoundError
+from serving.scoring.schemas import FirmRef, PatentRef
 
 
 def _known(cur: duckdb.DuckDBPyConnection, table: str, column: str, ids: Sequence[str]) -> set[str]:
@@ -76,13 +64,13 @@ def stored_patent_features(
     return _features_by_id(cur, known, as_of) if known else pd.DataFrame()
 
 
-def patent_frame(
+def request_patent_features(
     cur: duckdb.DuckDBPyConnection,
     refs: Sequence[PatentRef],
     as_of: dt.date,
     computed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Patent features as of `as_of`, one row per ref in request order, indexed by patent id.
+    """Features of a request's patent refs as of `as_of`, one row per ref in order, by patent id.
 
     `computed` holds features already built for this request's as-of date (a batch builds all
     its stored patents in one run); only ids missing from it are checked and computed here.
@@ -223,7 +211,7 @@ def with_overrides(
     return facts.model_copy(update=update) if update else facts
 
 
-def firm_frame(
+def request_firm_features(
     cur: duckdb.DuckDBPyConnection,
     tables: frozenset[str],
     ref: FirmRef,
@@ -231,7 +219,7 @@ def firm_frame(
     classes: Sequence[str] | None = None,
     revenue: float | None = None,
 ) -> tuple[pd.DataFrame, str | None]:
-    """Firm features of one firm as of `as_of`, and its main product class."""
+    """Features of a request's firm ref as of `as_of` (with overrides), and its main class."""
     if ref.facts is None and classes is None and revenue is None:
         require_firm(cur, tables, str(ref.assignee_id))
         frame = firm_features(cur, as_of, assignee_ids=[str(ref.assignee_id)])
@@ -246,8 +234,3 @@ def firm_frame(
     main = max(facts.technology.items(), key=lambda kv: (kv[1], kv[0]))[0] if facts.technology \
         else None
     return frame.drop(columns="as_of").set_index("assignee_id"), main
-
-
-def loan_frame(cur: duckdb.DuckDBPyConnection, loan: LoanFacts) -> pd.DataFrame:
-    """Loan features of one loan described by request facts."""
-    return loan_features(cur, [loan]).drop(columns="as_of").set_index("loan_id")

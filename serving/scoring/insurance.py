@@ -6,30 +6,30 @@ import pandas as pd
 
 from models.policy import IneligibleError, InsuranceQuote, Product, QuoteInputError, quote_insurance
 from serving.crud import AssessmentKind
+from serving.errors import ineligible_error, policy_input_error
 from serving.scoring.context import ScoringContext
 from serving.scoring.entities import (
     class_severity_frame,
-    firm_frame,
-    patent_frame,
+    request_firm_features,
+    request_patent_features,
     require_in_force,
     severity_frame,
 )
-from serving.scoring.errors import ineligible_error, policy_input_error
 from serving.scoring.explanations import explanation, feature_record, predict
 from serving.scoring.records import record_and_answer
-from serving.scoring.subsidies import subsidy_used_this_year
-from serving.scoring_schemas import (
+from serving.scoring.schemas import (
     EnforcementQuoteRequest,
     InsuranceQuoteOut,
     LiabilityQuoteRequest,
 )
+from serving.scoring.subsidies import subsidy_used_this_year
 from serving.tables import utc_now
 
 
 def score_enforcement(ctx: ScoringContext, req: EnforcementQuoteRequest) -> InsuranceQuoteOut:
     """Quote enforcement cover for one patent: litigation probability x enforcement cost."""
     ctx.require("litigation", "severity")
-    patents = patent_frame(ctx.cursor, [req.patent], ctx.as_of, ctx.patent_features)
+    patents = request_patent_features(ctx.cursor, [req.patent], ctx.as_of, ctx.patent_features)
     require_in_force(patents, "patent", ctx.as_of)
     return _quote(
         ctx, Product.ENFORCEMENT, req, "litigation", patents,
@@ -41,7 +41,7 @@ def score_enforcement(ctx: ScoringContext, req: EnforcementQuoteRequest) -> Insu
 def score_liability(ctx: ScoringContext, req: LiabilityQuoteRequest) -> InsuranceQuoteOut:
     """Quote liability cover for a firm: probability of being sued x liability claim cost."""
     ctx.require("liability", "severity")
-    firms, main_class = firm_frame(
+    firms, main_class = request_firm_features(
         ctx.cursor, ctx.tables, req.firm, ctx.as_of, req.product_classes, req.annual_revenue
     )
     return _quote(

@@ -6,30 +6,29 @@ from typing import Any
 
 import pandas as pd
 
-from features.pipelines import LoanFacts
+from features.pipelines import LoanFacts, loan_features
 from models.policy import Applicant, IneligibleError, QuoteInputError, assess_pledge_loan
-from models.policy.document import Role
+from models.policy.document import ApplicantRole
 from serving.crud import AssessmentKind
+from serving.errors import ineligible_error, policy_input_error
 from serving.scoring.context import ScoringContext
 from serving.scoring.entities import (
-    loan_frame,
     not_in_force_reason,
-    patent_frame,
     patent_type_of,
+    request_patent_features,
     require_firm,
     require_in_force,
 )
-from serving.scoring.errors import ineligible_error, policy_input_error
 from serving.scoring.explanations import explanation, feature_record, predict
 from serving.scoring.records import record_and_answer
-from serving.scoring.subsidies import subsidy_used_this_year
-from serving.scoring_schemas import (
+from serving.scoring.schemas import (
     LoanAssessmentOut,
     LoanAssessmentRequest,
     PatentRef,
     ValuationOut,
     ValuationRequest,
 )
+from serving.scoring.subsidies import subsidy_used_this_year
 from serving.tables import utc_now
 
 
@@ -37,7 +36,7 @@ def _values(
     ctx: ScoringContext, refs: list[PatentRef]
 ) -> tuple[list[dict[str, Any]], dict[str, float], pd.DataFrame]:
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features."""
-    patents = patent_frame(ctx.cursor, refs, ctx.as_of, ctx.patent_features)
+    patents = request_patent_features(ctx.cursor, refs, ctx.as_of, ctx.patent_features)
     out = predict(ctx.models.require("value"), patents)
     items = []
     for pid, scored in out.iterrows():
@@ -87,7 +86,9 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
         require_firm(ctx.cursor, ctx.tables, req.borrower.assignee_id)
     items, total, patents = _values(ctx, req.pledged)
     require_in_force(patents, "pledged[{i}]", ctx.as_of)
-    basis = "appraised_value" if req.appraised_value is not None else "portfolio_p50"
+    # The default model's loan-to-value feature divides by the bank's appraisal when given, else
+    # by the P50 estimate; the policy's max loan is always a share of the conservative P10.
+    ltv_feature_basis = "appraised_value" if req.appraised_value is not None else "portfolio_p50"
     collateral = req.appraised_value if req.appraised_value is not None else total["p50"]
     loan = LoanFacts(
         loan_id="request",
@@ -100,11 +101,13 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
         pledged_patent_ids=tuple(p.patent_id for p in req.pledged if p.patent_id is not None),
         pledged_patents=tuple(p.facts for p in req.pledged if p.facts is not None),
     )
-    loans = loan_frame(ctx.cursor, loan)
+    loans = loan_features(ctx.cursor, [loan]).drop(columns="as_of").set_index("loan_id")
     default = ctx.models.require("default")
     d_out = predict(default, loans)
     probability = float(d_out["probability"].iloc[0])
-    applicant = req.applicant or Applicant(applicant_id=req.borrower.key, role=Role.BORROWER)
+    applicant = req.applicant or Applicant(
+        applicant_id=req.borrower.key, role=ApplicantRole.BORROWER
+    )
     used = subsidy_used_this_year(ctx.session, applicant.applicant_id, utc_now())
     types = [i["patent_type"] or "unknown" for i in items]
     try:
@@ -125,7 +128,8 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
         "term_months": req.term_months,
         "portfolio": total,
         "patents": items,
-        "ltv_basis": basis,
+        "max_loan_basis": "portfolio_p10",
+        "ltv_feature_basis": ltv_feature_basis,
         "default_probability": probability,
         "annual_default_probability": quote.annual_default_probability,
         "grade": quote.grade.value,

@@ -17,7 +17,7 @@ from features.settings import Settings
 from features.store import TableStore
 from serving import crud
 from serving.app import create_app
-from serving.auth import Role
+from serving.auth import CallerRole
 from serving.deps import ModelsDep, RecorderDep, UnderwriterDep
 from serving.modelset import ModelLoader
 
@@ -108,7 +108,7 @@ def make_keys(client: TestClient) -> dict[str, str]:
     """One raw API key per role, created in the started app's store."""
     keys = {}
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-        for role in Role:
+        for role in CallerRole:
             keys[role.value] = crud.create_api_key(session, role, f"test {role.value}")[1]
     return keys
 

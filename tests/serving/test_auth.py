@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 
 from features.settings import Settings
 from serving import crud
-from serving.auth import Role
+from serving.auth import CallerRole
 from serving.tables import ApiKey
 from tests.serving.conftest import make_client, make_keys
 
-ALL = {r.value for r in Role}
+ALL = {r.value for r in CallerRole}
 ENDPOINTS: list[tuple[str, str, set[str]]] = [
     ("GET", "/v1/assessments", ALL),
     ("GET", "/v1/assessments/unknown-id", set()),  # 404 for every role: nothing to read
@@ -78,7 +78,7 @@ def test_settings_admin_key_is_accepted_as_admin(started) -> None:
 
 def test_revoked_key_gets_401(client: TestClient) -> None:
     with client.app.state.sessionmaker() as s:
-        row, raw = crud.create_api_key(s, Role.bank)
+        row, raw = crud.create_api_key(s, CallerRole.bank)
     assert _call(client, "GET", "/v1/patents", raw).status_code == 200
     with client.app.state.sessionmaker() as s:
         crud.revoke_api_key(s, row.id)
@@ -96,4 +96,4 @@ def test_raw_key_is_not_in_the_database_file(client: TestClient, world_settings)
         assert raw.encode() not in content
         assert hashlib.sha256(raw.encode()).hexdigest().encode() in content
     with client.app.state.sessionmaker() as s:
-        assert s.query(ApiKey).count() == len(Role)
+        assert s.query(ApiKey).count() == len(CallerRole)

@@ -26,8 +26,7 @@ def test_lookup_returns_facts_classes_owner_and_features(get) -> None:
     assert body["cpc_classes"] == ["H04L", "H04B"]
     assert body["assignee_name"] == "Shenzhen Lightwave Tech"
     assert body["as_of"] == "2024-12-31"  # today, capped at the dataset's end date
-    if body["features"] is not None:  # present once features.pipelines.patent_features exists
-        assert body["features"]["num_claims"] == 10.0
+    assert body["features"]["num_claims"] == 10.0
 
 
 def test_missing_values_are_null(get) -> None:

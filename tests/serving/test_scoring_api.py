@@ -197,7 +197,10 @@ def test_loan_assessment_values_the_portfolio_and_is_stored(
         _check_explanation(part["explanation"], "value")
     for q in ("p10", "p50", "p90"):
         assert body["portfolio"][q] == pytest.approx(sum(p[q] for p in body["patents"]), abs=0.02)
-    assert body["ltv_basis"] == "portfolio_p50"
+    assert body["ltv_feature_basis"] == "portfolio_p50"
+    assert body["max_loan_basis"] == "portfolio_p10"
+    assert body["max_loan"] == pytest.approx(
+        round(body["ltv_applied"] * body["portfolio"]["p10"], 2), abs=0.01)
     assert 0.0 <= body["default_probability"] <= 1.0
     assert body["max_loan"] >= 0
     assert body["premium"] is not None

@@ -10,13 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from serving import crud
-from serving.auth import Caller, Role
+from serving.auth import Caller, CallerRole
 from serving.database import current_revision, make_engine, make_sessionmaker, migrate
 from serving.errors import AssessmentNotStoredError
 from serving.tables import Assessment
 
-UNDERWRITER = Caller("key_u", "u", Role.underwriter)
-BANK = Caller("key_b", "b", Role.bank)
+UNDERWRITER = Caller("key_u", "u", CallerRole.underwriter)
+BANK = Caller("key_b", "b", CallerRole.bank)
 
 PAYLOAD = {
     "request": {"patent": {"patent_id": "CN100000001B"}, "cover_limit": 1_000_000,
@@ -141,13 +141,13 @@ def test_api_keys_store_only_the_hash(session_factory) -> None:
     import hashlib
 
     with session_factory() as s:
-        row, raw = crud.create_api_key(s, Role.bank, "bank")
+        row, raw = crud.create_api_key(s, CallerRole.bank, "bank")
     with session_factory() as s:
         stored = s.get(type(row), row.id)
         values = [str(v) for v in (stored.id, stored.name, stored.role, stored.key_hash)]
         assert raw not in " ".join(values)
         assert stored.key_hash == hashlib.sha256(raw.encode()).hexdigest()
-        assert crud.caller_for_key(s, raw) == Caller(row.id, "bank", Role.bank)
+        assert crud.caller_for_key(s, raw) == Caller(row.id, "bank", CallerRole.bank)
         crud.revoke_api_key(s, row.id)
         assert crud.caller_for_key(s, raw) is None
         assert crud.caller_for_key(s, raw + "x") is None

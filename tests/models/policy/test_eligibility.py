@@ -2,21 +2,29 @@ from __future__ import annotations
 
 import pytest
 
-from models.policy import Applicant, IneligibleError, LicenceType, Product, Role, check_eligibility
+from models.policy import (
+    Applicant,
+    ApplicantRole,
+    IneligibleError,
+    LicenceType,
+    Product,
+    check_eligibility,
+)
 
+R = ApplicantRole
 ELIGIBLE = {
-    Product.ENFORCEMENT: {Role.PATENT_HOLDER, Role.LICENSEE, Role.SUCCESSOR},
-    Product.LIABILITY: {Role.MANUFACTURER, Role.USER, Role.SELLER, Role.OFFEROR, Role.IMPORTER},
-    Product.PLEDGE_LOAN: {Role.BORROWER, Role.GUARANTOR, Role.BANK, Role.INTERMEDIARY},
+    Product.ENFORCEMENT: {R.PATENT_HOLDER, R.LICENSEE, R.SUCCESSOR},
+    Product.LIABILITY: {R.MANUFACTURER, R.USER, R.SELLER, R.OFFEROR, R.IMPORTER},
+    Product.PLEDGE_LOAN: {R.BORROWER, R.GUARANTOR, R.BANK, R.INTERMEDIARY},
 }
 
 
-def _applicant(role: Role, **kw) -> Applicant:
+def _applicant(role: ApplicantRole, **kw) -> Applicant:
     return Applicant(applicant_id="firm-1", role=role, **kw)
 
 
 @pytest.mark.parametrize("product", list(Product))
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", list(ApplicantRole))
 def test_each_role_for_each_product(policy, product, role):
     applicant = _applicant(role, licence_type=LicenceType.EXCLUSIVE)
     if role in ELIGIBLE[product]:
@@ -34,16 +42,16 @@ def test_exclusive_and_sole_licensees_are_always_eligible(policy, licence, allow
     check_eligibility(
         policy,
         "enforcement",
-        _applicant(Role.LICENSEE, licence_type=licence, contract_allows_enforcement=allows),
+        _applicant(R.LICENSEE, licence_type=licence, contract_allows_enforcement=allows),
     )
 
 
 def test_ordinary_licensee_only_where_the_contract_allows(policy):
     allowed = _applicant(
-        Role.LICENSEE, licence_type=LicenceType.ORDINARY, contract_allows_enforcement=True
+        ApplicantRole.LICENSEE, licence_type=LicenceType.ORDINARY, contract_allows_enforcement=True
     )
     check_eligibility(policy, "enforcement", allowed)
-    refused = _applicant(Role.LICENSEE, licence_type=LicenceType.ORDINARY)
+    refused = _applicant(ApplicantRole.LICENSEE, licence_type=LicenceType.ORDINARY)
     with pytest.raises(IneligibleError, match="contract_allows_enforcement is false") as info:
         check_eligibility(policy, "enforcement", refused)
     assert info.value.rule == "products.enforcement.licensee.if_contract_allows"
@@ -51,7 +59,7 @@ def test_ordinary_licensee_only_where_the_contract_allows(policy):
 
 def test_licensee_without_licence_type_is_refused(policy):
     with pytest.raises(IneligibleError, match="must state licence_type") as info:
-        check_eligibility(policy, "enforcement", _applicant(Role.LICENSEE))
+        check_eligibility(policy, "enforcement", _applicant(ApplicantRole.LICENSEE))
     assert info.value.rule == "products.enforcement.licensee"
 
 
@@ -63,7 +71,7 @@ def test_policy_can_narrow_licensees(write_policy):
 
     narrow = load_policy(write_policy(only_exclusive))
     with pytest.raises(IneligibleError, match="licence type 'sole' is not eligible"):
-        check_eligibility(narrow, "enforcement", _applicant(Role.LICENSEE, licence_type="sole"))
+        check_eligibility(narrow, "enforcement", _applicant(R.LICENSEE, licence_type="sole"))
 
 
 def test_unknown_role_is_refused_by_the_applicant_model():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -252,7 +252,13 @@ class LoanAssessmentOut(ScoringOut):
     term_months: int
     portfolio: PortfolioValue
     patents: list[PatentValueOut]
-    ltv_basis: str = Field(description="appraised_value (given) or portfolio_p50 (estimated).")
+    max_loan_basis: Literal["portfolio_p10"] = Field(
+        description="The value the max loan is a share of: max_loan = ltv_applied x portfolio.p10.",
+    )
+    ltv_feature_basis: Literal["appraised_value", "portfolio_p50"] = Field(
+        description="The value the default model's loan-to-value feature divides the amount by: "
+        "the bank's appraisal when given, else the portfolio P50 estimate.",
+    )
     default_probability: float
     annual_default_probability: float
     max_loan: float
