@@ -31,12 +31,12 @@ def ingest_command(
     """Load public patent data files into a dataset of the canonical schema."""
     from features.cli_settings import settings_or_exit
     from features.ingest.delimited import SourceFileError
-    from features.ingest.sources import SOURCES, ingest
+    from features.ingest.sources import ADAPTERS, ingest
     from features.schema import SchemaError
 
     console = Console()
-    if source not in SOURCES:
-        console.print(f"[red]error:[/red] SOURCE must be one of {', '.join(SOURCES)}, "
+    if source not in ADAPTERS:
+        console.print(f"[red]error:[/red] SOURCE must be one of {', '.join(ADAPTERS)}, "
                       f"got {source!r}")
         raise typer.Exit(code=2)
     settings = settings_or_exit(console, dataset=dataset or None)

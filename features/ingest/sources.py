@@ -1,4 +1,4 @@
-"""The ingestible sources and `ingest`, which loads files of one source into a dataset."""
+"""The ingest adapter of each source, and `ingest`, which loads files of a source into a dataset."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Source:
-    """One ingestible source: its adapter, currency and a line of help."""
+class IngestAdapter:
+    """How one source is ingested: its name, loading function, currency and a line of help."""
 
     name: str
     load: Callable[[list[Path], Loader], None]
@@ -28,18 +28,18 @@ class Source:
     help: str
 
 
-SOURCES = MappingProxyType({
+ADAPTERS = MappingProxyType({
     s.name: s
     for s in (
-        Source("patentsview", patentsview.load, "USD",
+        IngestAdapter("patentsview", patentsview.load, "USD",
                "PatentsView g_*.tsv tables (patents, applications, citations, CPC, owners)"),
-        Source("uspto-litigation", litigation.load, "USD",
+        IngestAdapter("uspto-litigation", litigation.load, "USD",
                "USPTO OCE litigation docket files cases.csv, names.csv, patents.csv"),
-        Source("uspto-maintenance", maintenance.load, "USD",
+        IngestAdapter("uspto-maintenance", maintenance.load, "USD",
                "USPTO MaintFeeEvents_*.txt maintenance fee events"),
-        Source("uspto-assignments", assignments.load, "USD",
+        IngestAdapter("uspto-assignments", assignments.load, "USD",
                "USPTO patent assignment XML (ad*.xml daily or annual files)"),
-        Source("cn-export", chinese_export.load, "CNY",
+        IngestAdapter("cn-export", chinese_export.load, "CNY",
                "Chinese patent list export (CSV or XLSX with Chinese headers)"),
     )
 })
@@ -61,8 +61,8 @@ def ingest(
     other. `dataset.json` records each source with its files and end date; the dataset's
     `end_date` is the earliest end over its sources (the data is complete only up to there).
     """
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    if source not in ADAPTERS:
+        raise ValueError(f"source must be one of {', '.join(ADAPTERS)}, got {source!r}")
     for path in paths:
         if not path.is_file():
             raise SourceFileError(path, None, "file does not exist")
@@ -75,36 +75,36 @@ def ingest(
         on_read=on_read,
     )
     try:
-        SOURCES[source].load(paths, loader)
+        ADAPTERS[source].load(paths, loader)
     except BaseException:
         loader.abort()
         raise
     loader.finish()
-    _update_meta(store, SOURCES[source], paths, report)
+    _update_meta(store, ADAPTERS[source], paths, report)
     log.info("ingest %s into %s: %d read, %d loaded, %d rejected", source, name,
              report.rows_read, report.rows_loaded, report.rows_rejected)
     return report
 
 
 def _update_meta(
-    store: TableStore, source: Source, paths: list[Path], report: IngestReport
+    store: TableStore, adapter: IngestAdapter, paths: list[Path], report: IngestReport
 ) -> None:
     """Record this ingest in dataset.json and recompute the dataset's source and end_date."""
     meta = store.meta()
     sources = dict(meta.get("sources", {}))  # type: ignore[call-overload]
-    previous = sources.get(source.name, {})
+    previous = sources.get(adapter.name, {})
     ends = [e for e in (previous.get("end_date"), report.end_date and report.end_date.isoformat())
             if e]
-    sources[source.name] = {
+    sources[adapter.name] = {
         "files": sorted({*previous.get("files", []), *(p.name for p in paths)}),
         "end_date": max(ends) if ends else None,
         "ingested_at": datetime.now().isoformat(timespec="seconds"),
     }
     all_ends = [s["end_date"] for s in sources.values() if s.get("end_date")]
     meta.update(
-        source=source.name if len(sources) == 1 else "+".join(sorted(sources)),
+        source=adapter.name if len(sources) == 1 else "+".join(sorted(sources)),
         end_date=min(all_ends) if all_ends else None,
-        currency=meta.get("currency", source.currency),
+        currency=meta.get("currency", adapter.currency),
         sources=sources,
     )
     store.write_meta(meta)

@@ -12,7 +12,7 @@ from features.pipelines.frames import (
     patent_features_for_facts,
 )
 from features.pipelines.leakage import LeakageError
-from features.pipelines.patents import FeatureBlock
+from features.pipelines.query import FeatureBlock
 from features.pipelines.snapshots import build_snapshots, dataset_end_date, default_snapshot_dates
 from features.registry import task_features
 

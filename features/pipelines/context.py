@@ -7,48 +7,58 @@ dated on or before its `as_of`.
 
 from __future__ import annotations
 
+from features.pipelines.query import Cte, fill
 from features.terms import expiry_sql
-
-# Statutory terms come from the one rule table in features/terms.py.
-STATUTORY_EXPIRY_SQL = expiry_sql()
 
 # Years of case history behind the class suit rate.
 CLASS_RATE_YEARS = 3
 
-CONTEXT_CTES = f"""
-pat AS (
+# Values of the constant placeholders of the context CTEs.
+CONTEXT_VALUES = {
+    # Statutory terms come from the one rule table in features/terms.py.
+    "statutory_expiry": expiry_sql(),
+    "class_rate_years": str(CLASS_RATE_YEARS),
+}
+
+CONTEXT_CTES = (
+    Cte("pat", """
   SELECT patent_id, jurisdiction, patent_type, filing_date, grant_date, assignee_id, cpc_main,
          num_claims, num_independent_claims, first_claim_words, family_size, num_inventors,
-         CAST(coalesce(expiry_date, {STATUTORY_EXPIRY_SQL}) AS DATE) AS expiry_date
-  FROM {{patents}}
-),
-pat_end AS (  -- first date a patent stopped being in force by lapse or invalidation
+         CAST(coalesce(expiry_date, {statutory_expiry}) AS DATE) AS expiry_date
+  FROM {patents}
+"""),
+    # first date a patent stopped being in force by lapse or invalidation
+    Cte("pat_end", """
   SELECT patent_id, min(event_date) AS end_date
-  FROM {{legal_events}} WHERE event_type IN ('lapsed', 'invalidated') GROUP BY patent_id
-),
-spans AS (  -- in force on T exactly when start <= T < stop (dates after T only end a span later)
+  FROM {legal_events} WHERE event_type IN ('lapsed', 'invalidated') GROUP BY patent_id
+"""),
+    # in force on T exactly when start <= T < stop (dates after T only end a span later)
+    Cte("spans", """
   SELECT p.patent_id, p.cpc_main, p.grant_date AS start,
          least(p.expiry_date, coalesce(pe.end_date, p.expiry_date)) AS stop
   FROM pat p LEFT JOIN pat_end pe ON pe.patent_id = p.patent_id
   WHERE p.grant_date IS NOT NULL AND p.expiry_date IS NOT NULL
-),
-own_x AS (  -- owner intervals: owner at grant until the first transfer, each transferee after
+"""),
+    # owner intervals: owner at grant until the first transfer, each transferee after
+    Cte("own_x", """
   SELECT patent_id, owner_id, from_d,
          lead(from_d) OVER (PARTITION BY patent_id ORDER BY from_d, seq) AS to_d
   FROM (
     SELECT patent_id, assignee_id AS owner_id, DATE '0001-01-01' AS from_d, '' AS seq FROM pat
     UNION ALL
-    SELECT patent_id, counterparty_id, event_date, event_id FROM {{legal_events}}
+    SELECT patent_id, counterparty_id, event_date, event_id FROM {legal_events}
     WHERE event_type = 'transferred' AND counterparty_id IS NOT NULL
   )
-),
-own_spans AS (  -- who holds which patent in force, and when
+"""),
+    # who holds which patent in force, and when
+    Cte("own_spans", """
   SELECT s.patent_id, x.owner_id, greatest(s.start, x.from_d) AS start,
          CASE WHEN x.to_d IS NULL THEN s.stop ELSE least(s.stop, x.to_d) END AS stop
   FROM spans s JOIN own_x x ON x.patent_id = s.patent_id
   WHERE x.owner_id IS NOT NULL AND (x.to_d IS NULL OR x.to_d > s.start) AND x.from_d < s.stop
-),
-class_steps AS (  -- running count of in-force patents per subclass at each change
+"""),
+    # running count of in-force patents per subclass at each change
+    Cte("class_steps", """
   SELECT cpc_main, d, sum(delta) OVER (PARTITION BY cpc_main ORDER BY d) AS n
   FROM (
     SELECT cpc_main, d, sum(delta) AS delta FROM (
@@ -56,55 +66,67 @@ class_steps AS (  -- running count of in-force patents per subclass at each chan
       UNION ALL SELECT cpc_main, stop, -1 FROM spans WHERE stop > start
     ) WHERE cpc_main IS NOT NULL GROUP BY ALL
   )
-),
-case_steps AS (  -- running count of suits (case-patent rows) per subclass by filing date
+"""),
+    # running count of suits (case-patent rows) per subclass by filing date
+    Cte("case_steps", """
   SELECT cpc_main, d, sum(k) OVER (PARTITION BY cpc_main ORDER BY d) AS n
   FROM (
     SELECT p.cpc_main, c.filed_date AS d, count(*) AS k
-    FROM {{cases}} c JOIN pat p ON p.patent_id = c.patent_id
+    FROM {cases} c JOIN pat p ON p.patent_id = c.patent_id
     WHERE p.cpc_main IS NOT NULL GROUP BY ALL
   )
-),
-class_dates AS (
+"""),
+    Cte("class_dates", """
   SELECT d.as_of, k.cpc_main FROM dates d CROSS JOIN (SELECT DISTINCT cpc_main FROM class_steps) k
-),
-class_rate AS (  -- suits per 1,000 in-force patents per year in each subclass before T
+"""),
+    # suits per 1,000 in-force patents per year in each subclass before T
+    Cte("class_rate", """
   SELECT q.as_of, q.cpc_main,
-         1000.0 * (coalesce(now.n, 0) - coalesce(before.n, 0)) / ({CLASS_RATE_YEARS} * q.n) AS rate
+         1000.0 * (coalesce(now.n, 0) - coalesce(before.n, 0)) / ({class_rate_years} * q.n) AS rate
   FROM (
     SELECT cd.as_of, cd.cpc_main, st.n FROM class_dates cd
     ASOF JOIN class_steps st ON st.cpc_main = cd.cpc_main AND cd.as_of >= st.d
   ) q
   ASOF LEFT JOIN case_steps now ON now.cpc_main = q.cpc_main AND q.as_of >= now.d
   ASOF LEFT JOIN case_steps before ON before.cpc_main = q.cpc_main
-    AND CAST(q.as_of - INTERVAL {CLASS_RATE_YEARS} YEAR AS DATE) >= before.d
+    AND CAST(q.as_of - INTERVAL {class_rate_years} YEAR AS DATE) >= before.d
   WHERE q.n > 0
-),
-firm_cases AS (  -- one row per case, firm and role
+"""),
+    # one row per case, firm and role
+    Cte("firm_cases", """
   SELECT DISTINCT case_id, filed_date, plaintiff_id AS firm_id, 'plaintiff' AS role
-  FROM {{cases}} WHERE plaintiff_id IS NOT NULL
+  FROM {cases} WHERE plaintiff_id IS NOT NULL
   UNION
-  SELECT DISTINCT case_id, filed_date, defendant_id, 'defendant' FROM {{cases}}
+  SELECT DISTINCT case_id, filed_date, defendant_id, 'defendant' FROM {cases}
   WHERE defendant_id IS NOT NULL
-),
-firm_case_steps AS (
+"""),
+    Cte("firm_case_steps", """
   SELECT firm_id, role, d, sum(k) OVER (PARTITION BY firm_id, role ORDER BY d) AS n
   FROM (SELECT firm_id, role, filed_date AS d, count(DISTINCT case_id) AS k
         FROM firm_cases GROUP BY ALL)
+"""),
 )
-"""
 
-# Needs `need_owner(as_of, owner_id)`: the firms whose portfolio and suits a query uses.
-OWNER_CTES = """
-portfolio_at AS (  -- patents in force held by each needed owner at T
+
+def need_owner_cte(*selects: str) -> Cte:
+    """`need_owner(as_of, owner_id)`: the firms whose portfolio and suits a query uses."""
+    return Cte("need_owner", fill("SELECT DISTINCT * FROM ({parts})",
+                                  {"parts": " UNION ALL ".join(selects)}))
+
+
+# Need `need_owner(as_of, owner_id)`.
+OWNER_CTES = (
+    # patents in force held by each needed owner at T
+    Cte("portfolio_at", """
   SELECT n.as_of, n.owner_id, o.patent_id
   FROM need_owner n JOIN own_spans o
     ON o.owner_id = n.owner_id AND o.start <= n.as_of AND o.stop > n.as_of
-),
-portfolio_size AS (
+"""),
+    Cte("portfolio_size", """
   SELECT as_of, owner_id, count(*) AS n_patents FROM portfolio_at GROUP BY ALL
-),
-firm_suits AS (  -- distinct cases per needed firm as plaintiff / defendant filed on or before T
+"""),
+    # distinct cases per needed firm as plaintiff / defendant filed on or before T
+    Cte("firm_suits", """
   SELECT n.as_of, n.owner_id AS firm_id,
          coalesce(pl.n, 0) AS as_plaintiff, coalesce(df.n, 0) AS as_defendant,
          coalesce(df.n, 0) - coalesce(df3.n, 0) AS as_defendant_3y
@@ -115,11 +137,5 @@ firm_suits AS (  -- distinct cases per needed firm as plaintiff / defendant file
     ON df.firm_id = n.owner_id AND n.as_of >= df.d
   ASOF LEFT JOIN (SELECT * FROM firm_case_steps WHERE role = 'defendant') df3
     ON df3.firm_id = n.owner_id AND CAST(n.as_of - INTERVAL 3 YEAR AS DATE) >= df3.d
+"""),
 )
-"""
-
-
-def category_code(column: str, categories: tuple[str, ...]) -> str:
-    """SQL giving the 0-based code of `column` in `categories`, -1 when unknown or missing."""
-    items = ", ".join("'" + c.replace("'", "''") + "'" for c in categories)
-    return f"CAST(coalesce(list_position([{items}], {column}), 0) - 1 AS DOUBLE)"

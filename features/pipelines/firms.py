@@ -4,44 +4,69 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from features.pipelines.context import CONTEXT_CTES, OWNER_CTES, category_code
-from features.pipelines.patents import FeatureBlock
+from features.pipelines.context import (
+    CONTEXT_CTES,
+    CONTEXT_VALUES,
+    OWNER_CTES,
+    need_owner_cte,
+)
+from features.pipelines.query import (
+    Cte,
+    FeatureBlock,
+    FeatureQuery,
+    category_code,
+    feature_select,
+    fill,
+)
+from features.pipelines.relations import TableRelations
 from features.registry import INDUSTRIES
 from features.schema import ASSIGNEE_KINDS
 
-_FIRM_PRE = """
-fin_ranked AS (  -- fiscal year Y is known from 1 April of Y + 1
+# The distinct target pairs `ft(assignee_id, as_of)` read from the `{target_rows}` relation.
+FIRM_TARGETS = Cte(
+    "ft", "SELECT DISTINCT assignee_id, CAST(as_of AS DATE) AS as_of FROM {target_rows}"
+)
+
+# The firm facts at each target's T: before `need_owner`.
+FIRM_CTES = (
+    # fiscal year Y is known from 1 April of Y + 1
+    Cte("fin_ranked", """
   SELECT ft.assignee_id, ft.as_of, f.year, f.revenue, f.total_assets, f.debt, f.net_income,
          row_number() OVER (PARTITION BY ft.assignee_id, ft.as_of ORDER BY f.year DESC) AS rk
   FROM ft JOIN {firm_financials} f ON f.assignee_id = ft.assignee_id
     AND make_date(CAST(f.year AS INTEGER) + 1, 4, 1) <= ft.as_of
-),
-fin AS (
+"""),
+    Cte("fin", """
   SELECT a.assignee_id, a.as_of, a.revenue, a.total_assets, a.debt, a.net_income,
          CASE WHEN b.year = a.year - 1 AND b.revenue > 0 THEN a.revenue / b.revenue - 1 END
            AS revenue_growth
   FROM fin_ranked a LEFT JOIN fin_ranked b
     ON b.assignee_id = a.assignee_id AND b.as_of = a.as_of AND b.rk = 2
   WHERE a.rk = 1
-),
-tech AS (
+"""),
+    Cte("tech", """
   SELECT assignee_id, count(*) AS n_classes,
          CASE WHEN sum(weight) > 0 THEN sum(weight * weight) / (sum(weight) * sum(weight)) END
            AS concentration
   FROM {firm_technology} GROUP BY ALL
-),
-intensity AS (  -- exposure-weighted suit rate of the firm's product classes
+"""),
+    # exposure-weighted suit rate of the firm's product classes
+    Cte("intensity", """
   SELECT ft.assignee_id, ft.as_of,
          CASE WHEN sum(t.weight) > 0
               THEN sum(t.weight * coalesce(cr.rate, 0)) / sum(t.weight) END AS intensity
   FROM ft JOIN {firm_technology} t ON t.assignee_id = ft.assignee_id
   LEFT JOIN class_rate cr ON cr.as_of = ft.as_of AND cr.cpc_main = t.cpc_class
   GROUP BY ALL
+"""),
 )
-"""
 
-_FIRM_POST = """
-portfolio_cites AS (  -- mean forward citations (known at T) of the patents a firm holds at T
+FIRM_NEED_OWNER = "SELECT as_of, assignee_id AS owner_id FROM ft"
+
+# After `need_owner`: the firm's portfolio, then one row per target pair with every feature.
+FIRM_PORTFOLIO_CTES = (
+    # mean forward citations (known at T) of the patents a firm holds at T
+    Cte("portfolio_cites", """
   SELECT pa.as_of, pa.owner_id, avg(coalesce(k.n, 0)) AS mean_citations
   FROM portfolio_at pa LEFT JOIN (
     SELECT q.as_of, q.patent_id, count(*) AS n
@@ -50,8 +75,8 @@ portfolio_cites AS (  -- mean forward citations (known at T) of the patents a fi
     GROUP BY ALL
   ) k ON k.as_of = pa.as_of AND k.patent_id = pa.patent_id
   GROUP BY ALL
-),
-firm_frame AS (
+"""),
+    Cte("firm_feature_rows", """
   SELECT ft.assignee_id, ft.as_of,
     {code_kind} AS firm_kind,
     {code_industry} AS firm_industry,
@@ -81,40 +106,49 @@ firm_frame AS (
   LEFT JOIN portfolio_cites pc ON pc.as_of = ft.as_of AND pc.owner_id = ft.assignee_id
   LEFT JOIN firm_suits fs ON fs.as_of = ft.as_of AND fs.firm_id = ft.assignee_id
   LEFT JOIN intensity i ON i.assignee_id = ft.assignee_id AND i.as_of = ft.as_of
+"""),
 )
-"""
+
+# Values of the category-code placeholders of `firm_feature_rows`.
+FIRM_VALUES = {
+    "code_kind": category_code("a.kind", ASSIGNEE_KINDS),
+    "code_industry": category_code("a.industry", INDUSTRIES),
+}
 
 
-FIRM_NEED_OWNER = "SELECT as_of, assignee_id AS owner_id FROM ft"
-
-
-def firm_frame_parts() -> tuple[str, str]:
-    """Firm CTEs before `need_owner` and after it (ending in `firm_frame`)."""
-    post = _FIRM_POST.replace("{code_kind}", category_code("a.kind", ASSIGNEE_KINDS)).replace(
-        "{code_industry}", category_code("a.industry", INDUSTRIES)
+def firm_features_query(
+    relations: TableRelations,
+    target_rows: str,
+    names: Sequence[str],
+    blocks: Sequence[FeatureBlock] = (),
+) -> FeatureQuery:
+    """The firm feature query for the (assignee_id, as_of) pairs of relation `target_rows`."""
+    columns = [fill("f.{name}", {"name": n}) for n in names]
+    block_ctes, select = feature_select("firm_feature_rows", "assignee_id", columns, (), blocks)
+    return FeatureQuery(
+        ctes=(
+            FIRM_TARGETS,
+            Cte("dates", "SELECT DISTINCT as_of FROM ft"),
+            *CONTEXT_CTES,
+            *FIRM_CTES,
+            need_owner_cte(FIRM_NEED_OWNER),
+            *OWNER_CTES,
+            *FIRM_PORTFOLIO_CTES,
+            *block_ctes,
+        ),
+        select=select,
+        values={
+            **relations.relations, **CONTEXT_VALUES, **FIRM_VALUES,
+            "target_rows": target_rows, "targets": "ft",
+        },
     )
-    return _FIRM_PRE, post
 
 
 def firm_features_sql(
-    targets: str, names: Sequence[str], blocks: Sequence[FeatureBlock] = ()
+    relations: TableRelations,
+    target_rows: str,
+    names: Sequence[str],
+    blocks: Sequence[FeatureBlock] = (),
 ) -> str:
-    """SQL template of firm features for a `targets` relation of (assignee_id, as_of)."""
-    pre, post = firm_frame_parts()
-    select = [f"f.{n}" for n in names]
-    joins = ""
-    for i, blk in enumerate(blocks):
-        alias = f"blk{i}"
-        joins += (
-            f" LEFT JOIN ({blk.sql.replace('{targets}', 'ft')}) {alias}"
-            f" ON {alias}.assignee_id = f.assignee_id AND {alias}.as_of = f.as_of"
-        )
-        select += [f"CAST({alias}.{c} AS DOUBLE) AS {c}" for c in blk.columns]
-    return (
-        f"WITH ft AS (SELECT DISTINCT assignee_id, CAST(as_of AS DATE) AS as_of FROM {targets}),\n"
-        "dates AS (SELECT DISTINCT as_of FROM ft),\n"
-        + CONTEXT_CTES + "," + pre + ",\n"
-        + f"need_owner AS (SELECT DISTINCT * FROM ({FIRM_NEED_OWNER})),"
-        + OWNER_CTES + "," + post
-        + "\nSELECT f.assignee_id, f.as_of, " + ", ".join(select) + " FROM firm_frame f" + joins
-    )
+    """The SQL of `firm_features_query`: firm features for the pairs of `target_rows`."""
+    return firm_features_query(relations, target_rows, names, blocks).sql()

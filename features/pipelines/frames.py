@@ -17,8 +17,9 @@ import pyarrow as pa
 from features.pipelines.facts import FirmFacts, LoanFacts, PatentFacts
 from features.pipelines.firms import firm_features_sql
 from features.pipelines.loans import loan_features_sql
-from features.pipelines.patents import PATENT_OVERRIDABLE, FeatureBlock, patent_features_sql
-from features.pipelines.sources import Sources, register_arrow, union_facts
+from features.pipelines.patents import PATENT_OVERRIDABLE, patent_features_sql
+from features.pipelines.query import FeatureBlock, date_literal, fill, string_literal
+from features.pipelines.relations import TableRelations, register_arrow, union_facts
 from features.registry import features_for, get
 from features.schema import table
 
@@ -34,10 +35,14 @@ def _dates(as_of: date | Sequence[date]) -> list[date]:
     return [pd.Timestamp(d).date() for d in as_of]
 
 
+_ORDERED = "SELECT * FROM ({sql}) ORDER BY 1, 2"
+_FILED_BY = "SELECT patent_id, {t} AS as_of FROM {patents} WHERE filing_date <= {t}"
+
+
 def _run(con: duckdb.DuckDBPyConnection, sql: str, temp: Sequence[str]) -> pd.DataFrame:
     """Run `sql` ordered by id and date, drop the temporary relations, return float64 features."""
     try:
-        out = con.execute(f"SELECT * FROM ({sql}) ORDER BY 1, 2").df()
+        out = con.execute(fill(_ORDERED, {"sql": sql})).df()
     finally:
         for name in temp:
             con.unregister(name)
@@ -57,11 +62,11 @@ def _targets(id_col: str, pairs: pd.DataFrame) -> pa.Table:
     })
 
 
-def _pairs(con: duckdb.DuckDBPyConnection, sources: Sources, id_col: str, query: str,
+def _pairs(con: duckdb.DuckDBPyConnection, relations: TableRelations, id_col: str, query: str,
            ids: Sequence[str] | None, dates: list[date]) -> pd.DataFrame:
     """Cross product of ids (or all ids from `query`) with dates."""
     if ids is None:
-        ids = [r[0] for r in con.execute(sources.render(query)).fetchall()]
+        ids = [r[0] for r in con.execute(relations.render(query)).fetchall()]
     return pd.DataFrame(
         [(i, d) for d in dates for i in ids], columns=[id_col, "as_of"]
     ) if ids else pd.DataFrame({id_col: pd.Series([], dtype=str), "as_of": []})
@@ -71,16 +76,15 @@ def patent_frame(
     con: duckdb.DuckDBPyConnection,
     pairs: pd.DataFrame,
     *,
-    sources: Sources | None = None,
+    relations: TableRelations | None = None,
     names: Sequence[str] = PATENT_FEATURES,
     blocks: Sequence[FeatureBlock] = (),
     overrides: str | None = None,
 ) -> pd.DataFrame:
     """Patent features for each (patent_id, as_of) row of `pairs`."""
-    src = sources or Sources.from_connection(con)
+    rel = relations or TableRelations.from_connection(con)
     tname = register_arrow(con, _targets("patent_id", pairs), "patent_targets")
-    sql = src.render(patent_features_sql(tname, names, overrides, blocks))
-    return _run(con, sql, [tname])
+    return _run(con, patent_features_sql(rel, tname, names, overrides, blocks), [tname])
 
 
 def patent_features(
@@ -90,21 +94,18 @@ def patent_features(
 ) -> pd.DataFrame:
     """Patent features as of each date for `patent_ids` (default: every patent filed by then)."""
     dates = _dates(as_of)
-    src = Sources.from_connection(con)
+    rel = TableRelations.from_connection(con)
     if patent_ids is None:
         # Every patent filed by each date, straight from the table (no round trip via Python).
-        rel = " UNION ALL ".join(
-            f"SELECT patent_id, DATE '{d.isoformat()}' AS as_of FROM {src.relations['patents']}"
-            f" WHERE filing_date <= DATE '{d.isoformat()}'" for d in dates
-        )
-        sql = src.render(patent_features_sql(f"({rel})", PATENT_FEATURES))
-        return _run(con, sql, [])
+        filed = " UNION ALL ".join(rel.render(_FILED_BY, t=date_literal(d)) for d in dates)
+        targets = fill("({rows})", {"rows": filed})
+        return _run(con, patent_features_sql(rel, targets, PATENT_FEATURES), [])
     ids = pd.Series(list(patent_ids), dtype=object)
     pairs = pd.DataFrame({
         "patent_id": np.tile(ids.to_numpy(), len(dates)),
         "as_of": np.repeat(np.array(dates, dtype="datetime64[D]"), len(ids)),
     })
-    return patent_frame(con, pairs, sources=src)
+    return patent_frame(con, pairs, relations=rel)
 
 
 def _patent_facts_arrow(facts: Sequence[PatentFacts]) -> tuple[pa.Table, pa.Table]:
@@ -134,16 +135,16 @@ def patent_features_for_facts(
     """Patent features as of `as_of` for patents described by request facts."""
     if not facts:
         raise ValueError("facts must hold at least one patent")
-    src = Sources.from_connection(con)
+    rel = TableRelations.from_connection(con)
     patents, overrides = _patent_facts_arrow(facts)
     pname = register_arrow(con, patents, "patent_facts")
     oname = register_arrow(con, overrides, "patent_overrides")
     try:
-        src = src.replace(patents=union_facts(
-            src.relations["patents"], pname, "patent_id", table("patents").column_names
+        rel = rel.replace(patents=union_facts(
+            rel.relations["patents"], pname, "patent_id", table("patents").column_names
         ))
         pairs = pd.DataFrame({"patent_id": [f.patent_id for f in facts], "as_of": as_of})
-        return patent_frame(con, pairs, sources=src, overrides=oname)
+        return patent_frame(con, pairs, relations=rel, overrides=oname)
     finally:
         con.unregister(pname)
         con.unregister(oname)
@@ -153,14 +154,14 @@ def firm_frame(
     con: duckdb.DuckDBPyConnection,
     pairs: pd.DataFrame,
     *,
-    sources: Sources | None = None,
+    relations: TableRelations | None = None,
     names: Sequence[str] = FIRM_FEATURES,
     blocks: Sequence[FeatureBlock] = (),
 ) -> pd.DataFrame:
     """Firm features for each (assignee_id, as_of) row of `pairs`."""
-    src = sources or Sources.from_connection(con)
+    rel = relations or TableRelations.from_connection(con)
     tname = register_arrow(con, _targets("assignee_id", pairs), "firm_targets")
-    return _run(con, src.render(firm_features_sql(tname, names, blocks)), [tname])
+    return _run(con, firm_features_sql(rel, tname, names, blocks), [tname])
 
 
 def firm_features(
@@ -169,17 +170,17 @@ def firm_features(
     assignee_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Firm features as of each date for `assignee_ids` (default: firms with product classes)."""
-    src = Sources.from_connection(con)
+    rel = TableRelations.from_connection(con)
     query = "SELECT DISTINCT assignee_id FROM {firm_technology} ORDER BY 1"
-    pairs = _pairs(con, src, "assignee_id", query,
+    pairs = _pairs(con, rel, "assignee_id", query,
                    None if assignee_ids is None else list(assignee_ids), _dates(as_of))
-    return firm_frame(con, pairs, sources=src)
+    return firm_frame(con, pairs, relations=rel)
 
 
-def _firm_facts_sources(
-    con: duckdb.DuckDBPyConnection, src: Sources, facts: Sequence[FirmFacts]
-) -> tuple[Sources, list[str]]:
-    """Sources with the facts' assignee, financials and technology rows replacing the db's."""
+def _firm_facts_relations(
+    con: duckdb.DuckDBPyConnection, rel: TableRelations, facts: Sequence[FirmFacts]
+) -> tuple[TableRelations, list[str]]:
+    """Relations with the facts' assignee, financials and technology rows replacing the db's."""
     a_cols = table("assignees").column_names
     assignees = pa.table({
         "assignee_id": pa.array([f.assignee_id for f in facts], pa.string()),
@@ -207,20 +208,15 @@ def _firm_facts_sources(
     })
     names = [register_arrow(con, t, p) for t, p in
              ((assignees, "firm_facts"), (fin, "fin_facts"), (tech, "tech_facts"))]
-    ids = names[0]
-
-    def _replace(base: str, facts_rel: str, cols: list[str]) -> str:
-        c = ", ".join(cols)
-        return (f"(SELECT {c} FROM {base} WHERE assignee_id NOT IN (SELECT assignee_id FROM "
-                f"{ids}) UNION ALL SELECT {c} FROM {facts_rel})")
-
-    r = src.relations
-    return src.replace(
-        assignees=_replace(r["assignees"], names[0], a_cols),
-        firm_financials=_replace(r["firm_financials"], names[1],
-                                 table("firm_financials").column_names),
-        firm_technology=_replace(r["firm_technology"], names[2],
-                                 table("firm_technology").column_names),
+    # A firm described by facts replaces all its rows, also those its facts leave empty.
+    firms = names[0]
+    r = rel.relations
+    return rel.replace(
+        assignees=union_facts(r["assignees"], names[0], "assignee_id", a_cols),
+        firm_financials=union_facts(r["firm_financials"], names[1], "assignee_id",
+                                    table("firm_financials").column_names, keys_from=firms),
+        firm_technology=union_facts(r["firm_technology"], names[2], "assignee_id",
+                                    table("firm_technology").column_names, keys_from=firms),
     ), names
 
 
@@ -230,10 +226,10 @@ def firm_features_for_facts(
     """Firm features as of `as_of` for firms described by request facts."""
     if not facts:
         raise ValueError("facts must hold at least one firm")
-    src, temp = _firm_facts_sources(con, Sources.from_connection(con), facts)
+    rel, temp = _firm_facts_relations(con, TableRelations.from_connection(con), facts)
     try:
         pairs = pd.DataFrame({"assignee_id": [f.assignee_id for f in facts], "as_of": as_of})
-        return firm_frame(con, pairs, sources=src)
+        return firm_frame(con, pairs, relations=rel)
     finally:
         for name in temp:
             con.unregister(name)
@@ -244,33 +240,35 @@ def loan_frame(
     loans: pa.Table,
     pledges: pa.Table,
     *,
-    sources: Sources | None = None,
+    relations: TableRelations | None = None,
     names: Sequence[str] = LOAN_FEATURES,
     blocks: Sequence[FeatureBlock] = (),
 ) -> pd.DataFrame:
     """Loan features for loan rows (loan_id, as_of, borrower_id, amount, ...) and pledges."""
-    src = sources or Sources.from_connection(con)
+    rel = relations or TableRelations.from_connection(con)
     lname = register_arrow(con, loans, "loan_targets")
     pname = register_arrow(con, pledges, "loan_pledges")
-    return _run(con, src.render(loan_features_sql(lname, pname, names, blocks)), [lname, pname])
+    return _run(con, loan_features_sql(rel, lname, pname, names, blocks), [lname, pname])
+
+
+_LOAN_ROWS = (
+    "SELECT loan_id, CAST(start_date - INTERVAL 1 DAY AS DATE) AS as_of, borrower_id, "
+    "amount, term_months, appraised_value FROM {loans}{where} ORDER BY loan_id"
+)
+_LOAN_PLEDGES = "SELECT loan_id, patent_id FROM {loan_patents}{where}"
 
 
 def loan_rows_from_table(
     con: duckdb.DuckDBPyConnection, loan_ids: Sequence[str] | None = None
 ) -> tuple[pa.Table, pa.Table]:
     """Loan rows (as of the day before drawdown) and pledges from the `loans` tables."""
-    src = Sources.from_connection(con)
+    rel = TableRelations.from_connection(con)
     where = ""
     if loan_ids is not None:
-        quoted = ", ".join("'" + str(i).replace("'", "''") + "'" for i in loan_ids) or "NULL"
-        where = f" WHERE loan_id IN ({quoted})"
-    loans = con.sql(src.render(
-        "SELECT loan_id, CAST(start_date - INTERVAL 1 DAY AS DATE) AS as_of, borrower_id, "
-        "amount, term_months, appraised_value FROM {loans}" + where + " ORDER BY loan_id"
-    )).to_arrow_table()
-    pledges = con.sql(src.render(
-        "SELECT loan_id, patent_id FROM {loan_patents}" + where
-    )).to_arrow_table()
+        quoted = ", ".join(string_literal(str(i)) for i in loan_ids) or "NULL"
+        where = fill(" WHERE loan_id IN ({ids})", {"ids": quoted})
+    loans = con.sql(rel.render(_LOAN_ROWS, where=where)).to_arrow_table()
+    pledges = con.sql(rel.render(_LOAN_PLEDGES, where=where)).to_arrow_table()
     return loans, pledges
 
 
@@ -289,20 +287,20 @@ def loan_features(con: duckdb.DuckDBPyConnection, loans: Sequence[LoanFacts]) ->
     ids = [ln.loan_id for ln in loans]
     if len(set(ids)) != len(ids):
         raise ValueError("loans.loan_id must be unique within a request")
-    src = Sources.from_connection(con)
+    rel = TableRelations.from_connection(con)
     temp: list[str] = []
     try:
         firms = [ln.borrower for ln in loans if ln.borrower is not None]
         if firms:
-            src, names = _firm_facts_sources(con, src, firms)
+            rel, names = _firm_facts_relations(con, rel, firms)
             temp += names
         patents = [p for ln in loans for p in ln.pledged_patents]
         if patents:
             ptab, _ = _patent_facts_arrow(list({p.patent_id: p for p in patents}.values()))
             pname = register_arrow(con, ptab, "patent_facts")
             temp.append(pname)
-            src = src.replace(patents=union_facts(
-                src.relations["patents"], pname, "patent_id", table("patents").column_names
+            rel = rel.replace(patents=union_facts(
+                rel.relations["patents"], pname, "patent_id", table("patents").column_names
             ))
         loan_tab = pa.table({
             "loan_id": pa.array(ids, pa.string()),
@@ -319,7 +317,7 @@ def loan_features(con: duckdb.DuckDBPyConnection, loans: Sequence[LoanFacts]) ->
             "loan_id": pa.array([a for a, _ in links], pa.string()),
             "patent_id": pa.array([b for _, b in links], pa.string()),
         })
-        return loan_frame(con, loan_tab, pledge_tab, sources=src)
+        return loan_frame(con, loan_tab, pledge_tab, relations=rel)
     finally:
         for name in temp:
             con.unregister(name)

@@ -8,11 +8,91 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from features.pipelines.context import CONTEXT_CTES
-from features.pipelines.sources import Sources
+from features.pipelines.context import CONTEXT_CTES, CONTEXT_VALUES
+from features.pipelines.query import Cte, FeatureQuery, date_literal, fill
+from features.pipelines.relations import TableRelations
 
 # Label window of the yearly tasks: the 12 months after T, i.e. calendar year T.year + 1.
 HORIZON_MONTHS = 12
+
+_DATES = "SELECT * FROM (VALUES {rows}) v(as_of)"
+_DATE_ROW = "({day})"
+
+# Each label query reads the oracle through `{truth}`: a correlated subquery when the `truth_*`
+# table exists, else NULL.
+_LITIGATION_TRUTH = (
+    "(SELECT p_litigation FROM truth_patent_year y WHERE y.patent_id = o.patent_id "
+    "AND y.year = year(d.as_of) + 1)"
+)
+_LITIGATION = """
+SELECT o.patent_id AS entity_id, d.as_of,
+       CAST(EXISTS (SELECT 1 FROM {cases} c
+             WHERE c.patent_id = o.patent_id AND c.filed_date > d.as_of
+               AND c.filed_date <= d.as_of + INTERVAL {horizon_months} MONTH)
+            AS DOUBLE) AS label,
+       CAST({truth} AS DOUBLE) AS truth
+FROM dates d JOIN spans o ON o.start <= d.as_of AND o.stop > d.as_of
+ORDER BY d.as_of, o.patent_id
+"""
+
+_LIABILITY_TRUTH = (
+    "(SELECT p_sued FROM truth_firm_year y WHERE y.assignee_id = f.assignee_id "
+    "AND y.year = year(d.as_of) + 1)"
+)
+_LIABILITY = """
+SELECT f.assignee_id AS entity_id, d.as_of,
+       CAST(EXISTS (SELECT 1 FROM {cases} c
+             WHERE c.defendant_id = f.assignee_id AND c.filed_date > d.as_of
+               AND c.filed_date <= d.as_of + INTERVAL {horizon_months} MONTH)
+            AS DOUBLE) AS label,
+       CAST({truth} AS DOUBLE) AS truth
+FROM ({dates}) d
+CROSS JOIN (SELECT DISTINCT assignee_id FROM {firm_technology}) f
+LEFT JOIN {assignees} a ON a.assignee_id = f.assignee_id
+WHERE a.founded_year IS NULL OR a.founded_year <= year(d.as_of)
+ORDER BY d.as_of, f.assignee_id
+"""
+
+_DEFAULT_TRUTH = "(SELECT p_default FROM truth_loans t WHERE t.loan_id = l.loan_id)"
+_DEFAULT = """
+SELECT l.loan_id AS entity_id, CAST(l.start_date - INTERVAL 1 DAY AS DATE) AS as_of,
+       CAST(l.outcome = 'defaulted' AND l.default_date IS NOT NULL
+            AND l.default_date <= l.start_date + to_months(l.term_months) AS DOUBLE)
+         AS label,
+       CAST({truth} AS DOUBLE) AS truth
+FROM {loans} l
+WHERE l.start_date + to_months(l.term_months) <= {end_date}
+ORDER BY as_of, entity_id
+"""
+
+_SEVERITY = """
+WITH closed AS (
+  SELECT case_id, min(patent_id) AS patent_id, min(filed_date) AS filed_date,
+         max(plaintiff_legal_cost) AS plc, max(damages) AS dmg,
+         max(defendant_legal_cost) AS dlc
+  FROM {cases}
+  WHERE outcome IS NOT NULL AND closed_date IS NOT NULL
+    AND closed_date <= {end_date}
+  GROUP BY case_id
+)
+SELECT case_id AS entity_id, CAST(filed_date - INTERVAL 1 DAY AS DATE) AS as_of,
+       patent_id, 0.0 AS claim_kind, plc AS label, CAST(NULL AS DOUBLE) AS truth
+FROM closed WHERE plc IS NOT NULL
+UNION ALL
+SELECT case_id, CAST(filed_date - INTERVAL 1 DAY AS DATE), patent_id, 1.0,
+       coalesce(dmg, 0) + coalesce(dlc, 0), NULL
+FROM closed WHERE dmg IS NOT NULL OR dlc IS NOT NULL
+ORDER BY as_of, entity_id, claim_kind
+"""
+
+_VALUE_TRUTH = "(SELECT value FROM truth_value v WHERE v.patent_id = t.patent_id)"
+_VALUE = """
+SELECT t.patent_id AS entity_id, CAST(t.date - INTERVAL 1 DAY AS DATE) AS as_of,
+       t.transaction_id, CAST(t.price AS DOUBLE) AS label, CAST({truth} AS DOUBLE) AS truth
+FROM {transactions} t JOIN {patents} p ON p.patent_id = t.patent_id
+WHERE p.grant_date < t.date AND t.date <= {end_date}
+ORDER BY as_of, entity_id, t.transaction_id
+"""
 
 
 def _present(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -22,10 +102,16 @@ def _present(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     ).fetchone()[0])
 
 
-def _dates_sql(dates: Sequence[date]) -> str:
-    """A VALUES list of dates as a `dates(as_of)` relation."""
-    rows = ", ".join(f"(DATE '{d.isoformat()}')" for d in dates)
-    return f"(SELECT * FROM (VALUES {rows}) v(as_of))"
+def _truth(con: duckdb.DuckDBPyConnection, table_name: str, subquery: str) -> str:
+    """`subquery` reading the oracle when `table_name` exists, else NULL."""
+    return subquery if _present(con, table_name) else "NULL"
+
+
+def dates_relation(dates: Sequence[date]) -> str:
+    """SQL of a `(as_of)` relation holding `dates`."""
+    return fill(_DATES, {
+        "rows": ", ".join(fill(_DATE_ROW, {"day": date_literal(d)}) for d in dates),
+    })
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
@@ -38,47 +124,37 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return out
 
 
+def litigation_labels_sql(relations: TableRelations, dates: Sequence[date], truth: str) -> str:
+    """SQL of the litigation population at each date with its label and `truth` expression."""
+    return FeatureQuery(
+        ctes=(Cte("dates", dates_relation(dates)), *CONTEXT_CTES),
+        select=_LITIGATION,
+        values={**relations.relations, **CONTEXT_VALUES, "truth": truth,
+                "horizon_months": str(HORIZON_MONTHS)},
+    ).sql()
+
+
 def litigation_labels(con: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> pd.DataFrame:
     """Patents granted and in force at each T; label 1 if a case on it is filed in (T, T+12m]."""
-    src = Sources.from_connection(con)
-    truth = (
-        "(SELECT p_litigation FROM truth_patent_year y WHERE y.patent_id = o.patent_id "
-        "AND y.year = year(d.as_of) + 1)" if _present(con, "truth_patent_year") else "NULL"
-    )
-    sql = (
-        f"WITH dates AS {_dates_sql(dates)}, " + src.render(CONTEXT_CTES) + f"""
-        SELECT o.patent_id AS entity_id, d.as_of,
-               CAST(EXISTS (SELECT 1 FROM {src.relations['cases']} c
-                     WHERE c.patent_id = o.patent_id AND c.filed_date > d.as_of
-                       AND c.filed_date <= d.as_of + INTERVAL {HORIZON_MONTHS} MONTH)
-                    AS DOUBLE) AS label,
-               CAST({truth} AS DOUBLE) AS truth
-        FROM dates d JOIN spans o ON o.start <= d.as_of AND o.stop > d.as_of
-        ORDER BY d.as_of, o.patent_id"""
-    )
-    return _frame(con, sql)
+    truth = _truth(con, "truth_patent_year", _LITIGATION_TRUTH)
+    return _frame(con, litigation_labels_sql(TableRelations.from_connection(con), dates, truth))
+
+
+def liability_labels_sql(relations: TableRelations, dates: Sequence[date], truth: str) -> str:
+    """SQL of the liability population at each date with its label and `truth` expression."""
+    return relations.render(_LIABILITY, dates=dates_relation(dates), truth=truth,
+                            horizon_months=str(HORIZON_MONTHS))
 
 
 def liability_labels(con: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> pd.DataFrame:
     """Firms with product classes (founded by T); label 1 if named defendant in (T, T+12m]."""
-    src = Sources.from_connection(con)
-    truth = (
-        "(SELECT p_sued FROM truth_firm_year y WHERE y.assignee_id = f.assignee_id "
-        "AND y.year = year(d.as_of) + 1)" if _present(con, "truth_firm_year") else "NULL"
-    )
-    sql = src.render(f"""
-        SELECT f.assignee_id AS entity_id, d.as_of,
-               CAST(EXISTS (SELECT 1 FROM {{cases}} c
-                     WHERE c.defendant_id = f.assignee_id AND c.filed_date > d.as_of
-                       AND c.filed_date <= d.as_of + INTERVAL {HORIZON_MONTHS} MONTH)
-                    AS DOUBLE) AS label,
-               CAST({truth} AS DOUBLE) AS truth
-        FROM {_dates_sql(dates)} d
-        CROSS JOIN (SELECT DISTINCT assignee_id FROM {{firm_technology}}) f
-        LEFT JOIN {{assignees}} a ON a.assignee_id = f.assignee_id
-        WHERE a.founded_year IS NULL OR a.founded_year <= year(d.as_of)
-        ORDER BY d.as_of, f.assignee_id""")
-    return _frame(con, sql)
+    truth = _truth(con, "truth_firm_year", _LIABILITY_TRUTH)
+    return _frame(con, liability_labels_sql(TableRelations.from_connection(con), dates, truth))
+
+
+def default_labels_sql(relations: TableRelations, end_date: date, truth: str) -> str:
+    """SQL of the loans whose term ends by `end_date`, with label and `truth` expression."""
+    return relations.render(_DEFAULT, end_date=date_literal(end_date), truth=truth)
 
 
 def default_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFrame:
@@ -88,21 +164,13 @@ def default_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFra
     a running loan only once it has defaulted would select on the label and inflate the newest
     period's default rate.
     """
-    src = Sources.from_connection(con)
-    truth = (
-        "(SELECT p_default FROM truth_loans t WHERE t.loan_id = l.loan_id)"
-        if _present(con, "truth_loans") else "NULL"
-    )
-    sql = src.render(f"""
-        SELECT l.loan_id AS entity_id, CAST(l.start_date - INTERVAL 1 DAY AS DATE) AS as_of,
-               CAST(l.outcome = 'defaulted' AND l.default_date IS NOT NULL
-                    AND l.default_date <= l.start_date + to_months(l.term_months) AS DOUBLE)
-                 AS label,
-               CAST({truth} AS DOUBLE) AS truth
-        FROM {{loans}} l
-        WHERE l.start_date + to_months(l.term_months) <= DATE '{end_date.isoformat()}'
-        ORDER BY as_of, entity_id""")
-    return _frame(con, sql)
+    truth = _truth(con, "truth_loans", _DEFAULT_TRUTH)
+    return _frame(con, default_labels_sql(TableRelations.from_connection(con), end_date, truth))
+
+
+def severity_labels_sql(relations: TableRelations, end_date: date) -> str:
+    """SQL of the cases closed by `end_date`, one row per claim kind with its cost."""
+    return relations.render(_SEVERITY, end_date=date_literal(end_date))
 
 
 def severity_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFrame:
@@ -112,39 +180,15 @@ def severity_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFr
     defendant's legal cost. Case-level amounts repeated over a case's patent rows count once; the
     case's first patent (by id) carries the patent features.
     """
-    src = Sources.from_connection(con)
-    sql = src.render(f"""
-        WITH closed AS (
-          SELECT case_id, min(patent_id) AS patent_id, min(filed_date) AS filed_date,
-                 max(plaintiff_legal_cost) AS plc, max(damages) AS dmg,
-                 max(defendant_legal_cost) AS dlc
-          FROM {{cases}}
-          WHERE outcome IS NOT NULL AND closed_date IS NOT NULL
-            AND closed_date <= DATE '{end_date.isoformat()}'
-          GROUP BY case_id
-        )
-        SELECT case_id AS entity_id, CAST(filed_date - INTERVAL 1 DAY AS DATE) AS as_of,
-               patent_id, 0.0 AS claim_kind, plc AS label, CAST(NULL AS DOUBLE) AS truth
-        FROM closed WHERE plc IS NOT NULL
-        UNION ALL
-        SELECT case_id, CAST(filed_date - INTERVAL 1 DAY AS DATE), patent_id, 1.0,
-               coalesce(dmg, 0) + coalesce(dlc, 0), NULL
-        FROM closed WHERE dmg IS NOT NULL OR dlc IS NOT NULL
-        ORDER BY as_of, entity_id, claim_kind""")
-    return _frame(con, sql)
+    return _frame(con, severity_labels_sql(TableRelations.from_connection(con), end_date))
+
+
+def value_labels_sql(relations: TableRelations, end_date: date, truth: str) -> str:
+    """SQL of the transactions on granted patents by `end_date`, price as label."""
+    return relations.render(_VALUE, end_date=date_literal(end_date), truth=truth)
 
 
 def value_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFrame:
     """Transactions as of the day before the deal on granted patents; label = price."""
-    src = Sources.from_connection(con)
-    truth = (
-        "(SELECT value FROM truth_value v WHERE v.patent_id = t.patent_id)"
-        if _present(con, "truth_value") else "NULL"
-    )
-    sql = src.render(f"""
-        SELECT t.patent_id AS entity_id, CAST(t.date - INTERVAL 1 DAY AS DATE) AS as_of,
-               t.transaction_id, CAST(t.price AS DOUBLE) AS label, CAST({truth} AS DOUBLE) AS truth
-        FROM {{transactions}} t JOIN {{patents}} p ON p.patent_id = t.patent_id
-        WHERE p.grant_date < t.date AND t.date <= DATE '{end_date.isoformat()}'
-        ORDER BY as_of, entity_id, t.transaction_id""")
-    return _frame(con, sql)
+    truth = _truth(con, "truth_value", _VALUE_TRUTH)
+    return _frame(con, value_labels_sql(TableRelations.from_connection(con), end_date, truth))

@@ -9,12 +9,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from features.pipelines.sources import Sources
+from features.pipelines.relations import TableRelations
 
 log = logging.getLogger(__name__)
 
-# Recompute(sources cut at T, rows of the frame as of T) -> features of those rows, same order.
-Recompute = Callable[[Sources, pd.DataFrame], pd.DataFrame]
+# Recompute(relations cut at T, rows of the frame as of T) -> features of those rows, same order.
+Recompute = Callable[[TableRelations, pd.DataFrame], pd.DataFrame]
 
 
 class LeakageError(RuntimeError):
@@ -43,7 +43,7 @@ def assert_point_in_time(
     frame: pd.DataFrame,
     keys: Sequence[str],
     features: Sequence[str],
-    sources: Sources,
+    relations: TableRelations,
     recompute: Recompute,
     *,
     max_dates: int = 3,
@@ -60,7 +60,7 @@ def assert_point_in_time(
         if len(rows) > sample:
             rows = rows.sample(sample, random_state=seed)
         rows = rows.sort_values(list(keys), kind="stable").reset_index(drop=True)
-        cut = recompute(sources.cut(ts.date()), rows)
+        cut = recompute(relations.cut(ts.date()), rows)
         both = rows[list(keys) + list(features)].merge(
             cut[list(keys) + list(features)], on=list(keys), how="left", suffixes=("", "__cut")
         )

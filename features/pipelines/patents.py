@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from features.pipelines.context import CONTEXT_CTES, OWNER_CTES, category_code
+from features.pipelines.context import (
+    CONTEXT_CTES,
+    CONTEXT_VALUES,
+    OWNER_CTES,
+    need_owner_cte,
+)
+from features.pipelines.query import (
+    Cte,
+    FeatureBlock,
+    FeatureQuery,
+    category_code,
+    feature_select,
+    fill,
+)
+from features.pipelines.relations import TableRelations
 from features.registry import CPC_CLASSES, CPC_SECTIONS, JURISDICTIONS, PATENT_TYPES
 from features.schema import ASSIGNEE_KINDS
-
-
-@dataclass(frozen=True)
-class FeatureBlock:
-    """Extra feature SQL joined onto an entity's frame (tests, experiments).
-
-    `sql` selects the entity id column, `as_of` and feature columns from `{targets}` and the
-    source placeholders (`{citations}`, ...).
-    """
-
-    entity: str
-    sql: str
-    columns: tuple[str, ...]
-
 
 PATENT_TARGET_COLUMNS = ("patent_id", "as_of")
 
@@ -46,16 +45,23 @@ PATENT_OVERRIDABLE = (
     "owner_portfolio_size",
 )
 
-_PATENT_PRE = """
-base AS (
+# The distinct target pairs `tg(patent_id, as_of)` read from the `{target_rows}` relation.
+PATENT_TARGETS = Cte(
+    "tg", "SELECT DISTINCT patent_id, CAST(as_of AS DATE) AS as_of FROM {target_rows}"
+)
+
+# The patent facts at each target's T, from its own rows: before `need_owner` (ending in `owner`).
+PATENT_CTES = (
+    Cte("base", """
   SELECT tg.patent_id, tg.as_of, p.jurisdiction, p.patent_type, p.filing_date, p.cpc_main,
          p.assignee_id, p.num_claims, p.num_independent_claims, p.first_claim_words,
          p.family_size, p.num_inventors,
          CASE WHEN p.grant_date <= tg.as_of THEN p.grant_date END AS grant_date,
          CASE WHEN p.grant_date <= tg.as_of THEN p.expiry_date END AS expiry_date
   FROM tg LEFT JOIN pat p ON p.patent_id = tg.patent_id AND p.filing_date <= tg.as_of
-),
-fwd_cls AS (  -- forward citations known at T, by subclass of the citing patent (one pass)
+"""),
+    # forward citations known at T, by subclass of the citing patent (one pass)
+    Cte("fwd_cls", """
   SELECT b.patent_id, b.as_of, cp.cpc_main AS cls,
          count(*) AS n,
          count(*) FILTER (WHERE c.citation_date <= b.grant_date + INTERVAL 3 YEAR) AS n3,
@@ -64,16 +70,17 @@ fwd_cls AS (  -- forward citations known at T, by subclass of the citing patent 
   FROM base b JOIN {citations} c ON c.cited_patent_id = b.patent_id AND c.citation_date <= b.as_of
   LEFT JOIN pat cp ON cp.patent_id = c.citing_patent_id
   GROUP BY ALL
-),
-fwd AS (  -- generality = 1 - Herfindahl over subclasses of citing patents
+"""),
+    # generality = 1 - Herfindahl over subclasses of citing patents
+    Cte("fwd", """
   SELECT patent_id, as_of, sum(n) AS forward_citations, sum(n3) AS fc3, sum(n5) AS fc5,
          sum(n_self) / sum(n) AS self_share,
          CASE WHEN sum(n) FILTER (WHERE cls IS NOT NULL) > 0
               THEN 1.0 - sum(n * n) FILTER (WHERE cls IS NOT NULL)
                    / (sum(n) FILTER (WHERE cls IS NOT NULL) ^ 2) END AS generality
   FROM fwd_cls GROUP BY ALL
-),
-bwd AS (
+"""),
+    Cte("bwd", """
   SELECT patent_id, as_of, sum(n) AS backward_citations,
          CASE WHEN sum(n_classed) > 0
               THEN 1.0 - sum(n_classed * n_classed) / (sum(n_classed) * sum(n_classed)) END
@@ -86,8 +93,8 @@ bwd AS (
     LEFT JOIN pat cd ON cd.patent_id = c.cited_patent_id
     GROUP BY ALL
   ) GROUP BY ALL
-),
-ev AS (
+"""),
+    Cte("ev", """
   SELECT tg.patent_id, tg.as_of,
          count(*) FILTER (WHERE e.event_type = 'renewal_paid') AS renewals_paid,
          count(*) FILTER (WHERE e.event_type = 'lapsed') AS n_lapsed,
@@ -99,21 +106,24 @@ ev AS (
          count(*) FILTER (WHERE e.event_type = 'invalidated') AS n_invalidated
   FROM tg JOIN {legal_events} e ON e.patent_id = tg.patent_id AND e.event_date <= tg.as_of
   GROUP BY ALL
-),
-own_suits AS (
+"""),
+    Cte("own_suits", """
   SELECT tg.patent_id, tg.as_of, count(DISTINCT c.case_id) AS suits_on_patent
   FROM tg JOIN {cases} c ON c.patent_id = tg.patent_id AND c.filed_date <= tg.as_of
   GROUP BY ALL
-),
-owner AS (  -- owner at T: latest transferee on or before T, else the owner at grant
+"""),
+    # owner at T: latest transferee on or before T, else the owner at grant
+    Cte("owner", """
   SELECT tg.patent_id, tg.as_of, x.owner_id
   FROM tg JOIN own_x x ON x.patent_id = tg.patent_id AND x.from_d <= tg.as_of
     AND (x.to_d IS NULL OR x.to_d > tg.as_of)
+"""),
 )
-"""
 
-_PATENT_POST = """
-patent_frame AS (
+PATENT_NEED_OWNER = "SELECT as_of, owner_id FROM owner WHERE owner_id IS NOT NULL"
+
+# One row per target pair holding every patent feature: after `need_owner`.
+PATENT_FEATURE_ROWS = Cte("patent_feature_rows", """
   SELECT b.patent_id, b.as_of,
     CAST(datediff('day', b.filing_date, b.as_of) / 365.25 AS DOUBLE) AS patent_age_years,
     CAST(CASE WHEN b.expiry_date IS NOT NULL  -- greatest() would skip a NULL
@@ -163,62 +173,65 @@ patent_frame AS (
   LEFT JOIN firm_suits fs ON fs.as_of = b.as_of AND fs.firm_id = o.owner_id
   LEFT JOIN portfolio_size pf ON pf.as_of = b.as_of AND pf.owner_id = o.owner_id
   LEFT JOIN class_rate cr ON cr.as_of = b.as_of AND cr.cpc_main = b.cpc_main
-)
-"""
+""")
+
+# Values of the category-code placeholders of `PATENT_FEATURE_ROWS`.
+PATENT_VALUES = {
+    "code_type": category_code("b.patent_type", PATENT_TYPES),
+    "code_jur": category_code("b.jurisdiction", JURISDICTIONS),
+    "code_section": category_code("substr(b.cpc_main, 1, 1)", CPC_SECTIONS),
+    "code_class": category_code("substr(b.cpc_main, 1, 3)", CPC_CLASSES),
+    "code_owner": category_code("a.kind", ASSIGNEE_KINDS),
+}
+
+_OVERRIDDEN = "CAST(coalesce(ov.{name}, f.{name}) AS DOUBLE) AS {name}"
+_OVERRIDES_JOIN = "LEFT JOIN {overrides} ov ON ov.patent_id = f.patent_id"
 
 
-PATENT_NEED_OWNER = "SELECT as_of, owner_id FROM owner WHERE owner_id IS NOT NULL"
+def patent_features_query(
+    relations: TableRelations,
+    target_rows: str,
+    names: Sequence[str],
+    overrides: str | None = None,
+    blocks: Sequence[FeatureBlock] = (),
+) -> FeatureQuery:
+    """The patent feature query for the (patent_id, as_of) pairs of relation `target_rows`.
 
-
-def patent_frame_parts() -> tuple[str, str]:
-    """Patent CTEs before `need_owner` (ending in `owner`) and after it (`patent_frame`)."""
-    codes = {
-        "{code_type}": category_code("b.patent_type", PATENT_TYPES),
-        "{code_jur}": category_code("b.jurisdiction", JURISDICTIONS),
-        "{code_section}": category_code("substr(b.cpc_main, 1, 1)", CPC_SECTIONS),
-        "{code_class}": category_code("substr(b.cpc_main, 1, 3)", CPC_CLASSES),
-        "{code_owner}": category_code("a.kind", ASSIGNEE_KINDS),
-    }
-    post = _PATENT_POST
-    for key, sql in codes.items():
-        post = post.replace(key, sql)
-    return _PATENT_PRE, post
+    `overrides` is an optional relation with `patent_id` and some of the `PATENT_OVERRIDABLE`
+    columns, whose values replace the computed ones.
+    """
+    columns = [
+        fill(_OVERRIDDEN, {"name": n}) if overrides is not None and n in PATENT_OVERRIDABLE
+        else fill("f.{name}", {"name": n})
+        for n in names
+    ]
+    joins = [] if overrides is None else [fill(_OVERRIDES_JOIN, {"overrides": overrides})]
+    block_ctes, select = feature_select("patent_feature_rows", "patent_id", columns, joins, blocks)
+    return FeatureQuery(
+        ctes=(
+            PATENT_TARGETS,
+            Cte("dates", "SELECT DISTINCT as_of FROM tg"),
+            *CONTEXT_CTES,
+            *PATENT_CTES,
+            need_owner_cte(PATENT_NEED_OWNER),
+            *OWNER_CTES,
+            PATENT_FEATURE_ROWS,
+            *block_ctes,
+        ),
+        select=select,
+        values={
+            **relations.relations, **CONTEXT_VALUES, **PATENT_VALUES,
+            "target_rows": target_rows, "targets": "tg",
+        },
+    )
 
 
 def patent_features_sql(
-    targets: str,
+    relations: TableRelations,
+    target_rows: str,
     names: Sequence[str],
     overrides: str | None = None,
     blocks: Sequence[FeatureBlock] = (),
 ) -> str:
-    """SQL template (source placeholders unfilled) of patent features for `targets` pairs.
-
-    `targets` is a relation with `patent_id` and `as_of`; `overrides` an optional relation with
-    `patent_id` and some of `PATENT_OVERRIDABLE` columns that replace computed values.
-    """
-    pre, post = patent_frame_parts()
-    select = []
-    for n in names:
-        if overrides is not None and n in PATENT_OVERRIDABLE:
-            select.append(f"CAST(coalesce(ov.{n}, f.{n}) AS DOUBLE) AS {n}")
-        else:
-            select.append(f"f.{n}")
-    joins = ""
-    if overrides is not None:
-        joins += f" LEFT JOIN {overrides} ov ON ov.patent_id = f.patent_id"
-    for i, blk in enumerate(blocks):
-        alias = f"blk{i}"
-        joins += (
-            f" LEFT JOIN ({blk.sql.replace('{targets}', 'tg')}) {alias}"
-            f" ON {alias}.patent_id = f.patent_id AND {alias}.as_of = f.as_of"
-        )
-        select += [f"CAST({alias}.{c} AS DOUBLE) AS {c}" for c in blk.columns]
-    return (
-        f"WITH tg AS (SELECT DISTINCT patent_id, CAST(as_of AS DATE) AS as_of FROM {targets}),\n"
-        "dates AS (SELECT DISTINCT as_of FROM tg),\n"
-        + CONTEXT_CTES + "," + pre + ",\n"
-        + f"need_owner AS (SELECT DISTINCT * FROM ({PATENT_NEED_OWNER})),"
-        + OWNER_CTES + "," + post
-        + "\nSELECT f.patent_id, f.as_of, " + ", ".join(select)
-        + " FROM patent_frame f" + joins
-    )
+    """The SQL of `patent_features_query`: patent features for the pairs of `target_rows`."""
+    return patent_features_query(relations, target_rows, names, overrides, blocks).sql()

@@ -30,8 +30,8 @@ from features.pipelines.labels import (
     value_labels,
 )
 from features.pipelines.leakage import assert_point_in_time
-from features.pipelines.patents import FeatureBlock
-from features.pipelines.sources import Sources
+from features.pipelines.query import FeatureBlock
+from features.pipelines.relations import TableRelations
 from features.registry import TASKS, task_features
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,8 @@ def dataset_end_date(con: duckdb.DuckDBPyConnection) -> date:
                 meta = json.loads(meta_path.read_text())
                 if meta.get("end_date"):
                     return date.fromisoformat(str(meta["end_date"]))
-    src = Sources.from_connection(con)
-    last = con.execute(src.render(
+    rel = TableRelations.from_connection(con)
+    last = con.execute(rel.render(
         "SELECT greatest((SELECT max(citation_date) FROM {citations}), "
         "(SELECT max(event_date) FROM {legal_events}), (SELECT max(filed_date) FROM {cases}), "
         "(SELECT max(grant_date) FROM {patents}))"
@@ -71,8 +71,8 @@ def dataset_end_date(con: duckdb.DuckDBPyConnection) -> date:
 
 def default_snapshot_dates(con: duckdb.DuckDBPyConnection, end_date: date) -> list[date]:
     """31 December of each year whose 12-month label window ends by `end_date`."""
-    src = Sources.from_connection(con)
-    first_case, first_grant = con.execute(src.render(
+    rel = TableRelations.from_connection(con)
+    first_case, first_grant = con.execute(rel.render(
         "SELECT (SELECT min(filed_date) FROM {cases}), (SELECT min(grant_date) FROM {patents})"
     )).fetchone()
     start_from = first_case if first_case is not None else first_grant
@@ -118,7 +118,7 @@ def build_snapshots(
     dates = _as_dates(as_of_dates)
     names = task_features(task)
     extra = [c for b in extra_blocks for c in b.columns]
-    src = Sources.from_connection(con)
+    rel = TableRelations.from_connection(con)
 
     if task in ("litigation", "liability"):
         dates = dates if dates is not None else default_snapshot_dates(con, end)
@@ -145,12 +145,12 @@ def build_snapshots(
         return _empty(names + extra)
 
     id_col, recompute = _recompute(con, task, pop, extra_blocks)
-    feats = recompute(src, pop)
+    feats = recompute(rel, pop)
     keys = ["entity_id", "as_of"] + (["claim_kind"] if task == "severity" else [])
     frame = pop.merge(feats, on=keys, how="left", validate="one_to_one")
     if check_leakage:
         checked = [n for n in [*names, *extra] if n != "claim_kind"]
-        assert_point_in_time(frame, keys, checked, src, recompute)
+        assert_point_in_time(frame, keys, checked, rel, recompute)
     cols = ["entity_id", "as_of", *names, *extra, "label", "truth"]
     frame = frame[cols].sort_values(keys, kind="stable").reset_index(drop=True)
     log.info("snapshots built", extra={"task": task, "rows": len(frame)})
@@ -171,13 +171,13 @@ def _recompute(
     pop: pd.DataFrame,
     blocks: Sequence[FeatureBlock],
 ) -> tuple[str, object]:
-    """The function computing `task` features for rows (entity_id, as_of, ...) under sources."""
+    """The function computing `task` features for rows (entity_id, as_of, ...) under relations."""
     if task == "liability":
         fblocks = [b for b in blocks if b.entity == "firm"]
 
-        def firms(sources: Sources, rows: pd.DataFrame) -> pd.DataFrame:
+        def firms(relations: TableRelations, rows: pd.DataFrame) -> pd.DataFrame:
             pairs = rows[["entity_id", "as_of"]].rename(columns={"entity_id": "assignee_id"})
-            out = firm_frame(con, pairs, sources=sources, blocks=fblocks)
+            out = firm_frame(con, pairs, relations=relations, blocks=fblocks)
             return out.rename(columns={"assignee_id": "entity_id"})
 
         return "assignee_id", firms
@@ -185,21 +185,21 @@ def _recompute(
         loans_all, pledges_all = loan_rows_from_table(con)
         lblocks = [b for b in blocks if b.entity == "loan"]
 
-        def loans(sources: Sources, rows: pd.DataFrame) -> pd.DataFrame:
+        def loans(relations: TableRelations, rows: pd.DataFrame) -> pd.DataFrame:
             ids = pa.array(rows["entity_id"].astype(str).tolist(), pa.string())
             keep = pc.is_in(loans_all["loan_id"], value_set=ids)
             keep_p = pc.is_in(pledges_all["loan_id"], value_set=ids)
             out = loan_frame(con, loans_all.filter(keep), pledges_all.filter(keep_p),
-                             sources=sources, names=LOAN_FEATURES, blocks=lblocks)
+                             relations=relations, names=LOAN_FEATURES, blocks=lblocks)
             return out.rename(columns={"loan_id": "entity_id"})
 
         return "loan_id", loans
     pblocks = [b for b in blocks if b.entity == "patent"]
     patent_col = "patent_id" if task == "severity" else "entity_id"
 
-    def patents(sources: Sources, rows: pd.DataFrame) -> pd.DataFrame:
+    def patents(relations: TableRelations, rows: pd.DataFrame) -> pd.DataFrame:
         pairs = rows[[patent_col, "as_of"]].rename(columns={patent_col: "patent_id"})
-        out = patent_frame(con, pairs.drop_duplicates(), sources=sources, blocks=pblocks)
+        out = patent_frame(con, pairs.drop_duplicates(), relations=relations, blocks=pblocks)
         if task != "severity":
             return out.rename(columns={"patent_id": "entity_id"})
         merged = rows[["entity_id", "as_of", "patent_id", "claim_kind"]].merge(
