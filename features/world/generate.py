@@ -12,20 +12,23 @@ from tqdm import tqdm
 
 from features.schema import ASSIGNEE_KINDS, EVENT_TYPES, arrow_schema, table, validate_table
 from features.store import TableStore
+from features.terms import add_months
 from features.world.cases import OUTCOMES, case_details
-from features.world.citations import build_citations
+from features.world.citations import Citations, build_citations
 from features.world.firms import (
     CN_REGIONS,
     HOMES,
     INDIVIDUAL,
     US_REGIONS,
+    Assignees,
+    Financials,
     build_assignees,
     build_financials,
     industries,
 )
-from features.world.history import simulate
+from features.world.history import History, simulate
 from features.world.params import WorldParams
-from features.world.patents import TYPES, build_patents, extra_classes
+from features.world.patents import TYPES, Patents, build_patents, extra_classes
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +136,7 @@ def generate_world(
     hist = simulate(params, patents, firms, fin, cites, n_loans, rngs[4], tick=tick)
     cases = case_details(params, patents, firms, hist.cases, rngs[5])
     bar.set_postfix_str("tables")
-    rows: dict[str, int] = {}
-    _write_tables(store, params, firms, fin, patents, cites, hist, cases, rngs[6], rows)
+    rows = _write_tables(store, params, firms, fin, patents, cites, hist, cases, rngs[6])
     bar.update(1)
     bar.close()
     store.write_meta({
@@ -157,8 +159,6 @@ def generate_world(
     outcome = hist.loans["default_date"]
     defaulted = int((~np.isnat(outcome)).sum()) if len(outcome) else 0
     end = np.datetime64(params.end_date, "D")
-    from features.terms import add_months
-
     matured = (
         (add_months(hist.loans["start"], hist.loans["term"].astype(np.int64)) <= end)
         if len(outcome) else np.zeros(0, bool)
@@ -183,11 +183,45 @@ def generate_world(
     )
 
 
-def _write_tables(store, params, firms, fin, patents, cites, hist, cases, rng, rows) -> None:  # noqa: ANN001
-    """Turn the simulated arrays into canonical tables and write them."""
-    n_a = firms.n
-    a_ids = _ids("A", np.arange(1, n_a + 1), 7)
-    inds = np.asarray(industries(params), dtype=object)
+@dataclass
+class _TableWriter:
+    """Writes canonical tables from numpy or Arrow columns into a store, counting rows."""
+
+    store: TableStore
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def write(self, name: str, cols: dict[str, object]) -> None:
+        """Write table `name` from `cols` (see `_arrow`)."""
+        _write(self.store, name, _arrow(name, cols), self.rows)
+
+
+def _write_tables(
+    store: TableStore,
+    params: WorldParams,
+    firms: Assignees,
+    fin: Financials,
+    patents: Patents,
+    cites: Citations,
+    hist: History,
+    cases: dict[str, np.ndarray],
+    rng: np.random.Generator,
+) -> dict[str, int]:
+    """Turn the simulated arrays into canonical tables, write them and return their row counts."""
+    out = _TableWriter(store)
+    cpc = np.asarray([c.cpc for c in params.classes], dtype=object)
+    a_ids = _write_firms(out, params, firms, fin, cpc)
+    p_ids = _write_patents(out, params, patents, a_ids, cpc, rng)
+    _write_citations(out, patents, cites, p_ids)
+    _write_events(out, hist.events, p_ids, a_ids)
+    _write_cases(out, params, cases, p_ids, a_ids)
+    _write_transactions(out, params, hist.transactions, p_ids)
+    _write_loans(out, params, hist, p_ids, a_ids)
+    _write_truth_years(out, hist, p_ids, a_ids)
+    return out.rows
+
+
+def _firm_names(firms: Assignees) -> np.ndarray:
+    """A made-up name per assignee: a firm name by kind, or a person's name for individuals."""
     stems = np.asarray(("Hua", "Zhong", "Xin", "Tian", "Jin", "Hong", "Lian", "Rui", "Bo", "Kai",
                         "Apex", "Nova", "Vertex", "Summit", "Pioneer", "Orbit", "Crest", "Helix",
                         "Quanta", "Lumen"), dtype=object)
@@ -197,46 +231,67 @@ def _write_tables(store, params, firms, fin, patents, cites, hist, cases, rng, r
                          " IP Holdings LLC"), dtype=object)
     surnames = np.asarray(("Zhang", "Wang", "Li", "Liu", "Chen", "Smith", "Johnson", "Zhao",
                            "Huang", "Brown"), dtype=object)
-    i = np.arange(n_a)
+    i = np.arange(firms.n)
     firm_name = stems[i % 20] + tails[(i // 20) % 10] + suffix[firms.kind]
     person = surnames[i % 10] + " " + stems[(i // 10) % 20]
-    name = np.where(firms.kind == INDIVIDUAL, person, firm_name) + " " + (i + 1).astype(str)
+    return np.where(firms.kind == INDIVIDUAL, person, firm_name) + " " + (i + 1).astype(str)
+
+
+def _write_firms(
+    out: _TableWriter, params: WorldParams, firms: Assignees, fin: Financials, cpc: np.ndarray
+) -> pa.Array:
+    """Assignees, their financials and product technology; returns the assignee ids."""
+    a_ids = _ids("A", np.arange(1, firms.n + 1), 7)
+    inds = np.asarray(industries(params), dtype=object)
+    i = np.arange(firms.n)
     region = np.where(firms.home == 0, np.asarray(CN_REGIONS, dtype=object)[i % 10],
                       np.asarray(US_REGIONS, dtype=object)[i % 10])
-    _write(store, "assignees", _arrow("assignees", {
-        "assignee_id": a_ids, "name": name.astype(str),
+    out.write("assignees", {
+        "assignee_id": a_ids, "name": _firm_names(firms).astype(str),
         "kind": np.asarray(ASSIGNEE_KINDS, dtype=object)[firms.kind],
         "industry": np.where(firms.industry >= 0, inds[np.maximum(firms.industry, 0)], None),
         "region": region,
         "founded_year": np.where(firms.founded > 0, firms.founded, np.nan),
-    }), rows)
-    del firm_name, person, name
-
+    })
     f_idx, y_idx = np.nonzero(np.isfinite(fin.revenue))
-    _write(store, "firm_financials", _arrow("firm_financials", {
+    out.write("firm_financials", {
         "assignee_id": _ref(a_ids, f_idx), "year": y_idx + fin.first_year,
         "revenue": np.round(fin.revenue[f_idx, y_idx], 0),
         "total_assets": np.round(fin.total_assets[f_idx, y_idx], 0),
         "debt": np.round(fin.debt[f_idx, y_idx], 0),
         "net_income": np.round(fin.net_income[f_idx, y_idx], 0),
         "currency": np.full(len(f_idx), params.currency, dtype=object),
-    }), rows)
-    cpc = np.asarray([c.cpc for c in params.classes], dtype=object)
-    _write(store, "firm_technology", _arrow("firm_technology", {
+    })
+    out.write("firm_technology", {
         "assignee_id": _ref(a_ids, firms.product_firm), "cpc_class": cpc[firms.product_class],
         "weight": np.round(firms.product_weight, 6),
-    }), rows)
+    })
+    return a_ids
 
-    # --- patents ---
+
+def _patent_ids(patents: Patents) -> pa.Array:
+    """Publication-style ids: CN...B / U / S by type, US design D and utility numbers."""
     series = patents.jurisdiction.astype(np.int64) * 4 + patents.ptype
     prefix = np.asarray(["CN", "CN", "CN", "", "", "", "USD", "US"], dtype=object)[series]
     tail = np.asarray(["B", "U", "S", "", "", "", "", ""], dtype=object)[series]
     base = np.asarray([100_000_000, 200_000_000, 300_000_000, 0, 0, 0, 400_000, 6_000_000])
     digits = pc.cast(pa.array(base[series] + patents.number), pa.string())
     digits = pc.utf8_lpad(digits, 7, "0")
-    p_ids = pc.binary_join_element_wise(pa.array(prefix, pa.string()), digits,
-                                        pa.array(tail, pa.string()), "")
-    _write(store, "patents", _arrow("patents", {
+    return pc.binary_join_element_wise(pa.array(prefix, pa.string()), digits,
+                                       pa.array(tail, pa.string()), "")
+
+
+def _write_patents(
+    out: _TableWriter,
+    params: WorldParams,
+    patents: Patents,
+    a_ids: pa.Array,
+    cpc: np.ndarray,
+    rng: np.random.Generator,
+) -> pa.Array:
+    """Patents, their extra CPC classes and their value at grant; returns the patent ids."""
+    p_ids = _patent_ids(patents)
+    out.write("patents", {
         "patent_id": p_ids,
         "jurisdiction": np.asarray(HOMES, dtype=object)[patents.jurisdiction],
         "patent_type": np.asarray(TYPES, dtype=object)[patents.ptype],
@@ -246,98 +301,116 @@ def _write_tables(store, params, firms, fin, patents, cites, hist, cases, rng, r
         "first_claim_words": patents.first_claim_words, "family_size": patents.family,
         "num_inventors": patents.inventors, "cpc_main": cpc[patents.cls],
         "assignee_id": _ref(a_ids, patents.owner),
-    }), rows)
+    })
     pat, cls, seq = extra_classes(params, patents, rng)
-    cpc_cls = cpc[cls]
-    _write(store, "patent_cpc", _arrow("patent_cpc", {
-        "patent_id": _ref(p_ids, pat), "cpc_class": cpc_cls,
+    out.write("patent_cpc", {
+        "patent_id": _ref(p_ids, pat), "cpc_class": cpc[cls],
         "cpc_section": np.asarray([c[0] for c in cpc], dtype=object)[cls], "sequence": seq,
-    }), rows)
-    del pat, cls, seq, cpc_cls
-    _write(store, "truth_value", _arrow("truth_value", {
+    })
+    out.write("truth_value", {
         "patent_id": p_ids, "value": np.round(np.exp(patents.log_value), 2),
         "currency": np.full(patents.n, params.currency, dtype=object),
-    }), rows)
+    })
+    return p_ids
 
-    # --- citations (known at the citing patent's grant) ---
+
+def _write_citations(
+    out: _TableWriter, patents: Patents, cites: Citations, p_ids: pa.Array
+) -> None:
+    """Citations, known at the citing patent's grant."""
     if (patents.grant[cites.cited] >= patents.grant[cites.citing]).any():
         raise ValueError("citations: a citation points forward in time")
-    _write(store, "citations", _arrow("citations", {
+    out.write("citations", {
         "citing_patent_id": _ref(p_ids, cites.citing), "cited_patent_id": _ref(p_ids, cites.cited),
         "citation_date": patents.grant[cites.citing], "by_examiner": cites.by_examiner,
-    }), rows)
+    })
 
-    # --- legal events, in date order ---
-    ev = hist.events
-    order = np.lexsort((ev["type"], ev["patent"], ev["date"]))
-    ev = {k: v[order] for k, v in ev.items()}
-    _write(store, "legal_events", _arrow("legal_events", {
+
+def _write_events(
+    out: _TableWriter, events: dict[str, np.ndarray], p_ids: pa.Array, a_ids: pa.Array
+) -> None:
+    """Legal events in date order."""
+    order = np.lexsort((events["type"], events["patent"], events["date"]))
+    ev = {k: v[order] for k, v in events.items()}
+    out.write("legal_events", {
         "event_id": _ids("EV", np.arange(1, len(order) + 1), 9),
         "patent_id": _ref(p_ids, ev["patent"]), "event_date": ev["date"],
         "event_type": np.asarray(EVENT_TYPES, dtype=object)[ev["type"].astype(np.int64)],
         "counterparty_id": _ref(a_ids, ev["counterparty"]),
-    }), rows)
-    del ev
+    })
 
-    # --- cases ---
+
+def _write_cases(
+    out: _TableWriter,
+    params: WorldParams,
+    cases: dict[str, np.ndarray],
+    p_ids: pa.Array,
+    a_ids: pa.Array,
+) -> None:
+    """Cases in filing order."""
     order = np.lexsort((cases["patent"], cases["filed"]))
     cs = {k: v[order] for k, v in cases.items()}
-    out = np.asarray(OUTCOMES, dtype=object)
-    _write(store, "cases", _arrow("cases", {
+    outcomes = np.asarray(OUTCOMES, dtype=object)
+    out.write("cases", {
         "case_id": _ids("CASE", np.arange(1, len(order) + 1), 7),
         "patent_id": _ref(p_ids, cs["patent"]), "filed_date": cs["filed"],
         "plaintiff_id": _ref(a_ids, cs["plaintiff"]), "defendant_id": _ref(a_ids, cs["defendant"]),
         "venue": cs["venue"].astype(object),
-        "outcome": np.where(cs["outcome"] >= 0, out[np.maximum(cs["outcome"], 0)], None),
+        "outcome": np.where(cs["outcome"] >= 0, outcomes[np.maximum(cs["outcome"], 0)], None),
         "closed_date": cs["closed"], "damages": cs["damages"],
         "plaintiff_legal_cost": cs["plaintiff_legal_cost"],
         "defendant_legal_cost": cs["defendant_legal_cost"],
         "currency": np.full(len(order), params.currency, dtype=object),
-    }), rows)
+    })
 
-    # --- transactions ---
-    tr = hist.transactions
+
+def _write_transactions(
+    out: _TableWriter, params: WorldParams, tr: dict[str, np.ndarray], p_ids: pa.Array
+) -> None:
+    """Sales and licences with a disclosed price, in date order."""
     order = np.lexsort((tr["patent"], tr["date"]))
-    _write(store, "transactions", _arrow("transactions", {
+    out.write("transactions", {
         "transaction_id": _ids("TX", np.arange(1, len(order) + 1), 8),
         "patent_id": _ref(p_ids, tr["patent"][order]), "date": tr["date"][order],
         "price": np.round(tr["price"][order], 2),
         "currency": np.full(len(order), params.currency, dtype=object),
         "kind": np.asarray(("sale", "licence"), dtype=object)[tr["kind"][order].astype(np.int64)],
-    }), rows)
+    })
 
-    # --- loans ---
+
+def _write_loans(
+    out: _TableWriter, params: WorldParams, hist: History, p_ids: pa.Array, a_ids: pa.Array
+) -> None:
+    """Loans with their outcome at the data's end, their pledged patents and their truth."""
     ln = hist.loans
     m = len(ln["borrower"])
     end = np.datetime64(params.end_date, "D")
-    from features.terms import add_months
-
     maturity = add_months(ln["start"], ln["term"].astype(np.int64)) if m else ln["start"]
     outcome = np.where(~np.isnat(ln["default_date"]), "defaulted",
                        np.where(maturity > end, "open", "repaid"))
     l_ids = _ids("LN", np.arange(1, m + 1), 7)
-    _write(store, "loans", _arrow("loans", {
+    out.write("loans", {
         "loan_id": l_ids, "borrower_id": _ref(a_ids, ln["borrower"]),
         "lender": np.asarray(LENDERS, dtype=object)[ln["lender"].astype(np.int64)],
         "start_date": ln["start"], "term_months": ln["term"], "amount": ln["amount"],
         "appraised_value": np.round(ln["appraised"], 2),
         "currency": np.full(m, params.currency, dtype=object), "outcome": outcome.astype(object),
         "default_date": ln["default_date"], "recovery": np.round(ln["recovery"], 2),
-    }), rows)
-    _write(store, "loan_patents", _arrow("loan_patents", {
+    })
+    out.write("loan_patents", {
         "loan_id": _ref(l_ids, hist.loan_patents["loan"]),
         "patent_id": _ref(p_ids, hist.loan_patents["patent"]),
-    }), rows)
-    _write(store, "truth_loans", _arrow("truth_loans", {
-        "loan_id": l_ids, "p_default": ln["p_default"],
-    }), rows)
+    })
+    out.write("truth_loans", {"loan_id": l_ids, "p_default": ln["p_default"]})
 
-    # --- truth per patent-year and firm-year ---
+
+def _write_truth_years(out: _TableWriter, hist: History, p_ids: pa.Array, a_ids: pa.Array) -> None:
+    """The litigation probability per patent-year and suit probability per firm-year."""
     t = hist.truth_patent_year
-    _write(store, "truth_patent_year", _arrow("truth_patent_year", {
+    out.write("truth_patent_year", {
         "patent_id": _ref(p_ids, t["patent"]), "year": t["year"], "p_litigation": t["p"],
-    }), rows)
+    })
     t = hist.truth_firm_year
-    _write(store, "truth_firm_year", _arrow("truth_firm_year", {
+    out.write("truth_firm_year", {
         "assignee_id": _ref(a_ids, t["firm"]), "year": t["year"], "p_sued": t["p"],
-    }), rows)
+    })

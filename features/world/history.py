@@ -7,7 +7,7 @@ patents in force); the litigation and default probabilities drawn from are kept 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -84,6 +84,68 @@ def _renewals(
     return sched, lapse, first_unpaid
 
 
+@dataclass
+class _State:
+    """What carries from one year into the next: owners, transfer and suit counts, end of life."""
+
+    owner: np.ndarray  # assignee per patent
+    transfers: np.ndarray  # transfers per patent so far
+    owner_suits: np.ndarray  # suits brought per firm so far
+    eol: np.ndarray  # end of life per patent (expiry, lapse or invalidation)
+
+
+@dataclass(frozen=True)
+class _Drivers:
+    """Fixed inputs of every year's draws: effects, year shocks, NPE buyers, product exposure."""
+
+    class_lit: np.ndarray  # litigation effect per class
+    kind_lit: np.ndarray  # litigation effect per owner kind
+    year_eff: np.ndarray  # litigation shock per year
+    loan_year_eff: np.ndarray  # default shock per year
+    age_max: float  # peak of the age curve, so that the curve's maximum is 0
+    npes: np.ndarray  # NPE firms (transfer buyers)
+    npe_cum: np.ndarray  # their cumulative weights
+    loans_per_year: dict[int, int]
+    practising: np.ndarray  # firms that make products (may be sued)
+    pf_firm: np.ndarray  # product exposure rows sorted by class: firm, class, weight
+    pf_class: np.ndarray
+    pf_weight: np.ndarray
+
+
+@dataclass
+class _Records:
+    """The record accumulators the years append to."""
+
+    truth_py: _Parts = field(default_factory=lambda: _Parts("patent", "year", "p"))
+    truth_fy: _Parts = field(default_factory=lambda: _Parts("firm", "year", "p"))
+    cases: _Parts = field(default_factory=lambda: _Parts(
+        "patent", "filed", "plaintiff", "defendant", "invalidated_on"))
+    events: _Parts = field(default_factory=lambda: _Parts("patent", "date", "type",
+                                                          "counterparty"))
+    trans: _Parts = field(default_factory=lambda: _Parts("patent", "date", "price", "kind"))
+    loans: _Parts = field(default_factory=lambda: _Parts(
+        "borrower", "start", "term", "amount", "appraised", "true_value", "p_default",
+        "default_date", "lender", "recovery"))
+    loan_pat: _Parts = field(default_factory=lambda: _Parts("loan", "patent"))
+    loan_count: int = 0
+
+
+@dataclass(frozen=True)
+class _Year:
+    """The 1 January state of one simulated year."""
+
+    index: int
+    year: int
+    jan1: np.datetime64
+    days: int
+    inf: np.ndarray  # patents in force
+    own: np.ndarray  # their owners
+
+    def random_dates(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """`n` uniform days within the year."""
+        return self.jan1 + (rng.random(n) * self.days).astype(np.int64) * _DAY
+
+
 def simulate(
     params: WorldParams,
     patents: Patents,
@@ -95,228 +157,334 @@ def simulate(
     tick: Callable[[], None] | None = None,
 ) -> History:
     """Run the world from `start_year` to `end_year` and return its records and truth."""
-    n, n_cls = patents.n, len(params.classes)
-    end = np.datetime64(params.end_date, "D")
     sched, lapse, _ = _renewals(params, patents)
     eol = np.where(np.isnat(lapse) | (lapse >= patents.expiry), patents.expiry, lapse)
-    owner = patents.owner.copy()
-    transfers = np.zeros(n, dtype=np.int64)
-    owner_suits = np.zeros(firms.n, dtype=np.int64)
-    class_lit = np.array([c.litigation for c in params.classes])
-    kind_lit = np.asarray(params.lit_kind)
+    state = _State(owner=patents.owner.copy(), transfers=np.zeros(patents.n, dtype=np.int64),
+                   owner_suits=np.zeros(firms.n, dtype=np.int64), eol=eol)
+    drivers = _drivers(params, firms, n_loans, rng)
+    rec = _Records()
+    # Each step draws from `rng` in a fixed order: the same seed gives the same world.
+    for yi, year in enumerate(params.years):
+        jan1 = _jan1(year)
+        inf = np.flatnonzero((patents.grant < jan1) & (state.eol >= jan1))
+        if len(inf) > 0:
+            yr = _Year(yi, year, jan1, int((_jan1(year + 1) - jan1) / _DAY), inf,
+                       state.owner[inf])
+            _simulate_year(params, patents, firms, fin, cites, drivers, state, rec, yr, rng)
+        if tick:
+            tick()
+    return _history(params, sched, lapse, state, rec, rng)
+
+
+def _drivers(
+    params: WorldParams, firms: Assignees, n_loans: int, rng: np.random.Generator
+) -> _Drivers:
+    """The fixed inputs of the yearly draws (drawing the year shocks)."""
     years = list(params.years)
     year_eff = params.lit_year_sd * rng.standard_normal(len(years))
     loan_year_eff = params.default_year_sd * rng.standard_normal(len(years))
     shape, scale = params.lit_age_shape, params.lit_age_scale
-    age_max = shape * np.log(shape * scale) - shape
-    log_claims_ref = np.log(10.0)
     npes = np.flatnonzero(firms.kind == NPE)
-    npe_cum = np.cumsum(firms.weight[npes])
     loan_years = [y for y in years if y >= params.loan_first_year]
     lw = 1.15 ** (np.arange(len(loan_years)))
-    loans_per_year = dict(zip(loan_years, np.round(n_loans * lw / lw.sum()).astype(int),
-                              strict=True))
-    practising = (firms.kind == LARGE) | (firms.kind == SME)
     pf_order = np.argsort(firms.product_class, kind="stable")
-    pf_firm = firms.product_firm[pf_order]
-    pf_class = firms.product_class[pf_order].astype(np.int64)
-    pf_weight = firms.product_weight[pf_order]
+    return _Drivers(
+        class_lit=np.array([c.litigation for c in params.classes]),
+        kind_lit=np.asarray(params.lit_kind),
+        year_eff=year_eff,
+        loan_year_eff=loan_year_eff,
+        age_max=shape * np.log(shape * scale) - shape,
+        npes=npes,
+        npe_cum=np.cumsum(firms.weight[npes]),
+        loans_per_year=dict(zip(loan_years, np.round(n_loans * lw / lw.sum()).astype(int),
+                                strict=True)),
+        practising=(firms.kind == LARGE) | (firms.kind == SME),
+        pf_firm=firms.product_firm[pf_order],
+        pf_class=firms.product_class[pf_order].astype(np.int64),
+        pf_weight=firms.product_weight[pf_order],
+    )
 
-    truth_py = _Parts("patent", "year", "p")
-    truth_fy = _Parts("firm", "year", "p")
-    cases = _Parts("patent", "filed", "plaintiff", "defendant", "invalidated_on")
-    events = _Parts("patent", "date", "type", "counterparty")
-    trans = _Parts("patent", "date", "price", "kind")
-    loans = _Parts("borrower", "start", "term", "amount", "appraised", "true_value", "p_default",
-                   "default_date", "lender", "recovery")
-    loan_pat = _Parts("loan", "patent")
-    loan_count = 0
 
-    for yi, year in enumerate(years):
-        jan1 = _jan1(year)
-        days = int((_jan1(year + 1) - jan1) / _DAY)
-        inf = np.flatnonzero((patents.grant < jan1) & (eol >= jan1))
-        if len(inf) == 0:
-            if tick:
-                tick()
-            continue
-        own = owner[inf]
-        c = patents.cls[inf].astype(np.int64)
-        z = patents.z[inf]
-        age = (jan1 - patents.grant[inf]) / _DAY / 365.25
-        fwd = cites.forward_at_jan1[yi, inf]
+def _simulate_year(
+    params: WorldParams,
+    patents: Patents,
+    firms: Assignees,
+    fin: Financials,
+    cites: Citations,
+    drivers: _Drivers,
+    state: _State,
+    rec: _Records,
+    yr: _Year,
+    rng: np.random.Generator,
+) -> None:
+    """One year: suits on the 1 January state, invalidations, loans, transfers and licences."""
+    p = _litigation_probability(params, patents, firms, cites, drivers, state, yr)
+    rec.truth_py.add(patent=yr.inf.astype(np.int32), year=np.full(len(yr.inf), yr.year, np.int16),
+                     p=p)
+    sued = rng.random(len(yr.inf)) < p
+    s_idx = yr.inf[sued]
+    filed = yr.random_dates(rng, len(s_idx))
+    defendant = _defendants(params, patents, firms, fin, drivers, state, rec, yr, p, s_idx, rng)
+    state.owner_suits += np.bincount(state.owner[s_idx], minlength=firms.n)
+    _invalidations(params, patents, state, rec, yr, sued, s_idx, filed, defendant, rng)
 
-        # --- litigation hazard on the 1 January state ---
-        eta = (
-            params.lit_base
-            + params.lit_value * (patents.log_value[inf] - 12.0)
-            + class_lit[c]
-            + kind_lit[firms.kind[own]]
-            + params.lit_claims * (np.log(patents.claims[inf]) - log_claims_ref)
-            + params.lit_citations * np.log1p(fwd)
-            + shape * np.log(age + 0.25) - (age + 0.25) / scale - age_max
-            + params.lit_transferred * (transfers[inf] > 0)
-            + params.lit_owner_suits * np.log1p(owner_suits[own])
-            + params.lit_us * (patents.jurisdiction[inf] == 1)
-            + year_eff[yi]
+    # pledge loans: firms borrow against patents they own and that are in force
+    pledged_now = np.zeros(0, dtype=np.int64)
+    want = drivers.loans_per_year.get(yr.year, 0)
+    if want > 0:
+        pledged_now, made = _loans(
+            params, patents, firms, fin, yr.inf, yr.own, state.eol, yr.year, want,
+            rec.loan_count, drivers.loan_year_eff[yr.index], rng, rec.loans, rec.loan_pat,
+            rec.events,
         )
-        p = -np.expm1(-np.exp(eta))
-        truth_py.add(patent=inf.astype(np.int32), year=np.full(len(inf), year, np.int16), p=p)
-        sued = rng.random(len(inf)) < p
-        s_idx = inf[sued]
-        filed = jan1 + (rng.random(len(s_idx)) * days).astype(np.int64) * _DAY
+        rec.loan_count += made
 
-        # --- defendants: firms practising the class, weighted by revenue x class weight ---
-        fiscal = year - 2  # the latest fiscal year known on 31 December of year - 1
-        rev = fin.column(fin.revenue, pf_firm, np.full(len(pf_firm), fiscal))
-        ok = np.isfinite(rev) & (firms.founded[pf_firm] <= fiscal)
-        e = np.where(ok, rev * pf_weight, 0.0)
-        total_c = np.bincount(pf_class, weights=e, minlength=n_cls)
-        ex = np.zeros(firms.n * n_cls)
-        np.add.at(ex, pf_firm * n_cls + pf_class, e)
-        denom = total_c[c] - ex[own * n_cls + c]
-        r = np.where(denom > 0, p / np.where(denom > 0, denom, 1.0), 0.0)
-        log_q = np.zeros(firms.n)
-        term = np.zeros(len(pf_firm))
-        rk = np.ones(len(r))
-        ek = np.ones(len(e))
-        for k in range(1, 7):
-            rk = rk * r
-            ek = ek * e
-            r_class = np.bincount(c, weights=rk, minlength=n_cls)
-            r_own = np.bincount(own * n_cls + c, weights=rk, minlength=firms.n * n_cls)
-            term += ek * (r_class[pf_class] - r_own[pf_firm * n_cls + pf_class]) / k
-        np.add.at(log_q, pf_firm, -term)
-        eligible_firm = np.zeros(firms.n, dtype=bool)
-        eligible_firm[pf_firm[ok]] = True
-        ef = np.flatnonzero(eligible_firm & practising)
-        truth_fy.add(firm=ef.astype(np.int32), year=np.full(len(ef), year, np.int16),
+    # a patent in suit or just pledged is not sold that year
+    blocked = np.zeros(patents.n, dtype=bool)
+    blocked[s_idx] = True
+    blocked[pledged_now] = True
+    n_cls = len(params.classes)
+    by_cls = yr.inf[np.argsort(patents.cls[yr.inf], kind="stable")]
+    cls_sorted = patents.cls[by_cls]
+    peers = (np.searchsorted(cls_sorted, np.arange(n_cls), "left"),
+             np.searchsorted(cls_sorted, np.arange(n_cls), "right"), by_cls)
+    _transfers(params, patents, drivers, state, rec, yr, blocked, peers, rng)
+    _licences(params, patents, state, rec, yr, peers, rng)
+
+
+def _litigation_probability(
+    params: WorldParams,
+    patents: Patents,
+    firms: Assignees,
+    cites: Citations,
+    drivers: _Drivers,
+    state: _State,
+    yr: _Year,
+) -> np.ndarray:
+    """Probability that each patent in force is newly sued this year (hazard on 1 January)."""
+    inf, own = yr.inf, yr.own
+    c = patents.cls[inf].astype(np.int64)
+    age = (yr.jan1 - patents.grant[inf]) / _DAY / 365.25
+    fwd = cites.forward_at_jan1[yr.index, inf]
+    shape, scale = params.lit_age_shape, params.lit_age_scale
+    eta = (
+        params.lit_base
+        + params.lit_value * (patents.log_value[inf] - 12.0)
+        + drivers.class_lit[c]
+        + drivers.kind_lit[firms.kind[own]]
+        + params.lit_claims * (np.log(patents.claims[inf]) - np.log(10.0))
+        + params.lit_citations * np.log1p(fwd)
+        + shape * np.log(age + 0.25) - (age + 0.25) / scale - drivers.age_max
+        + params.lit_transferred * (state.transfers[inf] > 0)
+        + params.lit_owner_suits * np.log1p(state.owner_suits[own])
+        + params.lit_us * (patents.jurisdiction[inf] == 1)
+        + drivers.year_eff[yr.index]
+    )
+    return -np.expm1(-np.exp(eta))
+
+
+def _defendants(
+    params: WorldParams,
+    patents: Patents,
+    firms: Assignees,
+    fin: Financials,
+    drivers: _Drivers,
+    state: _State,
+    rec: _Records,
+    yr: _Year,
+    p: np.ndarray,
+    s_idx: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Defendant of each new suit (-1 if none): firms practising the class, by revenue x weight.
+
+    Also records each practising firm's probability of being sued this year (`truth_firm_year`).
+    """
+    n_cls = len(params.classes)
+    pf_firm, pf_class = drivers.pf_firm, drivers.pf_class
+    own = yr.own
+    c = patents.cls[yr.inf].astype(np.int64)
+    fiscal = yr.year - 2  # the latest fiscal year known on 31 December of year - 1
+    rev = fin.column(fin.revenue, pf_firm, np.full(len(pf_firm), fiscal))
+    ok = np.isfinite(rev) & (firms.founded[pf_firm] <= fiscal)
+    e = np.where(ok, rev * drivers.pf_weight, 0.0)
+    total_c = np.bincount(pf_class, weights=e, minlength=n_cls)
+    ex = np.zeros(firms.n * n_cls)
+    np.add.at(ex, pf_firm * n_cls + pf_class, e)
+    denom = total_c[c] - ex[own * n_cls + c]
+    r = np.where(denom > 0, p / np.where(denom > 0, denom, 1.0), 0.0)
+    # log P(not sued) per firm: the series of log(1 - r e) over the suits it could be named in
+    log_q = np.zeros(firms.n)
+    term = np.zeros(len(pf_firm))
+    rk = np.ones(len(r))
+    ek = np.ones(len(e))
+    for k in range(1, 7):
+        rk = rk * r
+        ek = ek * e
+        r_class = np.bincount(c, weights=rk, minlength=n_cls)
+        r_own = np.bincount(own * n_cls + c, weights=rk, minlength=firms.n * n_cls)
+        term += ek * (r_class[pf_class] - r_own[pf_firm * n_cls + pf_class]) / k
+    np.add.at(log_q, pf_firm, -term)
+    eligible_firm = np.zeros(firms.n, dtype=bool)
+    eligible_firm[pf_firm[ok]] = True
+    ef = np.flatnonzero(eligible_firm & drivers.practising)
+    rec.truth_fy.add(firm=ef.astype(np.int32), year=np.full(len(ef), yr.year, np.int16),
                      p=-np.expm1(log_q[ef]))
-        cum = np.cumsum(e)
-        lo_c = np.concatenate(([0.0], cum))[np.searchsorted(pf_class, np.arange(n_cls), "left")]
-        hi_c = np.concatenate(([0.0], cum))[np.searchsorted(pf_class, np.arange(n_cls), "right")]
-        s_cls = patents.cls[s_idx].astype(np.int64)
-        s_own = owner[s_idx]
-        defendant = np.full(len(s_idx), -1, dtype=np.int64)
-        todo = np.flatnonzero(total_c[s_cls] - ex[s_own * n_cls + s_cls] > 0)
-        for _ in range(200):
-            if len(todo) == 0:
-                break
-            u = lo_c[s_cls[todo]] + rng.random(len(todo)) * (hi_c[s_cls[todo]] - lo_c[s_cls[todo]])
-            pick = pf_firm[np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)]
-            good = pick != s_own[todo]
-            defendant[todo[good]] = pick[good]
-            todo = todo[~good]
-        owner_suits += np.bincount(s_own, minlength=firms.n)
 
-        # --- invalidation requests: mostly by defendants after a suit ---
-        req_after = rng.random(len(s_idx)) < params.invalidation_after_suit
-        req_bg = rng.random(len(inf)) < params.invalidation_background
-        bg_idx = inf[req_bg & ~sued]
-        r_pat = np.concatenate([s_idx[req_after], bg_idx])
-        r_date = np.concatenate([
-            filed[req_after] + rng.integers(30, 180, int(req_after.sum())) * _DAY,
-            jan1 + (rng.random(len(bg_idx)) * days).astype(np.int64) * _DAY,
-        ])
-        r_who = np.concatenate([defendant[req_after], np.full(len(bg_idx), -1)])
-        alive = r_date < eol[r_pat]
-        r_pat, r_date, r_who = r_pat[alive], r_date[alive], r_who[alive]
-        decided = r_date + (300 * np.exp(0.3 * rng.standard_normal(len(r_pat)))).astype(
-            np.int64) * _DAY
-        win = rng.random(len(r_pat)) < _sigmoid(
-            np.log(params.invalidation_success / (1 - params.invalidation_success))
-            - 0.6 * patents.z[r_pat]
-        )
-        events.add(patent=r_pat, date=r_date,
+    cum = np.cumsum(e)
+    lo_c = np.concatenate(([0.0], cum))[np.searchsorted(pf_class, np.arange(n_cls), "left")]
+    hi_c = np.concatenate(([0.0], cum))[np.searchsorted(pf_class, np.arange(n_cls), "right")]
+    s_cls = patents.cls[s_idx].astype(np.int64)
+    s_own = state.owner[s_idx]
+    defendant = np.full(len(s_idx), -1, dtype=np.int64)
+    todo = np.flatnonzero(total_c[s_cls] - ex[s_own * n_cls + s_cls] > 0)
+    for _ in range(200):  # redraw picks that hit the plaintiff itself
+        if len(todo) == 0:
+            break
+        u = lo_c[s_cls[todo]] + rng.random(len(todo)) * (hi_c[s_cls[todo]] - lo_c[s_cls[todo]])
+        pick = pf_firm[np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)]
+        good = pick != s_own[todo]
+        defendant[todo[good]] = pick[good]
+        todo = todo[~good]
+    return defendant
+
+
+def _invalidations(
+    params: WorldParams,
+    patents: Patents,
+    state: _State,
+    rec: _Records,
+    yr: _Year,
+    sued: np.ndarray,
+    s_idx: np.ndarray,
+    filed: np.ndarray,
+    defendant: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Invalidation requests (mostly by defendants after a suit), their decisions, the cases."""
+    req_after = rng.random(len(s_idx)) < params.invalidation_after_suit
+    req_bg = rng.random(len(yr.inf)) < params.invalidation_background
+    bg_idx = yr.inf[req_bg & ~sued]
+    r_pat = np.concatenate([s_idx[req_after], bg_idx])
+    r_date = np.concatenate([
+        filed[req_after] + rng.integers(30, 180, int(req_after.sum())) * _DAY,
+        yr.random_dates(rng, len(bg_idx)),
+    ])
+    r_who = np.concatenate([defendant[req_after], np.full(len(bg_idx), -1)])
+    alive = r_date < state.eol[r_pat]
+    r_pat, r_date, r_who = r_pat[alive], r_date[alive], r_who[alive]
+    decided = r_date + (300 * np.exp(0.3 * rng.standard_normal(len(r_pat)))).astype(
+        np.int64) * _DAY
+    win = rng.random(len(r_pat)) < _sigmoid(
+        np.log(params.invalidation_success / (1 - params.invalidation_success))
+        - 0.6 * patents.z[r_pat]
+    )
+    rec.events.add(patent=r_pat, date=r_date,
                    type=np.full(len(r_pat), EV["invalidation_requested"]), counterparty=r_who)
-        done = decided < eol[r_pat]
-        events.add(patent=r_pat[done], date=decided[done],
+    done = decided < state.eol[r_pat]
+    rec.events.add(patent=r_pat[done], date=decided[done],
                    type=np.where(win[done], EV["invalidated"], EV["upheld"]),
                    counterparty=r_who[done])
-        inv_pat, inv_date = r_pat[done & win], decided[done & win]
-        eol[inv_pat] = np.minimum(eol[inv_pat], inv_date)
-        invalidated_on = np.full(len(s_idx), _NAT)
-        via_case = np.flatnonzero(req_after)[alive[: int(req_after.sum())]]
-        w_case = (done & win)[: len(via_case)]
-        invalidated_on[via_case[w_case]] = decided[: len(via_case)][w_case]
-        cases.add(patent=s_idx, filed=filed, plaintiff=s_own, defendant=defendant,
+    inv_pat, inv_date = r_pat[done & win], decided[done & win]
+    state.eol[inv_pat] = np.minimum(state.eol[inv_pat], inv_date)
+    invalidated_on = np.full(len(s_idx), _NAT)
+    via_case = np.flatnonzero(req_after)[alive[: int(req_after.sum())]]
+    w_case = (done & win)[: len(via_case)]
+    invalidated_on[via_case[w_case]] = decided[: len(via_case)][w_case]
+    rec.cases.add(patent=s_idx, filed=filed, plaintiff=state.owner[s_idx], defendant=defendant,
                   invalidated_on=invalidated_on)
 
-        # --- pledge loans: firms borrow against patents they own and that are in force ---
-        pledged_now = np.zeros(0, dtype=np.int64)
-        want = loans_per_year.get(year, 0)
-        if want > 0:
-            pledged_now, made = _loans(
-                params, patents, firms, fin, inf, own, eol, year, want, loan_count,
-                loan_year_eff[yi], rng, loans, loan_pat, events,
-            )
-            loan_count += made
 
-        # --- transfers and licences (a patent in suit or just pledged is not sold that year) ---
-        blocked = np.zeros(n, dtype=bool)
-        blocked[s_idx] = True
-        blocked[pledged_now] = True
-        by_cls = inf[np.argsort(patents.cls[inf], kind="stable")]
-        cls_sorted = patents.cls[by_cls]
-        blo = np.searchsorted(cls_sorted, np.arange(n_cls), "left")
-        bhi = np.searchsorted(cls_sorted, np.arange(n_cls), "right")
-        peers = (blo, bhi, by_cls)
-
-        t_p = params.transfer_rate * np.exp(0.3 * z)
-        t_mask = (rng.random(len(inf)) < t_p) & ~blocked[inf]
-        t_idx = inf[t_mask]
-        t_date = jan1 + (rng.random(len(t_idx)) * days).astype(np.int64) * _DAY
-        q_npe = np.minimum(0.9, params.npe_buyer_share * np.exp(
-            0.8 * (class_lit[patents.cls[t_idx]] - 1.0) + 0.6 * patents.z[t_idx]))
-        to_npe = (rng.random(len(t_idx)) < q_npe) & (len(npes) > 0)
-        buyer = _peer_owner(rng, patents.cls[t_idx], peers, owner)
-        if len(npes):
-            pick = np.searchsorted(npe_cum, rng.random(len(t_idx)) * npe_cum[-1], side="right")
-            buyer = np.where(to_npe, npes[np.minimum(pick, len(npes) - 1)], buyer)
-        keep = (buyer != owner[t_idx]) & (t_date < eol[t_idx])
-        t_idx, t_date, buyer = t_idx[keep], t_date[keep], buyer[keep]
-        events.add(patent=t_idx, date=t_date, type=np.full(len(t_idx), EV["transferred"]),
+def _transfers(
+    params: WorldParams,
+    patents: Patents,
+    drivers: _Drivers,
+    state: _State,
+    rec: _Records,
+    yr: _Year,
+    blocked: np.ndarray,
+    peers: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+) -> None:
+    """Sales of patents in force to a peer or an NPE; some prices are disclosed."""
+    inf = yr.inf
+    t_p = params.transfer_rate * np.exp(0.3 * patents.z[inf])
+    t_mask = (rng.random(len(inf)) < t_p) & ~blocked[inf]
+    t_idx = inf[t_mask]
+    t_date = yr.random_dates(rng, len(t_idx))
+    q_npe = np.minimum(0.9, params.npe_buyer_share * np.exp(
+        0.8 * (drivers.class_lit[patents.cls[t_idx]] - 1.0) + 0.6 * patents.z[t_idx]))
+    npes, npe_cum = drivers.npes, drivers.npe_cum
+    to_npe = (rng.random(len(t_idx)) < q_npe) & (len(npes) > 0)
+    buyer = _peer_owner(rng, patents.cls[t_idx], peers, state.owner)
+    if len(npes):
+        pick = np.searchsorted(npe_cum, rng.random(len(t_idx)) * npe_cum[-1], side="right")
+        buyer = np.where(to_npe, npes[np.minimum(pick, len(npes) - 1)], buyer)
+    keep = (buyer != state.owner[t_idx]) & (t_date < state.eol[t_idx])
+    t_idx, t_date, buyer = t_idx[keep], t_date[keep], buyer[keep]
+    rec.events.add(patent=t_idx, date=t_date, type=np.full(len(t_idx), EV["transferred"]),
                    counterparty=buyer)
-        sold = rng.random(len(t_idx)) < params.sale_price_disclosed
-        trans.add(patent=t_idx[sold], date=t_date[sold],
+    sold = rng.random(len(t_idx)) < params.sale_price_disclosed
+    rec.trans.add(patent=t_idx[sold], date=t_date[sold],
                   price=patents.value_at(t_idx[sold], t_date[sold])
                   * np.exp(params.price_noise_sd * rng.standard_normal(int(sold.sum()))),
                   kind=np.zeros(int(sold.sum()), np.int8))
-        owner[t_idx] = buyer
-        transfers[t_idx] += 1
+    state.owner[t_idx] = buyer
+    state.transfers[t_idx] += 1
 
-        l_mask = rng.random(len(inf)) < params.licence_rate * np.exp(0.4 * z)
-        l_idx = inf[l_mask]
-        l_date = jan1 + (rng.random(len(l_idx)) * days).astype(np.int64) * _DAY
-        licensee = _peer_owner(rng, patents.cls[l_idx], peers, owner)
-        keep = (licensee != owner[l_idx]) & (l_date < eol[l_idx])
-        l_idx, l_date, licensee = l_idx[keep], l_date[keep], licensee[keep]
-        events.add(patent=l_idx, date=l_date, type=np.full(len(l_idx), EV["licensed"]),
+
+def _licences(
+    params: WorldParams,
+    patents: Patents,
+    state: _State,
+    rec: _Records,
+    yr: _Year,
+    peers: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+) -> None:
+    """Licences of patents in force to a peer; some prices are disclosed."""
+    inf = yr.inf
+    l_mask = rng.random(len(inf)) < params.licence_rate * np.exp(0.4 * patents.z[inf])
+    l_idx = inf[l_mask]
+    l_date = yr.random_dates(rng, len(l_idx))
+    licensee = _peer_owner(rng, patents.cls[l_idx], peers, state.owner)
+    keep = (licensee != state.owner[l_idx]) & (l_date < state.eol[l_idx])
+    l_idx, l_date, licensee = l_idx[keep], l_date[keep], licensee[keep]
+    rec.events.add(patent=l_idx, date=l_date, type=np.full(len(l_idx), EV["licensed"]),
                    counterparty=licensee)
-        shown = rng.random(len(l_idx)) < params.licence_price_disclosed
-        trans.add(patent=l_idx[shown], date=l_date[shown],
+    shown = rng.random(len(l_idx)) < params.licence_price_disclosed
+    rec.trans.add(patent=l_idx[shown], date=l_date[shown],
                   price=patents.value_at(l_idx[shown], l_date[shown])
                   * np.exp(params.price_noise_sd * rng.standard_normal(int(shown.sum()))),
                   kind=np.ones(int(shown.sum()), np.int8))
-        if tick:
-            tick()
 
-    # --- renewals and lapses, cut at the end of life and the end of the data ---
+
+def _history(
+    params: WorldParams,
+    sched: dict[str, np.ndarray],
+    lapse: np.ndarray,
+    state: _State,
+    rec: _Records,
+    rng: np.random.Generator,
+) -> History:
+    """Renewals and lapses cut at the end of life and of the data, then every record."""
+    end = np.datetime64(params.end_date, "D")
+    eol = state.eol
     row = sched["row"]
     pay_date = sched["due_date"] - rng.integers(0, 60, len(row)) * _DAY
     paid = sched["paid"] & (pay_date < eol[row]) & (pay_date <= end)
-    events.add(patent=row[paid], date=pay_date[paid], type=np.full(int(paid.sum()),
-               EV["renewal_paid"]), counterparty=np.full(int(paid.sum()), -1))
+    rec.events.add(patent=row[paid], date=pay_date[paid], type=np.full(int(paid.sum()),
+                   EV["renewal_paid"]), counterparty=np.full(int(paid.sum()), -1))
     lapsed = np.flatnonzero(~np.isnat(lapse) & (lapse == eol) & (lapse <= end))
-    events.add(patent=lapsed, date=lapse[lapsed], type=np.full(len(lapsed), EV["lapsed"]),
-               counterparty=np.full(len(lapsed), -1))
-    ev = events.get()
+    rec.events.add(patent=lapsed, date=lapse[lapsed], type=np.full(len(lapsed), EV["lapsed"]),
+                   counterparty=np.full(len(lapsed), -1))
+    ev = rec.events.get()
     keep = ev["date"] <= end
     ev = {k: v[keep] for k, v in ev.items()}
     return History(
-        truth_patent_year=truth_py.get(), truth_firm_year=truth_fy.get(), cases=cases.get(),
-        events=ev, transactions=trans.get(), loans=loans.get(), loan_patents=loan_pat.get(),
-        end_of_life=eol,
+        truth_patent_year=rec.truth_py.get(), truth_firm_year=rec.truth_fy.get(),
+        cases=rec.cases.get(), events=ev, transactions=rec.trans.get(), loans=rec.loans.get(),
+        loan_patents=rec.loan_pat.get(), end_of_life=eol,
     )
 
 
