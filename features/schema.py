@@ -98,11 +98,11 @@ class SchemaError(ValueError):
         super().__init__(f"{where}: {rule}" + (f" ({detail})" if detail else ""))
 
 
-_S = "string"
-_D = "date"
-_I = "int"
-_F = "float"
-_B = "bool"
+_S: ColumnKind = "string"
+_D: ColumnKind = "date"
+_I: ColumnKind = "int"
+_F: ColumnKind = "float"
+_B: ColumnKind = "bool"
 _MONEY = "Amount in the table's `currency`."
 
 TABLES: tuple[Table, ...] = (
@@ -377,9 +377,10 @@ def arrow_schema(tbl: Table) -> pa.Schema:
 def _coerce(tbl: Table, col: Column, series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Cast one column to its canonical dtype; return (values, mask of cells that failed)."""
     was_null = series.isna()
+    out: pd.Series
     if col.kind == "string":
-        out = series.astype("string")
-        out = out.str.strip().replace("", pd.NA)
+        stripped = series.astype("string").str.strip()
+        out = stripped.mask((stripped == "").fillna(False))
     elif col.kind == "date":
         out = pd.to_datetime(series, errors="coerce").astype("datetime64[ms]")
     elif col.kind == "int":

@@ -94,6 +94,8 @@ def _apply(state: dict[str, Any], raw: np.ndarray) -> np.ndarray:
     """Apply a calibration state to raw scores."""
     if state["method"] == "isotonic":
         # np.interp clips outside the threshold range, as IsotonicRegression(out_of_bounds="clip")
-        return np.interp(raw, np.asarray(state["x"]), np.asarray(state["y"]))
+        clipped: np.ndarray = np.interp(raw, np.asarray(state["x"]), np.asarray(state["y"]))
+        return clipped
     z = state["a"] * raw + state["b"]
-    return 1.0 / (1.0 + np.exp(-z))
+    platt: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return platt

@@ -33,7 +33,7 @@ class AdditivityError(AssertionError):
 def top_reasons(
     task: str,
     row_contributions: Mapping[str, float] | pd.Series,
-    feature_values: Mapping[str, float] | pd.Series,
+    feature_values: Mapping[str, float | None] | pd.Series,
     n: int = MAX_REASONS,
 ) -> list[Reason]:
     """The `n` (at most 4) features with the largest absolute contribution, with EN/ZH texts."""

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import mlflow
-import mlflow.pyfunc
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel, load_model
 
 from models.tasks import TASK_NAMES, task_spec
 
@@ -40,7 +41,7 @@ class LoadedModel:
     registered_name: str
     version: str
     run_id: str
-    pyfunc: mlflow.pyfunc.PyFuncModel
+    pyfunc: PyFuncModel
     feature_names: tuple[str, ...]
 
     @property
@@ -71,8 +72,22 @@ def load_model_version(client: MlflowClient, task: str, alias: str) -> LoadedMod
         raise ChampionMissingError(
             task, name, exc.message.splitlines()[0], alias
         ) from None
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
-    schema = model.metadata.get_input_schema()
-    features = tuple(schema.input_names()) if schema is not None else ()
+    model = load_model(f"models:/{name}/{mv.version}")
+    features = input_features(model)
     log.info("loaded %s version %s (run %s)", name, mv.version, mv.run_id)
     return LoadedModel(task, name, str(mv.version), str(mv.run_id), model, features)
+
+
+def input_features(model: PyFuncModel) -> tuple[str, ...]:
+    """The input columns of a logged pyfunc, from its signature (empty without one)."""
+    # mlflow leaves ModelMetadata.get_input_schema unannotated; it returns a Schema or None.
+    schema = model.metadata.get_input_schema()  # type: ignore[no-untyped-call]
+    return tuple(schema.input_names()) if schema is not None else ()
+
+
+def predict_frame(model: PyFuncModel, X: pd.DataFrame) -> pd.DataFrame:
+    """The pyfunc's contract frame for `X`; TypeError if the model answers anything else."""
+    out = model.predict(X)
+    if not isinstance(out, pd.DataFrame):
+        raise TypeError(f"the pyfunc must return a DataFrame, got {type(out).__name__}")
+    return out

@@ -7,11 +7,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import mlflow
-import mlflow.pyfunc
 import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
+from mlflow.pyfunc import log_model
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
 from models.base import BoostedModel
 from models.persistence import load_estimator, save_estimator
@@ -20,16 +20,16 @@ MODEL_DIR_ARTIFACT = "model_dir"
 PINNED_PACKAGES = ("lightgbm", "scikit-learn", "pandas", "numpy", "mlflow")
 
 
-class PatentRiskModel(mlflow.pyfunc.PythonModel):
+class PatentRiskModel(PythonModel):
     """Pyfunc that rebuilds a task estimator from its artifacts and returns the contract frame."""
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         """Load the boosters (LightGBM text) and the calibrator/offsets (JSON) from artifacts."""
         self.estimator = load_estimator(Path(context.artifacts[MODEL_DIR_ARTIFACT]))
 
     def predict(
         self,
-        context: mlflow.pyfunc.PythonModelContext,
+        context: PythonModelContext,
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
@@ -54,7 +54,7 @@ def log_pyfunc(
     signature = infer_signature(example, estimator.score_frame(example))
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = save_estimator(estimator, Path(tmp) / "estimator")
-        return mlflow.pyfunc.log_model(
+        info: ModelInfo = log_model(
             name=name,
             python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
             artifacts={MODEL_DIR_ARTIFACT: str(model_dir)},
@@ -63,3 +63,4 @@ def log_pyfunc(
             pip_requirements=pip_requirements(),
             registered_model_name=registered_model_name,
         )
+        return info

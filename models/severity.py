@@ -78,7 +78,8 @@ class SeverityRegressor(RegressorMixin, BoostedModel):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Expected claim cost per row."""
-        return np.exp(self.raw_score(X))
+        cost: np.ndarray = np.exp(self.raw_score(X))
+        return cost
 
     def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         """Contract output: `expected_cost`, `raw_score`, `shap_base`, `shap__<feature>`."""

@@ -94,12 +94,13 @@ class ValueQuantileModel(RegressorMixin, BoostedModel):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Median (P50) value per row."""
-        return np.exp(self.log_quantiles(X)["p50"].to_numpy())
+        p50: np.ndarray = np.exp(self.log_quantiles(X)["p50"].to_numpy())
+        return p50
 
     def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         """Contract output: `p10`, `p50`, `p90`, `raw_score` (log P50), `shap_base`, `shap__*`."""
         logq = self.log_quantiles(X)
-        out = np.exp(logq)
+        out = pd.DataFrame(np.exp(logq.to_numpy()), index=logq.index, columns=logq.columns)
         out["raw_score"] = logq["p50"]
         return pd.concat([out, self.contributions(X)], axis=1)
 

@@ -60,8 +60,8 @@ def version_cmd() -> None:
 
 @app.command("serve")
 def serve(
-    host: str = typer.Option(None, help="Bind address (default PATENTRISK_HOST)."),
-    port: int = typer.Option(None, help="Port (default PATENTRISK_PORT)."),
+    host: str | None = typer.Option(None, help="Bind address (default PATENTRISK_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default PATENTRISK_PORT)."),
 ) -> None:
     """Serve the API with uvicorn."""
     import uvicorn

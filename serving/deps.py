@@ -31,7 +31,8 @@ api_key_scheme = APIKeyHeader(
 
 def get_settings(request: Request) -> Settings:
     """The app's settings."""
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings  # app.state is untyped: name the type
+    return settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -42,12 +43,14 @@ def get_session(request: Request) -> Iterator[Session]:
 
 def get_metrics(request: Request) -> ServiceMetrics:
     """The app's Prometheus metrics."""
-    return request.app.state.metrics
+    metrics: ServiceMetrics = request.app.state.metrics
+    return metrics
 
 
 def get_models(request: Request) -> ModelSet:
     """The model set in service when the request started (a reload does not change it midway)."""
-    return request.app.state.models
+    models: ModelSet = request.app.state.models
+    return models
 
 
 def get_dataset(request: Request) -> DatasetHandle:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from features.settings import Settings
 from models.loading import LoadedModel, load_champions
-from models.policy import load_policy
+from models.policy import Policy, load_policy
 from serving.errors import ModelNotLoadedError
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,7 @@ class ServedModel:
     task: str
     name: str
     version: str
-    model: Any
+    model: LoadedModel
     alias: str = "champion"
 
 
@@ -38,7 +37,7 @@ class ModelSet:
     """The loaded models by task, and the rating policy with its version and hash."""
 
     models: Mapping[str, ServedModel] = field(default_factory=dict)
-    policy: Any = None
+    policy: Policy | None = None
     policy_version: str | None = None
     policy_hash: str | None = None
 

@@ -47,11 +47,11 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts (dates as ISO strings, missing values as null)."""
     out = []
     for row in df.to_dict(orient="records"):
-        rec = {}
+        rec: dict[str, Any] = {}
         for key, value in row.items():
             if isinstance(value, pd.Timestamp | dt.datetime):
                 value = value.date()
-            rec[key] = json_safe(value)
+            rec[str(key)] = json_safe(value)
         out.append(rec)
     return out
 

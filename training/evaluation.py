@@ -63,7 +63,9 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, prefix: str = "test_") 
     }
 
 
-def oracle_classification_metrics(y: np.ndarray, p: np.ndarray, truth: np.ndarray) -> dict:
+def oracle_classification_metrics(
+    y: np.ndarray, p: np.ndarray, truth: np.ndarray
+) -> dict[str, float]:
     """The oracle's metrics from the world's true probabilities, and the model/oracle ratios."""
     truth = np.asarray(truth, dtype=np.float64)
     if np.isnan(truth).all():

@@ -8,13 +8,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import load_model
 
-from models.loading import CHALLENGER, CHAMPION
+from models.loading import CHALLENGER, CHAMPION, input_features, predict_frame
 from models.tasks import TaskSpec
 from training.evaluation import at_least_as_good, primary_score
 
@@ -45,12 +45,11 @@ def rescore_version(
     registered_name: str, version: str, X_test: pd.DataFrame
 ) -> pd.DataFrame | None:
     """A registered version's output frame on the test rows, or None if it needs other features."""
-    model = mlflow.pyfunc.load_model(f"models:/{registered_name}/{version}")
-    schema = model.metadata.get_input_schema()
-    features = schema.input_names() if schema is not None else list(X_test.columns)
+    model = load_model(f"models:/{registered_name}/{version}")
+    features = list(input_features(model) or X_test.columns)
     if any(f not in X_test.columns for f in features):
         return None
-    return model.predict(X_test.loc[:, features].reset_index(drop=True))
+    return predict_frame(model, X_test.loc[:, features].reset_index(drop=True))
 
 
 def apply_gate(

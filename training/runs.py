@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import mlflow.data
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.data.pandas_dataset import from_pandas
 
 from features.settings import Settings
 from models.base import BoostedModel
@@ -210,7 +210,7 @@ def _log_run(
         with warnings.catch_warnings():
             # MLflow registers the local-file source under two schemes and warns about it
             warnings.filterwarnings("ignore", "The specified dataset source", UserWarning)
-            dataset = mlflow.data.from_pandas(
+            dataset = from_pandas(
                 frame.iloc[idx], source=Path(data.root).resolve().as_uri(), targets="label",
                 name=f"{data.dataset}-{spec.name}-{context}",
                 digest=f"{data.fingerprint}-{context}",

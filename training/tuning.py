@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import optuna
@@ -50,7 +50,9 @@ def tune(
     if trials <= 0:
         return {}, None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    direction = "maximize" if spec.higher_is_better else "minimize"
+    direction: Literal["maximize", "minimize"] = (
+        "maximize" if spec.higher_is_better else "minimize"
+    )
     study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
 
     def objective(trial: optuna.Trial) -> float:
@@ -65,9 +67,16 @@ def tune(
     log.info("%s: best validation %s=%.4f after %d trials (defaults %.4f)", spec.name,
              spec.primary_metric, best.value, len(study.trials), baseline.value)
     if best.number != baseline.number and not beats_beyond_noise(
-        spec, float(best.value), float(baseline.value), np.asarray(y_valid)
+        spec, _score(best), _score(baseline), np.asarray(y_valid)
     ):
         log.info("%s: tuned parameters are within the validation noise; keeping defaults",
                  spec.name)
         best = baseline
-    return dict(best.params), float(best.value)
+    return dict(best.params), _score(best)
+
+
+def _score(trial: optuna.trial.FrozenTrial) -> float:
+    """The validation score of a finished trial (every trial here returns one)."""
+    if trial.value is None:
+        raise ValueError(f"trial {trial.number} finished without a score")
+    return float(trial.value)

@@ -128,7 +128,7 @@ def _events(elem: ET.Element, file: str, loader: Loader) -> list[dict[str, objec
         return []
     loader.note(f"assignment records -> {event}")
     assignee = elem.findtext("patent-assignees/patent-assignee/name")
-    out = []
+    out: list[dict[str, object]] = []
     for prop in elem.findall("patent-properties/patent-property"):
         grant = None
         for doc in prop.findall("document-id"):

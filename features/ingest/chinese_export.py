@@ -212,7 +212,11 @@ def _chunk(file: str, start: int, rows: list[list[object]], columns: dict[int, s
     frame = frame[frame.drop(columns=["_file", "_line"]).notna().any(axis=1)].copy()
     if frame.empty:
         return
-    col = lambda f: frame[f] if f in frame.columns else pd.Series(None, frame.index, "object")  # noqa: E731
+
+    def col(name: str) -> pd.Series:
+        """The export's column `name`, or an all-missing one when the file lacks it."""
+        return frame[name] if name in frame.columns else pd.Series(None, frame.index, "object")
+
     number = col("grant_number").where(col("grant_number").notna(), col("publication_number"))
     number = number.where(number.notna(), col("application_number"))
     frame["patent_id"] = number.map(cn_patent_id).astype("string")

@@ -36,7 +36,7 @@ def us_patent_ids(values: pd.Series) -> pd.Series:
     parts = text.str.extract(r"^(?P<prefix>D|RE|PP|H|T|X|AI)?0*(?P<digits>\d+)$")
     digits = parts["digits"].str.lstrip("0").replace("", "0")
     out = "US" + parts["prefix"].fillna("") + digits
-    return out.where(parts["digits"].notna(), pd.NA).astype("string")
+    return out.where(parts["digits"].notna()).astype("string")
 
 
 def cn_patent_id(raw: object) -> str | None:

@@ -56,7 +56,7 @@ def load(paths: list[Path], loader: Loader) -> None:
     if missing:
         raise SourceFileError(paths[0], None, f"the litigation load needs {', '.join(missing)} too")
     known = known_ids_by_name(loader.existing("assignees", ["assignee_id", "name"]))
-    con = loader.duckdb()
+    con = loader.connect()
     try:
         for name, path in files.items():
             loader.read(load_table(con, loader, path, f"oce_{name}", FILES[name], delimiter=",",

@@ -19,10 +19,11 @@ import csv
 import logging
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import duckdb
 import pandas as pd
@@ -32,6 +33,12 @@ import pyarrow.parquet as pq
 from features.schema import TABLES, arrow_schema, check_rows, table, to_arrow
 from features.store import TableStore
 from features.terms import expiry_dates
+
+if TYPE_CHECKING:
+    from _csv import Writer as CsvWriter
+
+# A rejected cell: file, line, column, rule, offending value.
+RejectRow = tuple[Any, Any, Any, Any, Any]
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +104,8 @@ class Loader:
         self._work = store.root / ".ingest-staging"
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._seq: dict[str, int] = {}
-        self._rejects_file: object | None = None
-        self._rejects_csv: csv.writer | None = None  # type: ignore[valid-type]
+        self._rejects_file: TextIO | None = None
+        self._rejects_csv: CsvWriter | None = None
 
     # -- what adapters call -------------------------------------------------------------------
 
@@ -168,7 +175,7 @@ class Loader:
             self._writers[name] = writer
         writer.write_table(data)
 
-    def duckdb(self) -> duckdb.DuckDBPyConnection:
+    def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection under the load's memory limit, spilling into the staging folder."""
         con = duckdb.connect()
         con.execute(f"SET memory_limit='{self.memory_limit}'")
@@ -190,7 +197,7 @@ class Loader:
         staged += [t.name for t in TABLES if t.name in self._writers and t.name not in staged]
         ends: list[date] = []
         if staged:
-            con = self.duckdb()
+            con = self.connect()
             try:
                 for name in staged:
                     end = self._merge(con, name)
@@ -199,7 +206,7 @@ class Loader:
             finally:
                 con.close()
         if self._rejects_file is not None:
-            self._rejects_file.close()  # type: ignore[attr-defined]
+            self._rejects_file.close()
         shutil.rmtree(self._work, ignore_errors=True)
         if ends and self.report.end_date is None:
             self.report.end_date = max(ends)
@@ -210,7 +217,7 @@ class Loader:
         for writer in self._writers.values():
             writer.close()
         if self._rejects_file is not None:
-            self._rejects_file.close()  # type: ignore[attr-defined]
+            self._rejects_file.close()
         shutil.rmtree(self._work, ignore_errors=True)
 
     def _merge(self, con: duckdb.DuckDBPyConnection, name: str) -> date | None:
@@ -275,7 +282,8 @@ class Loader:
             self._write_rejects(((r[0], r[1], r[2], r[3], r[4]) for r in rows), rule, len(rows))
 
     def _write_rejects(
-        self, rows: object, rule: str | None, count: int, rules: list[str] | None = None
+        self, rows: Iterable[RejectRow], rule: str | None, count: int,
+        rules: list[str] | None = None,
     ) -> None:
         if rules is not None:
             self.report.rejected.update(rules)
@@ -284,14 +292,14 @@ class Loader:
         if self._rejects_csv is None:
             self.rejects_path.parent.mkdir(parents=True, exist_ok=True)
             self._rejects_file = self.rejects_path.open("w", newline="", encoding="utf-8")
-            self._rejects_csv = csv.writer(self._rejects_file)  # type: ignore[arg-type]
+            self._rejects_csv = csv.writer(self._rejects_file)
             self._rejects_csv.writerow(REJECT_COLUMNS)
             self.report.rejects_path = self.rejects_path
         room = self.max_listed_rejects - self.report.rejects_listed
         if room <= 0:
             return
         written = 0
-        for row in rows:  # type: ignore[attr-defined]
+        for row in rows:
             if written >= room:
                 break
             f, line, col, why, value = row
@@ -314,7 +322,7 @@ def _with_expiry(patents: pd.DataFrame) -> pd.DataFrame:
 def _text(value: object) -> str:
     """A source value as text for the rejects file (missing -> empty)."""
     try:
-        missing = value is None or bool(pd.isna(value))  # type: ignore[arg-type]
+        missing = value is None or bool(pd.isna(value))  # type: ignore[call-overload]  # stubs: isna(object) has no overload
     except (TypeError, ValueError):
         missing = False
     return "" if missing else str(value)

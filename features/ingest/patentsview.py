@@ -86,7 +86,7 @@ def load(paths: list[Path], loader: Loader) -> None:
     if "g_patent" in files and "g_application" not in files:
         raise SourceFileError(files["g_patent"], None, "g_patent needs g_application.tsv in the "
                                                        "same ingest (it holds the filing dates)")
-    con = loader.duckdb()
+    con = loader.connect()
     try:
         for name, path in files.items():
             rows = load_table(con, loader, path, name, FILES[name], delimiter="\t", layout=LAYOUT)

@@ -97,9 +97,10 @@ ORDER BY as_of, entity_id, t.transaction_id
 
 def _present(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the connection has a relation called `name`."""
-    return bool(con.execute(
+    row = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()[0])
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _truth(con: duckdb.DuckDBPyConnection, table_name: str, subquery: str) -> str:

@@ -29,7 +29,7 @@ from features.pipelines.labels import (
     severity_labels,
     value_labels,
 )
-from features.pipelines.leakage import assert_point_in_time
+from features.pipelines.leakage import Recompute, assert_point_in_time
 from features.pipelines.query import FeatureBlock
 from features.pipelines.relations import TableRelations
 from features.registry import TASKS, task_features
@@ -59,11 +59,12 @@ def dataset_end_date(con: duckdb.DuckDBPyConnection) -> date:
                 if meta.get("end_date"):
                     return date.fromisoformat(str(meta["end_date"]))
     rel = TableRelations.from_connection(con)
-    last = con.execute(rel.render(
+    row = con.execute(rel.render(
         "SELECT greatest((SELECT max(citation_date) FROM {citations}), "
         "(SELECT max(event_date) FROM {legal_events}), (SELECT max(filed_date) FROM {cases}), "
         "(SELECT max(grant_date) FROM {patents}))"
-    )).fetchone()[0]
+    )).fetchone()
+    last = row[0] if row else None
     if last is None:
         raise ValueError("dataset has no end_date in dataset.json and no dated facts")
     return pd.Timestamp(last).date()
@@ -72,9 +73,10 @@ def dataset_end_date(con: duckdb.DuckDBPyConnection) -> date:
 def default_snapshot_dates(con: duckdb.DuckDBPyConnection, end_date: date) -> list[date]:
     """31 December of each year whose 12-month label window ends by `end_date`."""
     rel = TableRelations.from_connection(con)
-    first_case, first_grant = con.execute(rel.render(
+    row = con.execute(rel.render(
         "SELECT (SELECT min(filed_date) FROM {cases}), (SELECT min(grant_date) FROM {patents})"
     )).fetchone()
+    first_case, first_grant = row if row else (None, None)
     start_from = first_case if first_case is not None else first_grant
     if start_from is None:
         return []
@@ -131,10 +133,8 @@ def build_snapshots(
             )
         if not dates:
             return _empty(names + extra)
-    if task == "litigation":
-        pop = litigation_labels(con, dates)
-    elif task == "liability":
-        pop = liability_labels(con, dates)
+        yearly_labels = litigation_labels if task == "litigation" else liability_labels
+        pop = yearly_labels(con, dates)
     elif task == "default":
         pop = _within(default_labels(con, end), dates)
     elif task == "severity":
@@ -170,7 +170,7 @@ def _recompute(
     task: str,
     pop: pd.DataFrame,
     blocks: Sequence[FeatureBlock],
-) -> tuple[str, object]:
+) -> tuple[str, Recompute]:
     """The function computing `task` features for rows (entity_id, as_of, ...) under relations."""
     if task == "liability":
         fblocks = [b for b in blocks if b.entity == "firm"]

@@ -11,6 +11,9 @@ from models.policy.applicant import Applicant
 from models.policy.document import Policy, Product
 from models.policy.errors import QuoteInputError
 
+# Which cap limited a subsidy: the per-policy cap or what is left of the applicant's year.
+SubsidyCap = Literal["per_policy", "per_applicant_year"]
+
 
 class Subsidy(BaseModel):
     """The subsidy on one premium: the rules that matched, the share, the caps that bit."""
@@ -21,7 +24,7 @@ class Subsidy(BaseModel):
     share: float
     uncapped_amount: float
     amount: float
-    capped_by: Literal["per_policy", "per_applicant_year"] | None
+    capped_by: SubsidyCap | None
     used_before_this_year: float
     remaining_this_year: float
 
@@ -57,7 +60,8 @@ def compute_subsidy(
     shares = [r.share for r in matched]
     share = min(rules.max_share, max(shares) if rules.combine == "max" else sum(shares))
     uncapped = round(gross_premium * share, 2)
-    amount, capped_by = uncapped, None
+    amount = uncapped
+    capped_by: SubsidyCap | None = None
     if amount > rules.cap_per_policy:
         amount, capped_by = rules.cap_per_policy, "per_policy"
     if amount > year_left:

@@ -11,6 +11,7 @@ import pandas as pd
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
+from models.policy import Policy
 from serving.deps import (
     AssessmentRecorder,
     CursorDep,
@@ -41,8 +42,14 @@ class ScoringContext:
         """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""
         for task in tasks:
             self.models.require(task)
+        _ = self.policy  # raises when no policy is loaded
+
+    @property
+    def policy(self) -> Policy:
+        """The rating policy in service; raises `UnavailableError` (503) when none is loaded."""
         if self.models.policy is None:
             raise UnavailableError("no rating policy is loaded; try again after a reload")
+        return self.models.policy
 
 
 def get_scoring_context(

@@ -9,6 +9,7 @@ import pandas as pd
 
 from models.boosting import SHAP_BASE, SHAP_PREFIX
 from models.explain import top_reasons
+from models.loading import predict_frame
 from serving.crud import json_safe
 from serving.modelset import ServedModel
 
@@ -21,7 +22,7 @@ def model_features(served: ServedModel) -> list[str]:
 def predict(served: ServedModel, frame: pd.DataFrame) -> pd.DataFrame:
     """The pyfunc's contract frame for `frame` (its rows in order, index kept)."""
     X = frame.reindex(columns=model_features(served)).astype("float64").reset_index(drop=True)
-    out = served.model.pyfunc.predict(X)
+    out = predict_frame(served.model.pyfunc, X)
     out.index = frame.index
     return out
 

@@ -124,7 +124,7 @@ def price_quote(
     """The policy's quote; policy refusals become 422s naming the field and the rule."""
     try:
         return quote_insurance(
-            ctx.models.policy, product, probability, cost, cover_limit, deductible,
+            ctx.policy, product, probability, cost, cover_limit, deductible,
             period_months, req.applicant, used,
         )
     except IneligibleError as exc:

@@ -38,9 +38,10 @@ def _values(
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features."""
     patents = request_patent_features(ctx.cursor, refs, ctx.as_of, ctx.patent_features)
     out = predict(ctx.models.require("value"), patents)
-    items = []
-    for pid, scored in out.iterrows():
-        features = patents.loc[pid]
+    items: list[dict[str, Any]] = []
+    # `predict` keeps the patents' index, so row i of `out` scores row i of `patents`.
+    for i, (pid, scored) in enumerate(out.iterrows()):
+        features = patents.iloc[i]
         why = not_in_force_reason(features)
         # A patent no longer in force confers no exclusive right: nothing is left to value.
         quantiles = {q: 0.0 if why else float(scored[q]) for q in ("p10", "p50", "p90")}
@@ -62,7 +63,7 @@ def value_patents(ctx: ScoringContext, req: ValuationRequest) -> ValuationOut:
     items, total, patents = _values(ctx, req.patents)
     outputs = {
         "as_of": ctx.as_of,
-        "currency": ctx.models.policy.currency,
+        "currency": ctx.policy.currency,
         "grade": None,
         "decision": None,
         "premium": None,
@@ -112,7 +113,7 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
     types = [i["patent_type"] or "unknown" for i in items]
     try:
         quote = assess_pledge_loan(
-            ctx.models.policy, probability, total["p10"], total["p50"], req.requested_amount,
+            ctx.policy, probability, total["p10"], total["p50"], req.requested_amount,
             req.term_months, types, applicant, used,
         )
     except IneligibleError as exc:

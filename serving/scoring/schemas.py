@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from features.pipelines import FirmFacts, PatentFacts
 from models.policy import Applicant
@@ -58,7 +58,9 @@ class FirmRef(_Request):
         return self.facts.assignee_id if self.facts else str(self.assignee_id)
 
 
-_APPLICANT_EXAMPLE = {"applicant_id": "A000123", "role": "patent_holder", "sme": True}
+_APPLICANT_EXAMPLE: dict[str, JsonValue] = {
+    "applicant_id": "A000123", "role": "patent_holder", "sme": True,
+}
 
 
 class EnforcementQuoteRequest(_Request):
