@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
 from models.policy.applicant import Applicant
-from models.policy.document import Policy, Product
+from models.policy.document import Policy, Product, ProductPolicy
 from models.policy.eligibility import check_eligibility
 from models.policy.errors import QuoteInputError
 from models.policy.inputs import check_amount, check_months, check_probability
@@ -94,7 +95,20 @@ def _type_cap(policy: Policy, patent_types: Sequence[str]) -> tuple[float, str]:
     return caps[weakest], weakest
 
 
-def assess_pledge_loan(
+@dataclass(frozen=True)
+class _LoanLimit:
+    """How much may be lent: the grade's and the patent type's LTV, the max loan, what fits."""
+
+    ltv_grade: float
+    type_cap: float
+    binding_type: str
+    ltv: float
+    max_loan: float
+    over_limit: bool
+    fits: float
+
+
+def _check_inputs(
     policy: Policy,
     default_probability: float,
     portfolio_p10: float,
@@ -103,11 +117,11 @@ def assess_pledge_loan(
     term_months: int,
     patent_types: Sequence[str],
     applicant: Applicant,
-    subsidy_used_this_year: float = 0.0,
-) -> LoanQuote:
-    """Assess a pledge-loan guarantee from the term default probability and the P10/P50 values."""
-    product = Product.PLEDGE_LOAN
-    spec = policy.product(product)
+) -> tuple[float, str]:
+    """Refuse bad inputs (QuoteInputError) and ineligible applicants; the weakest type's cap.
+
+    Returns the loan-to-value cap of the portfolio's weakest patent type, and that type.
+    """
     check_probability("loan.default_probability", default_probability)
     check_amount("loan.portfolio_p10", portfolio_p10)
     check_amount("loan.portfolio_p50", portfolio_p50)
@@ -118,46 +132,76 @@ def assess_pledge_loan(
         )
     check_amount("loan.requested_amount", requested_amount, positive=True)
     check_months("loan.term_months", term_months, LOAN_TERM_MAX_MONTHS)
-    type_cap, binding_type = _type_cap(policy, patent_types)
-    check_eligibility(policy, product, applicant)
+    type_cap = _type_cap(policy, patent_types)
+    check_eligibility(policy, Product.PLEDGE_LOAN, applicant)
+    return type_cap
 
-    # Bands are on 12-month probabilities so that loans of different terms share one scale.
-    annual = annual_probability(default_probability, term_months)
-    grade = policy.grade(product, annual)
+
+def _loan_limit(
+    spec: ProductPolicy, grade: Grade, type_cap: tuple[float, str], portfolio_p10: float,
+    requested_amount: float,
+) -> _LoanLimit:
+    """The max loan: the lower of the grade's and the weakest patent type's LTV, times P10."""
     ltv_grade = spec.band(grade).ltv or 0.0
-    ltv = min(ltv_grade, type_cap)
+    cap, binding_type = type_cap
+    ltv = min(ltv_grade, cap)
     max_loan = round(portfolio_p10 * ltv, 2)
-    over_limit = requested_amount > max_loan
-    fits = min(requested_amount, max_loan)
-    exposure = fits
+    return _LoanLimit(
+        ltv_grade=ltv_grade, type_cap=cap, binding_type=binding_type, ltv=ltv,
+        max_loan=max_loan, over_limit=requested_amount > max_loan,
+        fits=min(requested_amount, max_loan),
+    )
 
+
+def _loss_given_default(
+    policy: Policy, portfolio_p10: float, exposure: float, requested_amount: float
+) -> tuple[float, float]:
+    """The recovery from selling the pledged P10 value after haircut and costs, and the LGD."""
     recovery = policy.loan.recovery
     recovery_value = portfolio_p10 * (1.0 - recovery.haircut) * (1.0 - recovery.recovery_cost_rate)
     basis = exposure if exposure > 0 else requested_amount
     lgd = min(1.0, max(recovery.lgd_floor, 1.0 - recovery_value / basis))
-    expected_loss = default_probability * lgd * exposure
+    return recovery_value, lgd
+
+
+def _loss_by_party(policy: Policy, expected_loss: float) -> LossShares:
+    """The expected loss split between insurer, bank and guarantor by the policy's shares."""
     sharing = policy.loan.loss_sharing
-    by_party = LossShares(
+    return LossShares(
         insurer=round(expected_loss * sharing.insurer, 2),
         bank=round(expected_loss * sharing.bank, 2),
         guarantor=round(expected_loss * sharing.guarantor, 2),
     )
+
+
+def _guarantee_premium(
+    spec: ProductPolicy, grade: Grade, insurer_loss: float, exposure: float
+) -> PremiumParts:
+    """The premium on the insurer's share of the expected loss (nothing when no loan fits)."""
     if exposure > 0:
-        parts = price(spec, grade, expected_loss * sharing.insurer)
-    else:
-        parts = PremiumParts(
-            expected_loss=0.0,
-            risk_loading=spec.band(grade).risk_loading,
-            risk_loading_amount=0.0,
-            expense_loading=0.0,
-            minimum_premium=spec.minimum_premium,
-            minimum_premium_applied=False,
-            gross_premium=0.0,
-        )
-    subsidy = compute_subsidy(
-        policy, product, applicant, parts.gross_premium, subsidy_used_this_year
+        return price(spec, grade, insurer_loss)
+    return PremiumParts(
+        expected_loss=0.0,
+        risk_loading=spec.band(grade).risk_loading,
+        risk_loading_amount=0.0,
+        expense_loading=0.0,
+        minimum_premium=spec.minimum_premium,
+        minimum_premium_applied=False,
+        gross_premium=0.0,
     )
 
+
+def _decide(
+    spec: ProductPolicy,
+    grade: Grade,
+    limit: _LoanLimit,
+    portfolio_p10: float,
+    requested_amount: float,
+    default_probability: float,
+    term_months: int,
+    currency: str,
+) -> tuple[Decision, list[Reason]]:
+    """The grade's decision, made stricter by the loan limit and the term, with its reasons."""
     decision = spec.decision_for(grade)
     reasons = [
         grade_reason(
@@ -168,7 +212,7 @@ def assess_pledge_loan(
             f"{term_months}个月违约概率{default_probability:.2%}",
         )
     ]
-    cur = policy.currency
+    cur, ltv, max_loan = currency, limit.ltv, limit.max_loan
     if max_loan == 0.0:
         decision = Decision.DECLINE
         reasons.append(
@@ -179,13 +223,14 @@ def assess_pledge_loan(
                 message_zh=f"可贷额度为零：质押率{ltv:.0%}，保守估值{portfolio_p10:,.0f}{cur}",
             )
         )
-    elif over_limit:
+    elif limit.over_limit:
         decision = _worse(decision, Decision.REFER)
         reasons.append(
             Reason(
                 code="over_limit",
                 message=f"requested {requested_amount:,.0f} {cur} exceeds the max loan "
-                f"{max_loan:,.0f} {cur} (loan-to-value {ltv:.0%} of P10); {fits:,.0f} {cur} fits",
+                f"{max_loan:,.0f} {cur} (loan-to-value {ltv:.0%} of P10); "
+                f"{limit.fits:,.0f} {cur} fits",
                 message_zh=f"申请金额{requested_amount:,.0f}{cur}超过最高可贷额{max_loan:,.0f}"
                 f"{cur}（质押率{ltv:.0%}）",
             )
@@ -200,14 +245,49 @@ def assess_pledge_loan(
                 message_zh=f"贷款期限{term_months}个月超过政策上限{spec.max_period_months}个月",
             )
         )
-    if type_cap < ltv_grade:
+    if limit.type_cap < limit.ltv_grade:
         reasons.append(
             Reason(
                 code="patent_type_cap",
-                message=f"loan-to-value capped at {type_cap:.0%} by patent type {binding_type}",
-                message_zh=f"质押率受专利类型{binding_type}上限{type_cap:.0%}限制",
+                message=f"loan-to-value capped at {limit.type_cap:.0%} by patent type "
+                f"{limit.binding_type}",
+                message_zh=f"质押率受专利类型{limit.binding_type}上限{limit.type_cap:.0%}限制",
             )
         )
+    return decision, reasons
+
+
+def assess_pledge_loan(
+    policy: Policy,
+    default_probability: float,
+    portfolio_p10: float,
+    portfolio_p50: float,
+    requested_amount: float,
+    term_months: int,
+    patent_types: Sequence[str],
+    applicant: Applicant,
+    subsidy_used_this_year: float = 0.0,
+) -> LoanQuote:
+    """Assess a pledge-loan guarantee from the term default probability and the P10/P50 values."""
+    product = Product.PLEDGE_LOAN
+    spec = policy.product(product)
+    type_cap = _check_inputs(policy, default_probability, portfolio_p10, portfolio_p50,
+                             requested_amount, term_months, patent_types, applicant)
+    # Bands are on 12-month probabilities so that loans of different terms share one scale.
+    annual = annual_probability(default_probability, term_months)
+    grade = policy.grade(product, annual)
+    limit = _loan_limit(spec, grade, type_cap, portfolio_p10, requested_amount)
+    exposure = limit.fits
+    recovery_value, lgd = _loss_given_default(policy, portfolio_p10, exposure, requested_amount)
+    expected_loss = default_probability * lgd * exposure
+    sharing = policy.loan.loss_sharing
+    parts = _guarantee_premium(spec, grade, expected_loss * sharing.insurer, exposure)
+    subsidy = compute_subsidy(
+        policy, product, applicant, parts.gross_premium, subsidy_used_this_year
+    )
+    cur = policy.currency
+    decision, reasons = _decide(spec, grade, limit, portfolio_p10, requested_amount,
+                                default_probability, term_months, cur)
     reasons += premium_reasons(parts, subsidy, cur)
 
     return LoanQuote(
@@ -224,15 +304,15 @@ def assess_pledge_loan(
         portfolio_p10=portfolio_p10,
         portfolio_p50=portfolio_p50,
         patent_types=list(patent_types),
-        ltv_grade=ltv_grade,
-        ltv_patent_type_cap=type_cap,
-        binding_patent_type=binding_type,
-        ltv_applied=ltv,
-        max_loan=max_loan,
+        ltv_grade=limit.ltv_grade,
+        ltv_patent_type_cap=limit.type_cap,
+        binding_patent_type=limit.binding_type,
+        ltv_applied=limit.ltv,
+        max_loan=limit.max_loan,
         requested_amount=requested_amount,
-        over_limit=over_limit,
-        amount_that_fits=fits,
-        excess_amount=round(max(0.0, requested_amount - max_loan), 2),
+        over_limit=limit.over_limit,
+        amount_that_fits=limit.fits,
+        excess_amount=round(max(0.0, requested_amount - limit.max_loan), 2),
         requested_ltv_p10=requested_amount / portfolio_p10 if portfolio_p10 > 0 else None,
         exposure=exposure,
         recovery_value=round(recovery_value, 2),
@@ -241,7 +321,7 @@ def assess_pledge_loan(
         loss_sharing=LossShares(
             insurer=sharing.insurer, bank=sharing.bank, guarantor=sharing.guarantor
         ),
-        expected_loss_by_party=by_party,
+        expected_loss_by_party=_loss_by_party(policy, expected_loss),
         premium=parts,
         gross_premium=parts.gross_premium,
         subsidy=subsidy,
