@@ -108,35 +108,6 @@ class _LoanLimit:
     fits: float
 
 
-def _check_inputs(
-    policy: Policy,
-    default_probability: float,
-    portfolio_p10: float,
-    portfolio_p50: float,
-    requested_amount: float,
-    term_months: int,
-    patent_types: Sequence[str],
-    applicant: Applicant,
-) -> tuple[float, str]:
-    """Refuse bad inputs (QuoteInputError) and ineligible applicants; the weakest type's cap.
-
-    Returns the loan-to-value cap of the portfolio's weakest patent type, and that type.
-    """
-    check_probability("loan.default_probability", default_probability)
-    check_amount("loan.portfolio_p10", portfolio_p10)
-    check_amount("loan.portfolio_p50", portfolio_p50)
-    if portfolio_p50 < portfolio_p10:
-        raise QuoteInputError(
-            "loan.portfolio_p50",
-            f"must be at least loan.portfolio_p10 ({portfolio_p10}), got {portfolio_p50}",
-        )
-    check_amount("loan.requested_amount", requested_amount, positive=True)
-    check_months("loan.term_months", term_months, LOAN_TERM_MAX_MONTHS)
-    type_cap = _type_cap(policy, patent_types)
-    check_eligibility(policy, Product.PLEDGE_LOAN, applicant)
-    return type_cap
-
-
 def _loan_limit(
     spec: ProductPolicy, grade: Grade, type_cap: tuple[float, str], portfolio_p10: float,
     requested_amount: float,
@@ -271,8 +242,19 @@ def assess_pledge_loan(
     """Assess a pledge-loan guarantee from the term default probability and the P10/P50 values."""
     product = Product.PLEDGE_LOAN
     spec = policy.product(product)
-    type_cap = _check_inputs(policy, default_probability, portfolio_p10, portfolio_p50,
-                             requested_amount, term_months, patent_types, applicant)
+    check_probability("loan.default_probability", default_probability)
+    check_amount("loan.portfolio_p10", portfolio_p10)
+    check_amount("loan.portfolio_p50", portfolio_p50)
+    if portfolio_p50 < portfolio_p10:
+        raise QuoteInputError(
+            "loan.portfolio_p50",
+            f"must be at least loan.portfolio_p10 ({portfolio_p10}), got {portfolio_p50}",
+        )
+    check_amount("loan.requested_amount", requested_amount, positive=True)
+    check_months("loan.term_months", term_months, LOAN_TERM_MAX_MONTHS)
+    type_cap = _type_cap(policy, patent_types)
+    check_eligibility(policy, product, applicant)
+
     # Bands are on 12-month probabilities so that loans of different terms share one scale.
     annual = annual_probability(default_probability, term_months)
     grade = policy.grade(product, annual)
