@@ -17,6 +17,7 @@ from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimitMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.modelset import ModelLoader, ModelSet, load_served_models
+from serving.openapi import install_openapi
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     for router in _routers():
         app.include_router(router)
+    install_openapi(app)
     return app
 
 

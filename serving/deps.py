@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import duckdb
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,13 @@ def get_dataset(request: Request) -> DatasetHandle:
         )
     return handle
 
+
+# Paging of every list endpoint. The offset is capped so that no database is asked to skip more
+# rows than its integer type holds (an unbounded offset once answered 500 on SQLite).
+MAX_PAGE_SIZE = 500
+MAX_OFFSET = 10_000_000
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")]
+PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -194,8 +194,11 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 def validation_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Pydantic/FastAPI validation errors reshaped as `{field, location, rule, message}`."""
     items = []
+    # For `Model | None` pydantic reports the failed `None` branch beside the real errors.
+    if any(e.get("type") != "none_required" for e in errors):
+        errors = [e for e in errors if e.get("type") != "none_required"]
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ())]
+        loc = [str(p) for p in err.get("loc", ()) if not _union_branch_tag(p)]
         location = loc[0] if loc and loc[0] in {"body", "query", "path", "header", "cookie"} else ""
         parts = loc[1:] if location else loc
         field = ".".join(parts) or location or "request"
@@ -210,6 +213,17 @@ def validation_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
         item["message"] = message
         items.append(item)
     return items
+
+
+# Names pydantic puts in an error's location for the branch of a union it tried.
+_BRANCH_TYPES = frozenset({"none", "str", "int", "float", "bool", "dict", "list", "tuple", "date",
+                           "datetime", "decimal"})
+
+
+def _union_branch_tag(part: Any) -> bool:
+    """Whether a location part is pydantic's union-branch tag (e.g. `function-after[...]`)."""
+    text = str(part)
+    return isinstance(part, str) and ("[" in text or text in _BRANCH_TYPES)
 
 
 def _short_scalar(value: Any) -> bool:
@@ -255,6 +269,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI answers 400 when it cannot parse a body (bad JSON or form): that is
+            # invalid input like any other, so it gets the documented 422 naming the body.
+            item = {"field": "body", "location": "body", "rule": "parse",
+                    "message": f"body: {exc.detail}"}
+            return JSONResponse({"detail": [item]}, status_code=422)
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )

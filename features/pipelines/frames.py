@@ -112,10 +112,11 @@ def _patent_facts_arrow(facts: Sequence[PatentFacts]) -> tuple[pa.Table, pa.Tabl
     """Arrow tables of the facts' patents rows and of their stated counts."""
     cols = table("patents").column_names
     rows = [f.model_dump(include=set(cols)) for f in facts]
-    frame = pd.DataFrame(rows, columns=cols)
     types = {"string": pa.string(), "date": pa.date32(), "int": pa.int64()}
+    # Straight from the validated values: a pandas frame would turn a column's None into NaN.
     patents = pa.table({
-        c.name: pa.array(frame[c.name].tolist(), types[c.kind]) for c in table("patents").columns
+        c.name: pa.array([r.get(c.name) for r in rows], types[c.kind])
+        for c in table("patents").columns
     })
     over: dict[str, list[object]] = {"patent_id": [f.patent_id for f in facts]}
     kinds = get("owner_kind").categories

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from serving import crud
-from serving.deps import CallerDep, SessionDep
+from serving.deps import CallerDep, PageLimit, PageOffset, SessionDep
 from serving.errors import AssessmentNotFoundError
 from serving.schemas import ERROR_RESPONSES, AssessmentOut, AssessmentPage, ErrorOut
 
@@ -43,8 +43,8 @@ def list_assessments(
     until: Annotated[
         dt.datetime | None, Query(description="Created before (ISO 8601; UTC if no zone).")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> AssessmentPage:
     """Assessments newest first; regulators and admins see all, other keys their own."""
     filters = crud.AssessmentFilters(

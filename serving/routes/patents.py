@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from serving.auth import CallerRole
-from serving.deps import CursorDep, DatasetDep, SettingsDep, require_roles
+from serving.deps import CursorDep, DatasetDep, PageLimit, PageOffset, SettingsDep, require_roles
 from serving.patents import PatentQuery, patent_facts, patent_feature_values, search_patents
 from serving.schemas import ERROR_RESPONSES, ErrorOut, PatentOut, PatentPage
 
@@ -60,8 +60,8 @@ def list_patents(
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the title, or part of the id.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> PatentPage:
     """Patents matching every given filter, ordered by id (facts only, no features)."""
     items, total = search_patents(

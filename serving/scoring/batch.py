@@ -36,7 +36,8 @@ def batch_openapi(schema_name: str) -> dict[str, Any]:
     """OpenAPI request body of a batch route: a JSON list of `schema_name` or a CSV file."""
     return {"requestBody": {"required": True, "content": {
         "application/json": {"schema": {
-            "type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"},
+            "type": "array", "minItems": 1,
+            "items": {"$ref": f"#/components/schemas/{schema_name}"},
         }},
         "multipart/form-data": {"schema": {
             "type": "object", "required": ["file"],
@@ -55,7 +56,7 @@ async def read_batch_items(request: Request, limit: int, lists: ListColumns) -> 
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInputError("file", "missing", "file: upload the CSV as form field 'file'")
-        items = csv_items((await upload.read()).decode("utf-8-sig"), lists)
+        items = csv_items(_utf8_text(await upload.read()), lists)
     elif ctype in ("application/json", ""):
         try:
             items = json.loads(await request.body())
@@ -76,10 +77,24 @@ async def read_batch_items(request: Request, limit: int, lists: ListColumns) -> 
     return items
 
 
+def _utf8_text(data: bytes) -> str:
+    """An uploaded file as text; a file that is not UTF-8 (a binary, GBK) is a 422 on `file`."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            "file", "utf8", f"file: must be a UTF-8 CSV text file (byte {exc.start} is not UTF-8)"
+        ) from None
+
+
 def csv_items(text: str, lists: ListColumns) -> list[dict[str, Any]]:
     """CSV rows as nested request dicts: dotted columns nest, empty cells are left out."""
+    try:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InvalidInputError("file", "csv", f"file: not a readable CSV ({exc})") from None
     items = []
-    for row in csv.DictReader(io.StringIO(text)):
+    for row in rows:
         item: dict[str, Any] = {}
         for column, cell in row.items():
             if column is None or cell is None or cell.strip() == "":

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from features.pipelines import FirmFacts, PatentFacts
 from models.policy import Applicant
@@ -13,19 +14,31 @@ from models.policy.premium import PremiumParts
 from models.policy.reasons import Reason as PolicyReason
 from models.policy.subsidy import Subsidy
 
+# Placeholders that the OpenAPI document replaces with ids of the active dataset.
 PATENT_ID_EXAMPLE = "CN112233445B"
+FIRM_ID_EXAMPLE = "A000123"
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _exactly_one(*fields: str) -> dict[str, Any]:
+    """JSON schema saying that exactly one of `fields` is given (what `_one` checks)."""
+    return {"oneOf": [{"required": [name]} for name in fields]}
+
+
 class PatentRef(_Request):
     """A patent known to the dataset (`patent_id`) or described by its `facts`: exactly one."""
 
-    patent_id: str | None = Field(default=None, min_length=1, max_length=64,
-                                  examples=[PATENT_ID_EXAMPLE])
-    facts: PatentFacts | None = None
+    model_config = ConfigDict(json_schema_extra=_exactly_one("patent_id", "facts"))
+
+    # SkipJsonSchema: null is accepted as "not given" but not advertised, so the schema's
+    # oneOf says exactly what the validator checks.
+    patent_id: str | SkipJsonSchema[None] = Field(
+        default=None, min_length=1, max_length=64, examples=[PATENT_ID_EXAMPLE]
+    )
+    facts: PatentFacts | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -42,9 +55,12 @@ class PatentRef(_Request):
 class FirmRef(_Request):
     """A firm known to the dataset (`assignee_id`) or described by its `facts`: exactly one."""
 
-    assignee_id: str | None = Field(default=None, min_length=1, max_length=64,
-                                    examples=["A000123"])
-    facts: FirmFacts | None = None
+    model_config = ConfigDict(json_schema_extra=_exactly_one("assignee_id", "facts"))
+
+    assignee_id: str | SkipJsonSchema[None] = Field(
+        default=None, min_length=1, max_length=64, examples=[FIRM_ID_EXAMPLE]
+    )
+    facts: FirmFacts | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -58,8 +74,11 @@ class FirmRef(_Request):
         return self.facts.assignee_id if self.facts else str(self.assignee_id)
 
 
+# A CPC class (section letter, two digits, class letter), e.g. H04L.
+CpcClass = Annotated[str, StringConstraints(pattern=r"^[A-HY]\d\d[A-Z]$")]
+
 _APPLICANT_EXAMPLE: dict[str, JsonValue] = {
-    "applicant_id": "A000123", "role": "patent_holder", "sme": True,
+    "applicant_id": FIRM_ID_EXAMPLE, "role": "patent_holder", "sme": True,
 }
 
 
@@ -82,14 +101,14 @@ class LiabilityQuoteRequest(_Request):
     """Infringement liability insurance (侵犯专利权责任险) for a firm's products."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "firm": {"assignee_id": "A000123"}, "product_classes": ["H04L", "H04W"],
+        "firm": {"assignee_id": FIRM_ID_EXAMPLE}, "product_classes": ["H04L", "H04W"],
         "annual_revenue": 250_000_000,
-        "applicant": {"applicant_id": "A000123", "role": "manufacturer"},
+        "applicant": {"applicant_id": FIRM_ID_EXAMPLE, "role": "manufacturer"},
         "cover_limit": 2_000_000, "deductible": 50_000, "period_months": 12,
     }]})
 
     firm: FirmRef
-    product_classes: list[str] | None = Field(
+    product_classes: list[CpcClass] | None = Field(
         default=None, min_length=1, max_length=50,
         description="CPC classes of the insured products; replace the firm's stored classes.",
     )
@@ -102,21 +121,12 @@ class LiabilityQuoteRequest(_Request):
     deductible: float = Field(default=0.0, ge=0, le=1e12)
     period_months: int = Field(default=12, ge=1, le=120)
 
-    @model_validator(mode="after")
-    def _classes(self) -> Self:
-        import re
-
-        for i, cls in enumerate(self.product_classes or ()):
-            if not re.fullmatch(r"[A-HY]\d\d[A-Z]", cls):
-                raise ValueError(f"product_classes[{i}] must be a CPC class like H04L, got {cls!r}")
-        return self
-
 
 class LoanAssessmentRequest(_Request):
     """A patent-pledge loan (专利权质押贷款): borrower, amount, term and pledged patents."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "borrower": {"assignee_id": "A000123"}, "requested_amount": 2_000_000,
+        "borrower": {"assignee_id": FIRM_ID_EXAMPLE}, "requested_amount": 2_000_000,
         "term_months": 12, "pledged": [{"patent_id": PATENT_ID_EXAMPLE}],
     }]})
 
