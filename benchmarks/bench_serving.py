@@ -1,11 +1,16 @@
-"""Benchmark: an explained enforcement quote over HTTP under uvicorn, next to /healthz and LightGBM.
+"""Benchmark: explained quotes over HTTP from the online store, on a 50k and a 1M-patent world.
 
-Starts `patentrisk serve` on 127.0.0.1 (a free port) over a trained world (--data-dir, or a small
-world generated and trained in a temporary folder), then measures p50/p99 latency and throughput
-of `POST /v1/quotes/enforcement` (features, litigation + severity pyfunc with SHAP, reasons,
-policy, stored assessment) at concurrency 1, 8 and 64, the same for `GET /healthz` (the HTTP
-floor of the same app), and LightGBM's own `predict(pred_contrib=True)` on one row of the served
-litigation booster (the model floor). Prints a table and ratios; the last line is JSON.
+For each world the same app (`patentrisk serve`, uvicorn, the online store the settings name)
+is started after `patentrisk materialize` (timed), then measured: `GET /healthz` (the HTTP floor
+of the same app) and `POST /v1/quotes/enforcement` for stored patents at concurrency 1 and 8,
+and a quote of a patent described by its facts at concurrency 1. Every quote must come back
+200 with an assessment id, model versions and an explanation (a real stored, explained answer);
+any other answer counts as an error and fails the run.
+
+The 1M world reuses the 50k world's models (one registry; only the data is larger). Worlds are
+built into --work (kept, so a second run skips building) unless --data-50k / --data-1m name
+trained or generated data dirs. `--quick` runs a small world only. Prints a table; the last
+line is one JSON object.
 """
 
 from __future__ import annotations
@@ -20,54 +25,74 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 
-LEVELS = (1, 8, 64)
 
-
-def build_world(data_dir: Path, n_patents: int) -> None:
-    """Generate a world and train all five tasks (no tuning) into `data_dir`."""
+def build_world(data_dir: Path, n_patents: int, train: bool) -> None:
+    """Generate a world into `data_dir` (and train all five tasks without tuning)."""
     from features.settings import Settings
     from features.store import TableStore
     from features.world.generate import generate_world
-    from models.tasks import TASK_NAMES
-    from training.runs import train_tasks
 
     settings = Settings(data_dir=data_dir, train_trials=0)
-    generate_world(TableStore(settings.dataset_dir), n_patents, 7)
-    results = train_tasks(settings, TASK_NAMES, trials=0)
-    missing = [r.task for r in results if r.status != "trained"]
-    if missing:
-        sys.exit(f"training skipped tasks {missing}; pass --data-dir of a trained world")
+    if not TableStore(settings.dataset_dir).exists("patents"):
+        t0 = time.perf_counter()
+        generate_world(TableStore(settings.dataset_dir), n_patents, 7)
+        print(f"generated {n_patents:,} patents in {time.perf_counter() - t0:.0f} s", flush=True)
+    if train and not (data_dir / "mlflow.db").exists():
+        from models.tasks import TASK_NAMES
+        from training.runs import train_tasks
+
+        t0 = time.perf_counter()
+        results = train_tasks(settings, TASK_NAMES, trials=0)
+        if any(r.status != "trained" for r in results):
+            sys.exit(f"training skipped tasks: {[r.task for r in results]}")
+        print(f"trained in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-def underwriter_key(data_dir: Path) -> str:
-    """A fresh underwriter key in the world's assessment store (migrated if new)."""
-    from features.settings import Settings
-    from serving import crud
-    from serving.auth import CallerRole
-    from serving.database import make_engine, make_sessionmaker, migrate
-
-    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
-    migrate(engine)
-    with make_sessionmaker(engine)() as session:
-        key = crud.create_api_key(session, CallerRole.underwriter, "bench")[1]
-    engine.dispose()
-    return key
+def world_env(data_dir: Path, models_dir: Path, store_url: str | None) -> dict[str, str]:
+    """Environment of the CLI and server for a world whose models live in `models_dir`."""
+    env = {**os.environ, "PATENTRISK_DATA_DIR": str(data_dir), "PATENTRISK_LOG_LEVEL": "WARNING",
+           "PATENTRISK_MLFLOW_TRACKING_URI": f"sqlite:///{(models_dir / 'mlflow.db').resolve()}",
+           "OMP_WAIT_POLICY": "PASSIVE"}
+    if store_url:
+        env["PATENTRISK_ONLINE_STORE_URL"] = store_url
+    return env
 
 
-def sample_patent(data_dir: Path) -> str:
-    """A granted patent of the world to quote."""
+def cli(env: dict[str, str], *args: str) -> str:
+    """Run `patentrisk ARGS` and return its output (exit on failure)."""
+    exe = Path(sys.executable).with_name("patentrisk")
+    done = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        sys.exit(f"patentrisk {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def underwriter_key(env: dict[str, str]) -> str:
+    """A fresh underwriter key (the CLI prints it on the last line)."""
+    return cli(env, "keys", "create", "--role", "underwriter", "--name", "bench").split()[-1]
+
+
+def sample_patents(data_dir: Path, n: int) -> tuple[list[str], str]:
+    """In-force patents of the world to quote (spread over the ids) and a firm with classes."""
     from features.settings import Settings
     from features.store import TableStore
 
-    con = TableStore(Settings(data_dir=data_dir).dataset_dir).connect()
-    row = con.execute("SELECT patent_id FROM patents WHERE grant_date IS NOT NULL "
-                      "ORDER BY patent_id LIMIT 1").fetchone()
+    store = TableStore(Settings(data_dir=data_dir).dataset_dir)
+    end = str(store.meta()["end_date"])
+    con = store.connect()
+    rows = con.execute(
+        f"SELECT patent_id FROM patents WHERE grant_date IS NOT NULL AND expiry_date > DATE "
+        f"'{end}' AND patent_id NOT IN (SELECT patent_id FROM legal_events WHERE event_type IN "
+        f"('lapsed', 'invalidated')) ORDER BY hash(patent_id) LIMIT {n}").fetchall()
+    firm = con.execute("SELECT assignee_id FROM firm_technology ORDER BY 1 LIMIT 1").fetchall()
     con.close()
-    return str(row[0])
+    return [str(r[0]) for r in rows], str(firm[0][0])
 
 
 def free_port() -> int:
@@ -77,47 +102,70 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`patentrisk serve` on 127.0.0.1:port (output to `log`), returned once /readyz is 200."""
-    env = {**os.environ, "PATENTRISK_DATA_DIR": str(data_dir), "PATENTRISK_LOG_LEVEL": "WARNING"}
+def start_server(env: dict[str, str], port: int, workers: int,
+                 log: Path) -> subprocess.Popen[bytes]:
+    """`patentrisk serve`, returned once /readyz is 200 with a generation in service."""
     exe = Path(sys.executable).with_name("patentrisk")
     with log.open("wb") as out:  # a file, not a pipe: an unread pipe would block the server
         proc = subprocess.Popen(
-            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 120
+            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"server exited: {log.read_text()[-2000:]}")
+            sys.exit(f"server exited: {log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+            r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+            online = r.json()["components"].get("online_store", {})
+            if (r.status_code == 200 and "generation" in online.get("detail", "")
+                    and not online.get("rebuilding") and not online.get("stale")):
                 return proc
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError, KeyError):
             pass
-        time.sleep(0.3)
+        time.sleep(0.5)
     proc.terminate()
-    sys.exit("server did not become ready within 120 s")
+    sys.exit(f"server did not serve a materialization within 600 s: {log.read_text()[-2000:]}")
 
 
-async def load(url: str, method: str, concurrency: int, n: int, max_seconds: float,
-               headers: dict[str, str], body: dict | None) -> dict[str, float]:
-    """Send up to `n` requests with `concurrency` in flight; latencies and throughput."""
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate the server and wait for it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _explained(body: dict[str, Any]) -> bool:
+    """A stored, explained quote: assessment id, model versions, an explanation with effects."""
+    expl = body.get("explanation") or {}
+    return bool(body.get("assessment_id") and body.get("model", {}).get("litigation")
+                and expl.get("contributions") and expl.get("effects") is not None)
+
+
+async def load(url: str, concurrency: int, n: int, max_seconds: float, headers: dict[str, str],
+               bodies: list[dict[str, Any]] | None) -> dict[str, float]:
+    """Up to `n` requests (POST of `bodies` in turn, else GET) with `concurrency` in flight."""
     latencies: list[float] = []
     errors = 0
     sent = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     started = time.perf_counter()
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
 
         async def worker() -> None:
             nonlocal sent, errors
             while sent < n and time.perf_counter() - started < max_seconds:
+                body = bodies[sent % len(bodies)] if bodies else None
                 sent += 1
                 t0 = time.perf_counter()
-                response = await client.request(method, url, headers=headers, json=body)
+                if body is None:
+                    response = await client.get(url)
+                else:
+                    response = await client.post(url, headers=headers, json=body)
                 latencies.append(time.perf_counter() - t0)
-                errors += response.status_code != 200
+                ok = response.status_code == 200 and (body is None or _explained(response.json()))
+                errors += not ok
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
@@ -127,83 +175,108 @@ async def load(url: str, method: str, concurrency: int, n: int, max_seconds: flo
             "rps": len(latencies) / elapsed}
 
 
-def lightgbm_floor(data_dir: Path, repeats: int) -> dict[str, float]:
-    """Latency of the served litigation booster's `predict(pred_contrib=True)` on one row."""
-    from features.settings import Settings
-    from models.loading import load_champions
+def quote(patent: dict[str, Any], i: int) -> dict[str, Any]:
+    """An enforcement quote request (a different applicant per request: a fresh subsidy)."""
+    return {"patent": patent,
+            "applicant": {"applicant_id": f"BENCH-{i % 997}", "role": "patent_holder"},
+            "cover_limit": 1_000_000, "deductible": 0, "period_months": 12}
 
-    loaded = load_champions(Settings(data_dir=data_dir).resolved_tracking_uri, ["litigation"])
-    estimator = loaded["litigation"].pyfunc.unwrap_python_model().estimator
-    booster = estimator.booster_
-    row = np.zeros((1, booster.num_feature()))
-    booster.predict(row, pred_contrib=True)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        booster.predict(row, pred_contrib=True)
-        times.append(time.perf_counter() - t0)
-    ms = np.array(times) * 1000
-    return {"requests": repeats, "p50_ms": float(np.percentile(ms, 50)),
-            "p99_ms": float(np.percentile(ms, 99)), "rps": repeats / sum(times)}
+
+def measure_world(name: str, data_dir: Path, models_dir: Path, args: argparse.Namespace,
+                  tmp: Path) -> dict[str, Any]:
+    """Materialize (timed), serve, and measure one world."""
+    env = world_env(data_dir, models_dir, args.store_url)
+    t0 = time.perf_counter()
+    out = cli(env, "materialize", "--force")
+    materialize_s = time.perf_counter() - t0
+    print(f"[{name}] {out.strip().splitlines()[-1]} (wall {materialize_s:.1f} s)", flush=True)
+    patents, firm = sample_patents(data_dir, 200)
+    key = underwriter_key(env)
+    port = args.port or free_port()
+    server = start_server(env, port, args.workers, tmp / f"server-{name}.log")
+    base = f"http://127.0.0.1:{port}"
+    headers = {"X-API-Key": key}
+    stored = [quote({"patent_id": p}, i) for i, p in enumerate(patents)]
+    facts = [quote({"facts": {
+        "patent_id": f"NEW-BENCH-{i}", "jurisdiction": "CN", "patent_type": "invention",
+        "filing_date": "2019-03-01", "grant_date": "2021-06-01", "num_claims": 12,
+        "cpc_main": "H04L", "assignee_id": firm}}, i) for i in range(20)]
+    n = {1: 40, 8: 200} if args.quick else {1: 300, 8: 1600}
+    secs = 20.0 if args.quick else 60.0
+    rows: dict[str, dict[str, float]] = {}
+    try:
+        asyncio.run(load(f"{base}/v1/quotes/enforcement", 4, 20, secs, headers, stored))  # warm
+        for c in (1, 8):
+            rows[f"healthz c={c}"] = asyncio.run(load(f"{base}/healthz", c, n[c], secs, {}, None))
+            rows[f"quote c={c}"] = asyncio.run(load(f"{base}/v1/quotes/enforcement", c, n[c],
+                                                    secs, headers, stored))
+        rows["facts quote c=1"] = asyncio.run(load(f"{base}/v1/quotes/enforcement", 1,
+                                                   10 if args.quick else 40, secs, headers,
+                                                   facts))
+    finally:
+        stop_server(server)
+    return {"materialize_s": materialize_s, "rows": rows}
 
 
 def main() -> None:
     """Run the benchmark and print the table and the JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, help="data dir of a trained world")
-    parser.add_argument("--quick", action="store_true", help="small world, fewer requests")
+    parser.add_argument("--quick", action="store_true", help="a small world only")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="where worlds are built and kept (default a temporary folder)")
+    parser.add_argument("--data-50k", type=Path, help="data dir of a trained 50k world")
+    parser.add_argument("--data-1m", type=Path, help="data dir of a generated 1M world")
+    parser.add_argument("--store-url", default=None,
+                        help="PATENTRISK_ONLINE_STORE_URL for the run (default the embedded file)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers")
+    parser.add_argument("--port", type=int, default=None, help="port (default a free one)")
     args = parser.parse_args()
-    per_level = {1: 30, 8: 80, 64: 192} if args.quick else {1: 200, 8: 400, 64: 1024}
-    max_seconds = 20.0 if args.quick else 60.0
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        work = args.work or tmp
+        small = args.data_50k or work / ("w3k" if args.quick else "w50k")
+        build_world(small, 3000 if args.quick else 50_000, train=True)
+        worlds = {"50k": measure_world("50k", small, small, args, tmp)}
+        if not args.quick:
+            big = args.data_1m or work / "w1m"
+            build_world(big, 1_000_000, train=False)
+            worlds["1m"] = measure_world("1m", big, small, args, tmp)
+    load_after = os.getloadavg()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = args.data_dir
-        if data_dir is None:
-            data_dir = Path(tmp) / "var"
-            t0 = time.perf_counter()
-            build_world(data_dir, 3000 if args.quick else 10_000)
-            print(f"built and trained a world in {time.perf_counter() - t0:.0f} s")
-        key = underwriter_key(data_dir)
-        patent = sample_patent(data_dir)
-        port = free_port()
-        server = start_server(data_dir, port, Path(tmp) / "server.log")
-        base = f"http://127.0.0.1:{port}"
-        quote = {"patent": {"patent_id": patent},
-                 "applicant": {"applicant_id": "BENCH", "role": "patent_holder"},
-                 "cover_limit": 1_000_000, "deductible": 0, "period_months": 12}
-        headers = {"X-API-Key": key}
-        rows: dict[str, dict[str, float]] = {}
-        try:
-            for c in LEVELS:
-                rows[f"quote c={c}"] = asyncio.run(load(
-                    f"{base}/v1/quotes/enforcement", "POST", c, per_level[c], max_seconds,
-                    headers, quote))
-                rows[f"healthz c={c}"] = asyncio.run(load(
-                    f"{base}/healthz", "GET", c, per_level[c], max_seconds, {}, None))
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-            print((Path(tmp) / "server.log").read_text()[-1500:])
-        rows["lightgbm pred_contrib 1 row"] = lightgbm_floor(data_dir, 2000)
-
-    print(f"{'case':<30}{'n':>7}{'err':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
-    for name, r in rows.items():
-        print(f"{name:<30}{r['requests']:>7.0f}{r.get('errors', 0):>5.0f}{r['p50_ms']:>10.2f}"
-              f"{r['p99_ms']:>10.2f}{r['rps']:>10.1f}")
-    lgb = rows["lightgbm pred_contrib 1 row"]
-    ratios = {}
-    for c in LEVELS:
-        q, h = rows[f"quote c={c}"], rows[f"healthz c={c}"]
-        ratios[f"c{c}_quote_over_healthz_p50"] = q["p50_ms"] / h["p50_ms"]
-        ratios[f"c{c}_healthz_over_quote_rps"] = h["rps"] / q["rps"]
-    ratios["c1_quote_over_lightgbm_p50"] = rows["quote c=1"]["p50_ms"] / lgb["p50_ms"]
-    print("ratios: " + ", ".join(f"{k}={v:.1f}" for k, v in ratios.items()))
-    print(f"client and server share {os.cpu_count()} CPUs on this machine")
-    print(json.dumps({"benchmark": "serving", "quick": args.quick, "results": rows,
-                      "ratios": ratios}))
+    print(f"{'world':<6}{'case':<18}{'n':>7}{'err':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
+    for world, result in worlds.items():
+        for case, r in result["rows"].items():
+            print(f"{world:<6}{case:<18}{r['requests']:>7.0f}{r['errors']:>5.0f}"
+                  f"{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['rps']:>10.1f}")
+        print(f"{world:<6}materialize {result['materialize_s']:.1f} s")
+    print(f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} on "
+          f"{os.cpu_count()} CPUs (client and server share them)")
+    w = worlds["50k"]["rows"]
+    summary: dict[str, Any] = {
+        "benchmark": "serving", "quick": args.quick, "workers": args.workers,
+        "store": args.store_url or "embedded",
+        "healthz_rps_c8": w["healthz c=8"]["rps"],
+        "quote_rps_c1": w["quote c=1"]["rps"],
+        "quote_rps_c8": w["quote c=8"]["rps"],
+        "quote_p50_ms_c1": w["quote c=1"]["p50_ms"],
+        "quote_p99_ms_c8": w["quote c=8"]["p99_ms"],
+        "quote_vs_healthz_c8": w["quote c=8"]["rps"] / w["healthz c=8"]["rps"],
+        "facts_quote_p50_ms_c1": w["facts quote c=1"]["p50_ms"],
+        "materialize_s_50k": worlds["50k"]["materialize_s"],
+        "errors": sum(r["errors"] for res in worlds.values() for r in res["rows"].values()),
+        "load_avg_before": load_before[0], "load_avg_after": load_after[0],
+    }
+    if "1m" in worlds:
+        big_rows = worlds["1m"]["rows"]
+        summary["quote_p50_growth_1m_vs_50k"] = (big_rows["quote c=1"]["p50_ms"]
+                                                 / w["quote c=1"]["p50_ms"])
+        summary["materialize_s_1m"] = worlds["1m"]["materialize_s"]
+        summary["quote_p50_ms_c1_1m"] = big_rows["quote c=1"]["p50_ms"]
+        summary["facts_quote_p50_ms_c1_1m"] = big_rows["facts quote c=1"]["p50_ms"]
+    print(json.dumps(summary))
+    if summary["errors"]:
+        sys.exit(f"{summary['errors']} answers were not stored, explained quotes")
 
 
 if __name__ == "__main__":

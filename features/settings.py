@@ -62,6 +62,18 @@ class Settings(BaseSettings):
         description="Optional bootstrap admin key accepted in addition to stored keys.",
     )
     log_level: str = Field(default="INFO", description="Logging level name.")
+    online_store_url: str | None = Field(
+        default=None,
+        pattern=r"^(redis|rediss|unix)://|^sqlite:///",
+        description="Online store of materialized features and model outputs: redis://host:port/db "
+        "(shared by workers and hosts) or sqlite:///FOLDER; default a SQLite file per "
+        "materialization under data_dir/online.",
+    )
+    online_auto_materialize: bool = Field(
+        default=True,
+        description="Whether the service materializes at start and after the data or models "
+        "change when the stored materialization does not match.",
+    )
 
     @field_validator("log_level")
     @classmethod

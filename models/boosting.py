@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 
 SHAP_PREFIX = "shap__"
 SHAP_BASE = "shap_base"
+# The model's answer (probability, expected cost, P50 value) at the SHAP base value.
+BASE_OUTPUT = "base_output"
 
 
 def feature_matrix(X: pd.DataFrame, features: Sequence[str]) -> np.ndarray:

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 
 from models.base import BoostedModel
-from models.boosting import feature_matrix, raw_scores, train_booster
+from models.boosting import BASE_OUTPUT, SHAP_BASE, feature_matrix, raw_scores, train_booster
 from models.calibration import ScoreCalibrator
 
 
@@ -87,12 +87,18 @@ class RiskClassifier(ClassifierMixin, BoostedModel):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Contract output: `probability`, `raw_score`, `shap_base`, `shap__<feature>`."""
+        """Contract output: `probability`, `raw_score`, `shap_base`, `shap__*`, `base_output`.
+
+        `base_output` is the calibrated probability at the SHAP base value, from which the
+        explanation expresses each reason's effect on the probability the user reads.
+        """
         raw = self.raw_score(X)
         out = pd.DataFrame(
             {"probability": self.calibrator_.predict(raw), "raw_score": raw}, index=X.index
         )
-        return pd.concat([out, self.contributions(X)], axis=1)
+        frame = pd.concat([out, self.contributions(X)], axis=1)
+        frame[BASE_OUTPUT] = self.calibrator_.predict(frame[SHAP_BASE].to_numpy())
+        return frame
 
     def _main_booster(self) -> lgb.Booster:
         return self.booster_

@@ -17,17 +17,42 @@ MAX_REASONS = 4  # credit practice: more than four principal reasons are not mea
 
 @dataclass(frozen=True)
 class Reason:
-    """One principal reason: the feature, its value, its raw-space contribution and texts."""
+    """One principal reason: the feature, its value, raw contribution, effect on the answer, texts.
+
+    `effect` is in the units of the answer the user reads (calibrated probability, currency):
+    see `output_effects`; None when the reason was ranked by raw contributions only.
+    """
 
     feature: str
     value: float
     contribution: float
     text_en: str
     text_zh: str
+    effect: float | None = None
 
 
 class AdditivityError(AssertionError):
     """SHAP contributions do not add up to the raw score."""
+
+
+def output_effects(
+    contributions: Mapping[str, float], output: float, base_output: float
+) -> dict[str, float]:
+    """Each feature's effect on the answer in the answer's own units (probability, cost, value).
+
+    The booster's contributions are in raw space (log-odds, log cost), while the answer goes
+    through a monotone map (the calibrator, exp). Scaling every contribution by
+    (output - base_output) / sum(contributions) makes the effects add up exactly to
+    output - base_output, where base_output is the answer at the base value; a monotone
+    non-decreasing map gives a non-negative scale, so no effect has the opposite sign of its
+    contribution. Where the map is flat (an isotonic step) every effect is zero: the features
+    moved the score but not the answer.
+    """
+    raw = {str(k).removeprefix(SHAP_PREFIX): float(v) for k, v in contributions.items()
+           if k != SHAP_BASE}
+    gap = math.fsum(raw.values())
+    scale = (output - base_output) / gap if gap != 0.0 else 0.0
+    return {k: v * scale for k, v in raw.items()}
 
 
 def top_reasons(
@@ -35,8 +60,14 @@ def top_reasons(
     row_contributions: Mapping[str, float] | pd.Series,
     feature_values: Mapping[str, float | None] | pd.Series,
     n: int = MAX_REASONS,
+    effects: Mapping[str, float] | None = None,
 ) -> list[Reason]:
-    """The `n` (at most 4) features with the largest absolute contribution, with EN/ZH texts."""
+    """The `n` (at most 4) features that move the answer most, with EN/ZH texts.
+
+    With `effects` (from `output_effects`) reasons rank by the absolute effect on the answer and
+    say "raises"/"lowers" by its sign, and features without effect are no reason; without it
+    they rank by the raw contribution.
+    """
     if not 1 <= n <= MAX_REASONS:
         raise ValueError(f"n must be between 1 and {MAX_REASONS}, got {n}")
     contribs: dict[str, float] = {}
@@ -46,10 +77,15 @@ def top_reasons(
         name = str(key).removeprefix(SHAP_PREFIX)
         if value is not None and not math.isnan(float(value)) and float(value) != 0.0:
             contribs[name] = float(value)
+    moved: dict[str, float] = {}
+    if effects is not None:
+        moved = {k: float(v) for k, v in effects.items()
+                 if k in contribs and not math.isnan(float(v)) and float(v) != 0.0}
+    rank = moved if effects is not None else contribs
     values = dict(feature_values)
-    ranked = sorted(contribs.items(), key=lambda item: (-abs(item[1]), item[0]))[:n]
+    ranked = sorted(rank.items(), key=lambda item: (-abs(item[1]), item[0]))[:n]
     reasons = []
-    for name, contribution in ranked:
+    for name, signed in ranked:
         if name not in values:
             raise KeyError(f"feature_values has no value for contributing feature {name!r}")
         value = float(values[name]) if values[name] is not None else float("nan")
@@ -57,9 +93,10 @@ def top_reasons(
             Reason(
                 feature=name,
                 value=value,
-                contribution=contribution,
-                text_en=format_reason(name, value, contribution, "en", task=task),
-                text_zh=format_reason(name, value, contribution, "zh", task=task),
+                contribution=contribs[name],
+                text_en=format_reason(name, value, signed, "en", task=task),
+                text_zh=format_reason(name, value, signed, "zh", task=task),
+                effect=moved.get(name) if effects is not None else None,
             )
         )
     return reasons

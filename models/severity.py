@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import RegressorMixin
 
 from models.base import BoostedModel
-from models.boosting import feature_matrix, raw_scores, train_booster
+from models.boosting import BASE_OUTPUT, SHAP_BASE, feature_matrix, raw_scores, train_booster
 
 
 class SeverityRegressor(RegressorMixin, BoostedModel):
@@ -82,10 +82,15 @@ class SeverityRegressor(RegressorMixin, BoostedModel):
         return cost
 
     def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Contract output: `expected_cost`, `raw_score`, `shap_base`, `shap__<feature>`."""
+        """Contract output: `expected_cost`, `raw_score`, `shap_base`, `shap__*`, `base_output`.
+
+        `base_output` is the expected cost at the SHAP base value (the log link's exp).
+        """
         raw = self.raw_score(X)
         out = pd.DataFrame({"expected_cost": np.exp(raw), "raw_score": raw}, index=X.index)
-        return pd.concat([out, self.contributions(X)], axis=1)
+        frame = pd.concat([out, self.contributions(X)], axis=1)
+        frame[BASE_OUTPUT] = np.exp(frame[SHAP_BASE].to_numpy())
+        return frame
 
     def _main_booster(self) -> lgb.Booster:
         return self.booster_

@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import RegressorMixin
 
 from models.base import BoostedModel
-from models.boosting import feature_matrix, raw_scores, train_booster
+from models.boosting import BASE_OUTPUT, SHAP_PREFIX, feature_matrix, raw_scores, train_booster
 
 QUANTILES: dict[str, float] = {"p10": 0.10, "p50": 0.50, "p90": 0.90}
 
@@ -98,11 +98,17 @@ class ValueQuantileModel(RegressorMixin, BoostedModel):
         return p50
 
     def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Contract output: `p10`, `p50`, `p90`, `raw_score` (log P50), `shap_base`, `shap__*`."""
+        """Contract output: `p10`, `p50`, `p90`, `raw_score` (log P50), `shap_base`, `shap__*`.
+
+        Plus `base_output`: the P50 value with every contribution removed.
+        """
         logq = self.log_quantiles(X)
         out = pd.DataFrame(np.exp(logq.to_numpy()), index=logq.index, columns=logq.columns)
         out["raw_score"] = logq["p50"]
-        return pd.concat([out, self.contributions(X)], axis=1)
+        frame = pd.concat([out, self.contributions(X)], axis=1)
+        shap = frame.filter(like=SHAP_PREFIX).to_numpy().sum(axis=1)
+        frame[BASE_OUTPUT] = np.exp(logq["p50"].to_numpy() - shap)
+        return frame
 
     def _main_booster(self) -> lgb.Booster:
         return self.boosters_["p50"]

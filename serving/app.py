@@ -18,6 +18,7 @@ from serving.limits import BodySizeLimitMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.modelset import ModelLoader, ModelSet, load_served_models
 from serving.openapi import install_openapi
+from serving.online.service import OnlineService
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,16 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
         app.state.model_loader = loader
         app.state.reload_lock = threading.Lock()
         app.state.models = await anyio.to_thread.run_sync(_load_or_none, loader, settings)
+        # The online store: stored entities' features and outputs, rebuilt when they no longer
+        # match the data (in the background; answers are computed per request meanwhile).
+        online = OnlineService.open(settings, lambda: app.state.models)
+        app.state.online = online
+        if app.state.dataset is not None:
+            await anyio.to_thread.run_sync(online.start)
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(online.stop)
             if app.state.dataset is not None:
                 app.state.dataset.close()
             engine.dispose()
@@ -111,3 +119,10 @@ def _version() -> str:
         return version("patentrisk")
     except PackageNotFoundError:
         return "0.0.0"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the `PATENTRISK_*` environment (the factory of each `serve --workers` worker)."""
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level)
+    return create_app(settings)

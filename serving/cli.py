@@ -62,20 +62,90 @@ def version_cmd() -> None:
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default PATENTRISK_HOST)."),
     port: int | None = typer.Option(None, help="Port (default PATENTRISK_PORT)."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64,
+        help="uvicorn worker processes; they share one online store (Redis or the file)."),
 ) -> None:
     """Serve the API with uvicorn."""
     import uvicorn
 
-    from serving.app import create_app
-
     settings = _settings()
     logging.basicConfig(level=settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-    )
+    options = {"host": host or settings.host, "port": port or settings.port,
+               "log_level": settings.log_level.lower()}
+    if workers > 1:
+        # Each worker process builds its app from the same PATENTRISK_* environment.
+        uvicorn.run("serving.app:app_from_environment", factory=True, workers=workers, **options)
+        return
+    from serving.app import create_app
+
+    uvicorn.run(create_app(settings), **options)
+
+
+@app.command("materialize")
+def materialize_cmd(
+    force: bool = typer.Option(
+        False, "--force", help="Rebuild even when the stored materialization matches."),
+) -> None:
+    """Materialize features and champion outputs of the active dataset into the online store."""
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level)
+    _materialize(settings, force=force)
+
+
+def _materialize(settings: Settings, force: bool = True) -> None:
+    """Run one materialization with a progress bar; the last line reports rows and seconds."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from serving.modelset import load_served_models
+    from serving.online.backends import open_online_store
+    from serving.online.materialize import Stamp, expected_stamp, materialize
+
+    models = load_served_models(settings)
+    store = open_online_store(settings.online_store_url, settings.data_dir, settings.dataset)
+    current = store.current()
+    if current is not None and not force:
+        same = not Stamp.from_dict(current.manifest["stamp"]).differences(
+            expected_stamp(settings, models))
+        rows = current.manifest["rows"]
+        current.close()
+        if same:
+            console.print(f"the online store matches the data and models (generation "
+                          f"{current.generation}): {rows['patent']:,} patents, "
+                          f"{rows['firm']:,} firms; nothing to do")
+            store.close()
+            return
+    bar = Progress(TextColumn("[bold]materialize {task.fields[step]}"), BarColumn(),
+                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
+                   transient=True)
+    try:
+        with bar:
+            task = bar.add_task("materialize", total=1.0, step="start")
+            if not store.try_lock(3600):
+                raise RuntimeError("another materialization of this store is running")
+            try:
+                report = materialize(settings, models, store,
+                                     progress=lambda step, f: bar.update(task, completed=f,
+                                                                         step=step))
+            finally:
+                store.unlock()
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        console.print(f"[red]error:[/red] materialize failed: {exc}")
+        raise typer.Exit(code=1) from None
+    finally:
+        store.close()
+    models_used = ", ".join(f"{t} {v}" for t, v in report.stamp.models.items()) or "none"
+    console.print(f"store {store.url}, generation {report.generation}, as of "
+                  f"{report.stamp.as_of}, models: {models_used}")
+    console.print(f"materialized {report.rows['patent']:,} patents and {report.rows['firm']:,} "
+                  f"firms in {report.seconds:.1f} s")
+
+
+def _materialize_after_ingest(dataset: str | None) -> None:
+    """After an ingest: mark the old materialization stale by building the new one."""
+    settings = settings_or_exit(console, dataset=dataset or None)
+    console.print("rebuilding the online store for the ingested data")
+    _materialize(settings, force=False)
 
 
 @app.command("demo")
@@ -99,6 +169,7 @@ def demo(
         from training.cli import results_table
 
         console.print(results_table(list(state.results)))
+    _materialize(settings)
     table = Table("role", "X-API-Key", title=f"demo API keys (also in {state.keys_file})")
     for role, key in state.keys.items():
         table.add_row(role, key)
@@ -178,7 +249,7 @@ def _key_session() -> Iterator[Session]:
         engine.dispose()
 
 
-features.cli.register(app)
+features.cli.register(app, after_ingest=_materialize_after_ingest)
 models.cli.register(app)
 training.cli.register(app)
 

@@ -8,22 +8,40 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+from features.pipelines.sources import register_arrow
 
 from features.pipelines import patent_features
 from features.schema import table
+from models.policy.scale import MASTER_SCALE, Grade
 from serving.crud import json_safe
-from serving.errors import PatentNotFoundError
+from serving.errors import InvalidInputError, PatentNotFoundError, UnavailableError
 
 PATENT_COLUMNS: tuple[str, ...] = tuple(table("patents").column_names)
 
 
 @dataclass(frozen=True)
 class PatentQuery:
-    """Search filters: assignee id or name part, CPC class prefix, words of title or id."""
+    """Search filters: assignee, CPC prefix, words, jurisdiction, type, in force, grade range.
+
+    `in_force` and the grade range (`grade_from` the better end, `grade_to` the worse end of
+    the master scale, both included) read the materialized scores of the online store.
+    """
 
     assignee: str | None = None
     cpc: str | None = None
     q: str | None = None
+    jurisdiction: str | None = None
+    patent_type: str | None = None
+    in_force: bool | None = None
+    grade_from: str | None = None
+    grade_to: str | None = None
+
+    @property
+    def needs_scores(self) -> bool:
+        """Whether a filter reads the materialized scores."""
+        return self.in_force is not None or self.grade_from is not None \
+            or self.grade_to is not None
 
 
 def _select(tables: frozenset[str]) -> str:
@@ -72,8 +90,18 @@ def search_patents(
     query: PatentQuery,
     limit: int,
     offset: int,
+    scores: pa.Table | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of patents matching `query`, ordered by id, and the total that match."""
+    """One page of patents matching `query`, ordered by id, and the total that match.
+
+    `scores` is the online store's patent index (in force, grade, probability per stored
+    patent); with it every hit carries its grade, and the in-force and grade filters apply.
+    """
+    if scores is None and query.needs_scores:
+        raise UnavailableError(
+            "in_force and grade filters read the materialized scores; none are in service yet "
+            "(run `patentrisk materialize`)"
+        )
     where, params = [], []
     if query.assignee:
         cond = "p.assignee_id = ?"
@@ -95,14 +123,52 @@ def search_patents(
         where.append("(p.title ILIKE ? ESCAPE '\\' OR p.patent_id ILIKE ? ESCAPE '\\')")
         words = f"%{_escape_like(query.q)}%"
         params += [words, words]
+    if query.jurisdiction:
+        where.append("p.jurisdiction = ?")
+        params.append(query.jurisdiction)
+    if query.patent_type:
+        where.append("p.patent_type = ?")
+        params.append(query.patent_type)
+    join = ""
+    name = None
+    if scores is not None:
+        name = register_arrow(cur, scores, "patent_scores")
+        join = f" LEFT JOIN {name} s ON s.patent_id = p.patent_id"
+        if query.in_force is not None:
+            where.append("coalesce(s.in_force, false) = ?")
+            params.append(query.in_force)
+        ranks = _grade_ranks(query.grade_from, query.grade_to)
+        if ranks is not None:
+            where.append("s.grade IN (SELECT unnest(?))")
+            params.append(ranks)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    row = cur.execute(f"SELECT count(*) FROM patents p{clause}", params).fetchone()
-    total = int(row[0]) if row else 0
-    df = cur.execute(
-        f"{_select(tables)}{clause} ORDER BY p.patent_id LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    ).df()
+    try:
+        row = cur.execute(f"SELECT count(*) FROM patents p{join}{clause}", params).fetchone()
+        total = int(row[0]) if row else 0
+        extra = ", s.grade AS grade, s.in_force AS in_force" if name else ""
+        df = cur.execute(
+            f"{_select(tables).replace(' FROM patents p', extra + ' FROM patents p')}{join}"
+            f"{clause} ORDER BY p.patent_id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).df()
+    finally:
+        if name is not None:
+            cur.unregister(name)
     return _records(df), total
+
+
+def _grade_ranks(best: str | None, worst: str | None) -> list[str] | None:
+    """The grades from `best` to `worst` on the master scale (both included), or None."""
+    if best is None and worst is None:
+        return None
+    lo = Grade(best).rank if best else 0
+    hi = Grade(worst).rank if worst else len(MASTER_SCALE) - 1
+    if lo > hi:
+        raise InvalidInputError(
+            "grade_from", "order",
+            f"grade_from must be at or better than grade_to, got {best} and {worst}",
+        )
+    return [g.value for g in MASTER_SCALE[lo:hi + 1]]
 
 
 def _escape_like(text: str) -> str:

@@ -101,6 +101,11 @@ class PatentOut(BaseModel):
         description="Point-in-time features as of `as_of` (lookup only; null in search results).",
     )
     as_of: dt.date | None = None
+    grade: str | None = Field(
+        default=None, description="Enforcement grade from the materialized litigation "
+        "probability (search results, when the online store is in service).")
+    in_force: bool | None = Field(
+        default=None, description="In force on the serving date (search, from the store).")
 
 
 class PatentPage(BaseModel):
@@ -115,6 +120,10 @@ class ComponentStatus(BaseModel):
 
     ok: bool
     detail: str
+    stale: bool | None = Field(
+        default=None, description="Serving from data or models that changed since (online store).")
+    rebuilding: bool | None = Field(
+        default=None, description="A rebuild of this component runs (online store).")
 
 
 class Readiness(BaseModel):

@@ -11,6 +11,8 @@ import pytest
 from features.settings import Settings
 
 POSTGRES_ENV = "PATENTRISK_TEST_POSTGRES_URL"
+REDIS_ENV = "PATENTRISK_TEST_REDIS_URL"
+FORBID_SKIPS_ENV = "PATENTRISK_TEST_FORBID_SKIPS"
 
 
 @pytest.fixture
@@ -21,9 +23,9 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Keep the developer's own PATENTRISK_* variables out of tests (except the PG test URL)."""
+    """Keep the developer's own PATENTRISK_* variables out of tests (except the test URLs)."""
     for key in list(os.environ):
-        if key.startswith("PATENTRISK_") and key != POSTGRES_ENV:
+        if key.startswith("PATENTRISK_") and key not in (POSTGRES_ENV, REDIS_ENV):
             monkeypatch.delenv(key, raising=False)
     return
 
@@ -46,7 +48,21 @@ def postgres_url() -> str:
     return url
 
 
-FORBID_SKIPS_ENV = "PATENTRISK_TEST_FORBID_SKIPS"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of a reachable Redis for the online store tests, or skip with the reason."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"Redis tests need {REDIS_ENV} (set by .ci/run, which starts Redis)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001 - any connection failure means skip
+        pytest.skip(f"Redis at {url} is not reachable: {exc.__class__.__name__}")
+    return url
 
 
 def _skipped_reports(config: pytest.Config) -> list[pytest.TestReport]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -11,9 +13,18 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 
-def register(app: typer.Typer) -> None:
-    """Add `ingest` to the root CLI."""
-    app.command("ingest")(ingest_command)
+def register(app: typer.Typer, after: Callable[[str | None], None] | None = None) -> None:
+    """Add `ingest` to the root CLI; `after(dataset)` runs once an ingest succeeded."""
+    if after is None:
+        app.command("ingest")(ingest_command)
+        return
+
+    @functools.wraps(ingest_command)
+    def ingest_then(**kwargs: object) -> None:
+        ingest_command(**kwargs)  # type: ignore[arg-type]
+        after(kwargs.get("dataset"))  # type: ignore[arg-type]
+
+    app.command("ingest")(ingest_then)
 
 
 def ingest_command(

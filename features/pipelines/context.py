@@ -79,10 +79,10 @@ CONTEXT_CTES = (
     Cte("class_dates", """
   SELECT d.as_of, k.cpc_main FROM dates d CROSS JOIN (SELECT DISTINCT cpc_main FROM class_steps) k
 """),
-    # suits per 1,000 in-force patents per year in each subclass before T
-    Cte("class_rate", """
-  SELECT q.as_of, q.cpc_main,
-         1000.0 * (coalesce(now.n, 0) - coalesce(before.n, 0)) / ({class_rate_years} * q.n) AS rate
+    # in-force patents at T, and suits filed by T and by T - 3 years, per subclass
+    Cte("class_counts", """
+  SELECT q.as_of, q.cpc_main, q.n, coalesce(now.n, 0) AS suits_now,
+         coalesce(before.n, 0) AS suits_before
   FROM (
     SELECT cd.as_of, cd.cpc_main, st.n FROM class_dates cd
     ASOF JOIN class_steps st ON st.cpc_main = cd.cpc_main AND cd.as_of >= st.d
@@ -90,7 +90,22 @@ CONTEXT_CTES = (
   ASOF LEFT JOIN case_steps now ON now.cpc_main = q.cpc_main AND q.as_of >= now.d
   ASOF LEFT JOIN case_steps before ON before.cpc_main = q.cpc_main
     AND CAST(q.as_of - INTERVAL {class_rate_years} YEAR AS DATE) >= before.d
-  WHERE q.n > 0
+"""),
+    # counts add up: these relations' plus a materialized context's (empty unless given)
+    Cte("class_counts_all", """
+  SELECT as_of, cpc_main, sum(n) AS n, sum(suits_now) AS suits_now,
+         sum(suits_before) AS suits_before
+  FROM (SELECT as_of, cpc_main, n, suits_now, suits_before FROM class_counts
+        UNION ALL
+        SELECT c.as_of, c.cpc_main, c.n, c.suits_now, c.suits_before
+        FROM {ctx_class_counts} c JOIN dates d ON d.as_of = c.as_of)
+  GROUP BY ALL
+"""),
+    # suits per 1,000 in-force patents per year in each subclass before T
+    Cte("class_rate", """
+  SELECT as_of, cpc_main,
+         1000.0 * (suits_now - suits_before) / ({class_rate_years} * n) AS rate
+  FROM class_counts_all WHERE n > 0
 """),
     # one row per case, firm and role
     Cte("firm_cases", """
@@ -114,7 +129,9 @@ def need_owner_cte(*selects: str) -> Cte:
                                   {"parts": " UNION ALL ".join(selects)}))
 
 
-# Need `need_owner(as_of, owner_id)`.
+# Need `need_owner(as_of, owner_id)`. Every count adds up over disjoint relations, so a
+# materialized context (`{ctx_owner_counts}`: the whole dataset's counts at T) plus the counts of
+# request facts gives what their union would.
 OWNER_CTES = (
     # patents in force held by each needed owner at T
     Cte("portfolio_at", """
@@ -122,11 +139,18 @@ OWNER_CTES = (
   FROM need_owner n JOIN own_spans o
     ON o.owner_id = n.owner_id AND o.start <= n.as_of AND o.stop > n.as_of
 """),
+    Cte("owner_ctx", """
+  SELECT c.* FROM {ctx_owner_counts} c
+  JOIN need_owner n ON n.owner_id = c.owner_id AND n.as_of = c.as_of
+"""),
     Cte("portfolio_size", """
-  SELECT as_of, owner_id, count(*) AS n_patents FROM portfolio_at GROUP BY ALL
+  SELECT as_of, owner_id, sum(n_patents) AS n_patents FROM (
+    SELECT as_of, owner_id, count(*) AS n_patents FROM portfolio_at GROUP BY ALL
+    UNION ALL SELECT as_of, owner_id, n_patents FROM owner_ctx WHERE n_patents > 0
+  ) GROUP BY ALL
 """),
     # distinct cases per needed firm as plaintiff / defendant filed on or before T
-    Cte("firm_suits", """
+    Cte("firm_suits_here", """
   SELECT n.as_of, n.owner_id AS firm_id,
          coalesce(pl.n, 0) AS as_plaintiff, coalesce(df.n, 0) AS as_defendant,
          coalesce(df.n, 0) - coalesce(df3.n, 0) AS as_defendant_3y
@@ -138,4 +162,71 @@ OWNER_CTES = (
   ASOF LEFT JOIN (SELECT * FROM firm_case_steps WHERE role = 'defendant') df3
     ON df3.firm_id = n.owner_id AND CAST(n.as_of - INTERVAL 3 YEAR AS DATE) >= df3.d
 """),
+    Cte("firm_suits", """
+  SELECT h.as_of, h.firm_id,
+         h.as_plaintiff + coalesce(c.as_plaintiff, 0) AS as_plaintiff,
+         h.as_defendant + coalesce(c.as_defendant, 0) AS as_defendant,
+         h.as_defendant_3y + coalesce(c.as_defendant_3y, 0) AS as_defendant_3y
+  FROM firm_suits_here h
+  LEFT JOIN owner_ctx c ON c.owner_id = h.firm_id AND c.as_of = h.as_of
+"""),
 )
+
+# The patents a firm holds at T and their forward citations known at T (adds up as above).
+PORTFOLIO_STATS = Cte("portfolio_stats", """
+  SELECT as_of, owner_id, sum(n_patents) AS n_patents, sum(cites) AS cites FROM (
+    SELECT pa.as_of, pa.owner_id, count(*) AS n_patents, sum(coalesce(k.n, 0)) AS cites
+    FROM portfolio_at pa LEFT JOIN (
+      SELECT q.as_of, q.patent_id, count(*) AS n
+      FROM (SELECT DISTINCT as_of, patent_id FROM portfolio_at) q
+      JOIN {citations} c ON c.cited_patent_id = q.patent_id AND c.citation_date <= q.as_of
+      GROUP BY ALL
+    ) k ON k.as_of = pa.as_of AND k.patent_id = pa.patent_id
+    GROUP BY ALL
+    UNION ALL SELECT as_of, owner_id, n_patents, portfolio_cites FROM owner_ctx
+  ) GROUP BY ALL
+""")
+
+# Context relations a query adds to its own counts: (column, DuckDB type) of each.
+CONTEXT_RELATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ctx_class_counts": (("as_of", "DATE"), ("cpc_main", "VARCHAR"), ("n", "BIGINT"),
+                         ("suits_now", "BIGINT"), ("suits_before", "BIGINT")),
+    "ctx_owner_counts": (("as_of", "DATE"), ("owner_id", "VARCHAR"), ("n_patents", "BIGINT"),
+                         ("portfolio_cites", "BIGINT"), ("as_plaintiff", "BIGINT"),
+                         ("as_defendant", "BIGINT"), ("as_defendant_3y", "BIGINT")),
+}
+
+
+def empty_context(name: str) -> str:
+    """SQL for an empty context relation `name` with its typed columns."""
+    cols = ", ".join(fill("CAST(NULL AS {type}) AS {name}", {"type": t, "name": c})
+                     for c, t in CONTEXT_RELATIONS[name])
+    return fill("(SELECT {columns} WHERE false)", {"columns": cols})
+
+
+# The whole dataset's context tables at the query's dates (materialized for serving).
+CONTEXT_TABLE_SELECTS = {
+    "ctx_class_counts": """
+SELECT as_of, cpc_main, CAST(n AS BIGINT) AS n, CAST(suits_now AS BIGINT) AS suits_now,
+       CAST(suits_before AS BIGINT) AS suits_before FROM class_counts ORDER BY cpc_main
+""",
+    "ctx_owner_counts": """
+SELECT n.as_of, n.owner_id, CAST(coalesce(p.n_patents, 0) AS BIGINT) AS n_patents,
+       CAST(coalesce(ps.cites, 0) AS BIGINT) AS portfolio_cites,
+       CAST(s.as_plaintiff AS BIGINT) AS as_plaintiff,
+       CAST(s.as_defendant AS BIGINT) AS as_defendant,
+       CAST(s.as_defendant_3y AS BIGINT) AS as_defendant_3y
+FROM need_owner n
+LEFT JOIN portfolio_size p ON p.as_of = n.as_of AND p.owner_id = n.owner_id
+LEFT JOIN portfolio_stats ps ON ps.as_of = n.as_of AND ps.owner_id = n.owner_id
+LEFT JOIN firm_suits s ON s.as_of = n.as_of AND s.firm_id = n.owner_id
+ORDER BY n.owner_id
+""",
+}
+
+# Every firm that owns a patent or appears in a case, at each date.
+EVERY_OWNER = """
+SELECT d.as_of, o.owner_id FROM dates d CROSS JOIN (
+  SELECT DISTINCT owner_id FROM own_x WHERE owner_id IS NOT NULL
+  UNION SELECT DISTINCT firm_id FROM firm_cases) o
+"""

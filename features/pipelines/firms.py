@@ -8,6 +8,7 @@ from features.pipelines.context import (
     CONTEXT_CTES,
     CONTEXT_VALUES,
     OWNER_CTES,
+    PORTFOLIO_STATS,
     need_owner_cte,
 )
 from features.pipelines.query import (
@@ -65,16 +66,11 @@ FIRM_NEED_OWNER = "SELECT as_of, assignee_id AS owner_id FROM ft"
 
 # After `need_owner`: the firm's portfolio, then one row per target pair with every feature.
 FIRM_PORTFOLIO_CTES = (
+    PORTFOLIO_STATS,
     # mean forward citations (known at T) of the patents a firm holds at T
     Cte("portfolio_cites", """
-  SELECT pa.as_of, pa.owner_id, avg(coalesce(k.n, 0)) AS mean_citations
-  FROM portfolio_at pa LEFT JOIN (
-    SELECT q.as_of, q.patent_id, count(*) AS n
-    FROM (SELECT DISTINCT as_of, patent_id FROM portfolio_at) q
-    JOIN {citations} c ON c.cited_patent_id = q.patent_id AND c.citation_date <= q.as_of
-    GROUP BY ALL
-  ) k ON k.as_of = pa.as_of AND k.patent_id = pa.patent_id
-  GROUP BY ALL
+  SELECT as_of, owner_id, CASE WHEN n_patents > 0 THEN cites / n_patents END AS mean_citations
+  FROM portfolio_stats
 """),
     Cte("firm_feature_rows", """
   SELECT ft.assignee_id, ft.as_of,

@@ -7,6 +7,7 @@ temporary relations unioned with the canonical views, and the same SQL runs over
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -14,18 +15,97 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.pipelines.context import (
+    CONTEXT_CTES,
+    CONTEXT_TABLE_SELECTS,
+    CONTEXT_VALUES,
+    EVERY_OWNER,
+    OWNER_CTES,
+    PORTFOLIO_STATS,
+)
 from features.pipelines.facts import FirmFacts, LoanFacts, PatentFacts
 from features.pipelines.firms import firm_features_sql
-from features.pipelines.loans import loan_features_sql
+from features.pipelines.loans import loan_features_from_frames_query, loan_features_sql
 from features.pipelines.patents import PATENT_OVERRIDABLE, patent_features_sql
-from features.pipelines.query import FeatureBlock, date_literal, fill, string_literal
-from features.pipelines.relations import TableRelations, register_arrow, union_facts
+from features.pipelines.query import (
+    Cte,
+    FeatureBlock,
+    FeatureQuery,
+    date_literal,
+    fill,
+    string_literal,
+)
+from features.pipelines.relations import (
+    SOURCE_TABLES,
+    TableRelations,
+    empty_relation,
+    register_arrow,
+    union_facts,
+)
 from features.registry import features_for, get
 from features.schema import table
 
 PATENT_FEATURES = tuple(f.name for f in features_for("patent") if f.name != "claim_kind")
 FIRM_FEATURES = tuple(f.name for f in features_for("firm"))
 LOAN_FEATURES = tuple(f.name for f in features_for("loan"))
+
+
+@dataclass(frozen=True)
+class MaterializedContext:
+    """The dataset-wide context as of one date, from which request facts get their features.
+
+    `class_counts` (in-force patents and suits per subclass) and `owner_counts` (each firm's
+    portfolio, its citations and its suits) are the counts the feature SQL adds up; `assignees`
+    is the dataset's firm table (an owner's kind). Facts of entities that the dataset neither
+    holds nor mentions are scored against it without scanning the dataset: their own counts plus
+    these equal what the union of dataset and facts gives (`context_tables` builds it).
+    """
+
+    as_of: date
+    class_counts: pa.Table
+    owner_counts: pa.Table
+    assignees: pa.Table
+
+    def relations(self, con: duckdb.DuckDBPyConnection) -> tuple[TableRelations, list[str]]:
+        """Relations with every dataset table empty but the firms, and this context registered."""
+        names = [register_arrow(con, t, p) for t, p in (
+            (self.class_counts, "ctx_class"), (self.owner_counts, "ctx_owner"),
+            (self.assignees, "ctx_assignees"),
+        )]
+        relations = {n: empty_relation(n) for n in SOURCE_TABLES}
+        relations.update(ctx_class_counts=names[0], ctx_owner_counts=names[1],
+                         assignees=names[2])
+        return TableRelations(relations), names
+
+
+def context_tables(con: duckdb.DuckDBPyConnection, as_of: date) -> MaterializedContext:
+    """The dataset's class and owner counts as of `as_of` (the context request facts add to)."""
+    rel = TableRelations.from_connection(con)
+    ctes = (Cte("dates", fill("SELECT {t} AS as_of", {"t": date_literal(as_of)})),
+            *CONTEXT_CTES, Cte("need_owner", EVERY_OWNER), *OWNER_CTES, PORTFOLIO_STATS)
+    tables = {
+        name: con.sql(FeatureQuery(ctes, select, {**rel.relations, **CONTEXT_VALUES}).sql())
+        .to_arrow_table()
+        for name, select in CONTEXT_TABLE_SELECTS.items()
+    }
+    assignees = con.sql(rel.render("SELECT * FROM {assignees} ORDER BY assignee_id"))
+    return MaterializedContext(
+        as_of=as_of, class_counts=tables["ctx_class_counts"],
+        owner_counts=tables["ctx_owner_counts"], assignees=assignees.to_arrow_table(),
+    )
+
+
+def _context_for(
+    con: duckdb.DuckDBPyConnection, context: MaterializedContext | None, as_of: date
+) -> tuple[TableRelations, list[str]]:
+    """The relations of a facts query: the dataset's views, or a materialized context's."""
+    if context is None:
+        return TableRelations.from_connection(con), []
+    if context.as_of != as_of:
+        raise ValueError(
+            f"context is as of {context.as_of.isoformat()}, the request as of {as_of.isoformat()}"
+        )
+    return context.relations(con)
 
 
 def _dates(as_of: date | Sequence[date]) -> list[date]:
@@ -131,12 +211,19 @@ def _patent_facts_arrow(facts: Sequence[PatentFacts]) -> tuple[pa.Table, pa.Tabl
 
 
 def patent_features_for_facts(
-    con: duckdb.DuckDBPyConnection, facts: Sequence[PatentFacts], as_of: date
+    con: duckdb.DuckDBPyConnection,
+    facts: Sequence[PatentFacts],
+    as_of: date,
+    context: MaterializedContext | None = None,
 ) -> pd.DataFrame:
-    """Patent features as of `as_of` for patents described by request facts."""
+    """Patent features as of `as_of` for patents described by request facts.
+
+    With `context` the dataset is not scanned: valid only for patents the dataset neither holds
+    nor mentions (no citation, event or case names them), which the caller checks.
+    """
     if not facts:
         raise ValueError("facts must hold at least one patent")
-    rel = TableRelations.from_connection(con)
+    rel, temp = _context_for(con, context, as_of)
     patents, overrides = _patent_facts_arrow(facts)
     pname = register_arrow(con, patents, "patent_facts")
     oname = register_arrow(con, overrides, "patent_overrides")
@@ -147,8 +234,8 @@ def patent_features_for_facts(
         pairs = pd.DataFrame({"patent_id": [f.patent_id for f in facts], "as_of": as_of})
         return patent_frame(con, pairs, relations=rel, overrides=oname)
     finally:
-        con.unregister(pname)
-        con.unregister(oname)
+        for name in (pname, oname, *temp):
+            con.unregister(name)
 
 
 def firm_frame(
@@ -222,12 +309,22 @@ def _firm_facts_relations(
 
 
 def firm_features_for_facts(
-    con: duckdb.DuckDBPyConnection, facts: Sequence[FirmFacts], as_of: date
+    con: duckdb.DuckDBPyConnection,
+    facts: Sequence[FirmFacts],
+    as_of: date,
+    context: MaterializedContext | None = None,
 ) -> pd.DataFrame:
-    """Firm features as of `as_of` for firms described by request facts."""
+    """Firm features as of `as_of` for firms described by request facts.
+
+    With `context` the dataset's patents, citations and cases are not scanned: the firm's
+    portfolio and suits come from the context's owner counts (the facts replace only the firm's
+    own row, financials and product classes).
+    """
     if not facts:
         raise ValueError("facts must hold at least one firm")
-    rel, temp = _firm_facts_relations(con, TableRelations.from_connection(con), facts)
+    base, ctx_temp = _context_for(con, context, as_of)
+    rel, temp = _firm_facts_relations(con, base, facts)
+    temp += ctx_temp
     try:
         pairs = pd.DataFrame({"assignee_id": [f.assignee_id for f in facts], "as_of": as_of})
         return firm_frame(con, pairs, relations=rel)
@@ -322,3 +419,46 @@ def loan_features(con: duckdb.DuckDBPyConnection, loans: Sequence[LoanFacts]) ->
     finally:
         for name in temp:
             con.unregister(name)
+
+
+def loan_features_from_frames(
+    con: duckdb.DuckDBPyConnection,
+    loans: Sequence[LoanFacts],
+    patents: pd.DataFrame,
+    firms: pd.DataFrame,
+) -> pd.DataFrame:
+    """Loan features of stored borrowers and pledged patents whose features are given.
+
+    `patents` (patent_id, as_of, patent features) and `firms` (assignee_id, as_of, firm
+    features) hold the rows the loan SQL would otherwise build from the dataset.
+    """
+    if not loans:
+        raise ValueError("loans must hold at least one loan")
+    if any(ln.borrower is not None or ln.pledged_patents for ln in loans):
+        raise ValueError("loans given by frames must name the borrower and patents by id")
+    loan_tab = pa.table({
+        "loan_id": pa.array([ln.loan_id for ln in loans], pa.string()),
+        "as_of": pa.array([ln.as_of for ln in loans], pa.date32()),
+        "borrower_id": pa.array([ln.borrower_key for ln in loans], pa.string()),
+        "amount": pa.array([ln.amount for ln in loans], pa.float64()),
+        "term_months": pa.array([ln.term_months for ln in loans], pa.int64()),
+        "appraised_value": pa.array([ln.appraised_value for ln in loans], pa.float64()),
+    })
+    links = [(ln.loan_id, p) for ln in loans for p in dict.fromkeys(ln.pledged_patent_ids)]
+    pledge_tab = pa.table({
+        "loan_id": pa.array([a for a, _ in links], pa.string()),
+        "patent_id": pa.array([b for _, b in links], pa.string()),
+    })
+
+    def _rows(df: pd.DataFrame) -> pa.Table:
+        out = df.copy()
+        out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
+        return pa.Table.from_pandas(out, preserve_index=False)
+
+    temp = [register_arrow(con, t, p) for t, p in (
+        (loan_tab, "loan_targets"), (pledge_tab, "loan_pledges"),
+        (_rows(patents), "pledged_rows"), (_rows(firms), "borrower_rows"),
+    )]
+    query = loan_features_from_frames_query(TableRelations.from_connection(con), *temp,
+                                            LOAN_FEATURES)
+    return _run(con, query.sql(), temp)

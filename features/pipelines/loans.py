@@ -138,3 +138,37 @@ def loan_features_sql(
 ) -> str:
     """The SQL of `loan_features_query`: loan features for `loan_rows` and `loan_pledges`."""
     return loan_features_query(relations, loan_rows, loan_pledges, names, blocks).sql()
+
+
+def loan_features_from_frames_query(
+    relations: TableRelations,
+    loan_rows: str,
+    loan_pledges: str,
+    patent_rows: str,
+    firm_rows: str,
+    names: Sequence[str],
+) -> FeatureQuery:
+    """The loan query over given patent and firm feature rows (as of each loan's date).
+
+    The same loan steps as `loan_features_query`; the pledged patents' and the borrower's
+    features come from relations already holding them (the online store) instead of their
+    feature steps. The borrower's prior defaults still come from `{loans}`.
+    """
+    columns = [fill("f.{name}", {"name": n}) for n in names]
+    _, select = feature_select("loan_feature_rows", "loan_id", columns, (), ())
+    return FeatureQuery(
+        ctes=(
+            LOAN_TARGETS[0],
+            Cte("patent_feature_rows", "SELECT * FROM {patent_rows}"),
+            Cte("firm_feature_rows", "SELECT * FROM {firm_rows}"),
+            *LOAN_CTES,
+        ),
+        select=select,
+        values={
+            **relations.relations,
+            "loan_rows": loan_rows, "loan_pledges": loan_pledges, "patent_rows": patent_rows,
+            "firm_rows": firm_rows, "loan_columns": ", ".join(LOAN_TARGET_COLUMNS[2:]),
+            "invention_codes": ", ".join(str(PATENT_TYPES.index(t))
+                                         for t in ("invention", "utility")),
+        },
+    )

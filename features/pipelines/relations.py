@@ -15,6 +15,7 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
+from features.pipelines.context import CONTEXT_RELATIONS, empty_context
 from features.pipelines.query import date_literal, fill
 from features.schema import table
 
@@ -92,6 +93,11 @@ class TableRelations:
     """The SQL relation standing for each canonical table (its view, a cut or a union)."""
 
     relations: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Without a materialized context the query computes every count from the tables.
+        defaults = {n: empty_context(n) for n in CONTEXT_RELATIONS}
+        object.__setattr__(self, "relations", {**defaults, **self.relations})
 
     @classmethod
     def from_connection(cls, con: duckdb.DuckDBPyConnection) -> TableRelations:

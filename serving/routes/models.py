@@ -10,6 +10,7 @@ from serving.auth import CallerRole
 from serving.deps import ModelsDep, SettingsDep, require_roles
 from serving.errors import UnavailableError
 from serving.modelset import ModelSet
+from serving.online.materialize import model_stamp
 from serving.schemas import ERROR_RESPONSES, ErrorOut, ModelOut, ModelsOut
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,11 @@ def list_models(models: ModelsDep) -> ModelsOut:
     responses={503: {"model": ErrorOut, "description": "Loading failed; old models stay."}},
 )
 def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:
-    """Load every champion and swap them in at once; requests in flight keep the old set."""
+    """Load every champion and swap them in at once; requests in flight keep the old set.
+
+    When the champions changed, their outputs are materialized into the online store first, so
+    the new models and their stored answers go into service together.
+    """
     state = request.app.state
     with state.reload_lock:
         try:
@@ -58,6 +63,21 @@ def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:
             raise UnavailableError(
                 f"model reload failed ({exc.__class__.__name__}); the previous models stay"
             ) from exc
+        online = getattr(state, "online", None)
+        view = online.view if online is not None else None
+        # A store in use (or one the service keeps materialized) gets the new champions'
+        # outputs before they serve; without one, answers are computed per request anyway.
+        in_use = view is not None or settings.online_auto_materialize
+        if (online is not None and state.dataset is not None and in_use
+                and (view is None or view.stamp.models != model_stamp(fresh))):
+            try:
+                online.rebuild(fresh)
+            except Exception as exc:
+                log.exception("materializing the reloaded models failed; keeping the old ones")
+                raise UnavailableError(
+                    f"materializing the reloaded models failed ({exc.__class__.__name__}); "
+                    "the previous models stay"
+                ) from exc
         state.models = fresh
     log.info("models reloaded", extra={"versions": fresh.versions()})
     return _describe(fresh)

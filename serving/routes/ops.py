@@ -30,9 +30,11 @@ def readyz(request: Request, models: ModelsDep) -> JSONResponse:
         "database": _database_status(request),
         "dataset": _dataset_status(request),
         "models": _models_status(models.missing(), bool(models.models)),
+        "online_store": _online_status(request),
     }
     body = Readiness(ready=all(c.ok for c in components.values()), components=components)
-    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
+    return JSONResponse(body.model_dump(exclude_none=True),
+                        status_code=200 if body.ready else 503)
 
 
 def _database_status(request: Request) -> ComponentStatus:
@@ -58,6 +60,16 @@ def _dataset_status(request: Request) -> ComponentStatus:
     return ComponentStatus(
         ok=True, detail=f"{handle.store.root.name}: {len(handle.tables)} tables, end {end}"
     )
+
+
+def _online_status(request: Request) -> ComponentStatus:
+    """The online store's generation in service, whether it is stale and what is rebuilt."""
+    online = getattr(request.app.state, "online", None)
+    if online is None or request.app.state.dataset is None:
+        return ComponentStatus(ok=True, detail="no dataset to materialize")
+    ok, detail, info = online.describe()
+    return ComponentStatus(ok=ok, detail=detail, stale=bool(info.get("stale")),
+                           rebuilding=bool(info.get("rebuilding")))
 
 
 def _models_status(missing: list[str], any_loaded: bool) -> ComponentStatus:

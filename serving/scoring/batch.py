@@ -130,7 +130,7 @@ def run_batch(
             parsed.append(exc)
     ids = [ref.patent_id for req in parsed if not isinstance(req, ValidationError)
            for ref in patent_refs(req) if ref.patent_id is not None]
-    if ids:
+    if ids and ctx.online is None:  # with the online store each item reads its rows
         ctx = replace(ctx, patent_features=stored_patent_features(ctx.cursor, ids, ctx.as_of))
     out = []
     for index, req in enumerate(parsed):

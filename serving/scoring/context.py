@@ -8,7 +8,7 @@ from typing import Annotated
 
 import duckdb
 import pandas as pd
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from models.policy import Policy
@@ -23,6 +23,7 @@ from serving.deps import (
 )
 from serving.errors import UnavailableError
 from serving.modelset import ModelSet
+from serving.online.view import OnlineView
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class ScoringContext:
     recorder: AssessmentRecorder
     # Features of stored patents a batch computed up front, by patent id (as of `as_of`).
     patent_features: pd.DataFrame | None = None
+    # The online store's generation in service when the request started (as of `as_of`), or
+    # None: stored entities are then computed through the pipelines per request.
+    online: OnlineView | None = None
 
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""
@@ -53,6 +57,7 @@ class ScoringContext:
 
 
 def get_scoring_context(
+    request: Request,
     recorder: RecorderDep,
     models: ModelsDep,
     dataset: DatasetDep,
@@ -66,9 +71,13 @@ def get_scoring_context(
     pool for the CPU-bound scoring, so connections are held only to read subsidies and to store.
     """
     session.rollback()
+    as_of = dataset.as_of(settings)
+    service = getattr(request.app.state, "online", None)
+    view = service.view if service is not None else None
     return ScoringContext(
-        models=models, cursor=cursor, tables=dataset.tables, as_of=dataset.as_of(settings),
+        models=models, cursor=cursor, tables=dataset.tables, as_of=as_of,
         session=session, recorder=recorder,
+        online=view if view is not None and view.as_of == as_of else None,
     )
 
 

@@ -19,6 +19,7 @@ from features.pipelines import (
 )
 from features.registry import CLAIM_KINDS, PATENT_TYPES, get, task_features
 from serving.errors import FirmNotFoundError, InvalidInputError, PatentNotFoundError
+from serving.online.view import OnlineView
 from serving.scoring.schemas import FirmRef, PatentRef
 
 
@@ -69,22 +70,35 @@ def request_patent_features(
     refs: Sequence[PatentRef],
     as_of: dt.date,
     computed: pd.DataFrame | None = None,
+    online: OnlineView | None = None,
 ) -> pd.DataFrame:
     """Features of a request's patent refs as of `as_of`, one row per ref in order, by patent id.
 
     `computed` holds features already built for this request's as-of date (a batch builds all
-    its stored patents in one run); only ids missing from it are checked and computed here.
+    its stored patents in one run); `online` the materialized rows of stored patents and the
+    context that facts are scored against. Only what neither holds is computed here.
     """
     ids = [r.patent_id for r in refs if r.patent_id is not None]
     facts = [r.facts for r in refs if r.facts is not None]
     have = computed if computed is not None else pd.DataFrame()
     todo = [pid for pid in ids if pid not in have.index]
-    require_patents(cur, todo)
     parts = [have.loc[[pid for pid in ids if pid in have.index]]] if len(have) else []
+    if todo and online is not None:
+        stored = online.features("patent", list(dict.fromkeys(todo)))
+        if not parts and not facts and list(stored.index) == [r.key for r in refs]:
+            return stored  # every ref a stored patent, in order: the common case
+        if len(stored):
+            parts.append(stored)
+            todo = [pid for pid in todo if pid not in stored.index]
+    require_patents(cur, todo)
     if todo:
         parts.append(_features_by_id(cur, todo, as_of))
     if facts:
-        parts.append(patent_features_for_facts(cur, facts, as_of)
+        # Facts of a patent the dataset neither holds nor mentions add their own counts to the
+        # materialized context; any other facts need the dataset's rows (the full pipeline).
+        scorable = online is not None and online.facts_scorable([f.patent_id for f in facts])
+        context = online.context if scorable and online is not None else None
+        parts.append(patent_features_for_facts(cur, facts, as_of, context=context)
                      .drop(columns="as_of").set_index("patent_id"))
     frame = pd.concat(parts)
     frame = frame.loc[~frame.index.duplicated(keep="first")]
@@ -218,9 +232,20 @@ def request_firm_features(
     as_of: dt.date,
     classes: Sequence[str] | None = None,
     revenue: float | None = None,
+    online: OnlineView | None = None,
 ) -> tuple[pd.DataFrame, str | None]:
-    """Features of a request's firm ref as of `as_of` (with overrides), and its main class."""
-    if ref.facts is None and classes is None and revenue is None:
+    """Features of a request's firm ref as of `as_of` (with overrides), and its main class.
+
+    A stored firm without overrides is read from `online`; facts and overrides are scored
+    against its context (the firm's portfolio and suits as materialized).
+    """
+    plain = ref.facts is None and classes is None and revenue is None
+    if plain and online is not None:
+        stored = online.features("firm", [str(ref.assignee_id)])
+        if len(stored):
+            stored.index.name = "assignee_id"
+            return stored, online.firm_classes.get(str(ref.assignee_id))
+    if plain:
         require_firm(cur, tables, str(ref.assignee_id))
         frame = firm_features(cur, as_of, assignee_ids=[str(ref.assignee_id)])
         facts = firm_facts_from_store(cur, str(ref.assignee_id))
@@ -230,7 +255,9 @@ def request_firm_features(
             require_firm(cur, tables, str(ref.assignee_id))
             base = firm_facts_from_store(cur, str(ref.assignee_id))
         facts = with_overrides(base, as_of, classes, revenue)
-        frame = firm_features_for_facts(cur, [facts], as_of)
+        frame = firm_features_for_facts(
+            cur, [facts], as_of, context=online.context if online is not None else None
+        )
     main = max(facts.technology.items(), key=lambda kv: (kv[1], kv[0]))[0] if facts.technology \
         else None
     return frame.drop(columns="as_of").set_index("assignee_id"), main

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from models.boosting import SHAP_BASE, SHAP_PREFIX
-from models.explain import top_reasons
+from models.boosting import BASE_OUTPUT, SHAP_BASE, SHAP_PREFIX
+from models.explain import output_effects, top_reasons
 from models.loading import predict_frame
 from serving.crud import json_safe
 from serving.modelset import ServedModel
+from serving.online.view import OnlineView
+
+# The answer each task's explanation is expressed in.
+ANSWER_COLUMN = {"litigation": "probability", "liability": "probability", "default": "probability",
+                 "severity": "expected_cost", "value": "p50"}
 
 
 def model_features(served: ServedModel) -> list[str]:
@@ -27,23 +33,66 @@ def predict(served: ServedModel, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def scored_rows(
+    served: ServedModel,
+    frame: pd.DataFrame,
+    online: OnlineView | None = None,
+    namespace: str | None = None,
+    stored_ids: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The contract frame of `frame`'s rows: stored outputs where the online store holds them.
+
+    Rows whose id is in `stored_ids` (entities named by id, not described by facts) are read
+    from `online` when it was materialized by exactly `served`; the others are predicted.
+    """
+    parts = []
+    rest = frame
+    if online is not None and namespace and stored_ids and online.serves(served.task, served):
+        wanted = [i for i in dict.fromkeys(stored_ids) if i in frame.index]
+        found = online.task_rows(namespace, served.task, wanted)
+        if len(found) == len(frame) and list(found.index) == list(frame.index):
+            return found  # every row stored: the common case, no reshuffling
+        if len(found):
+            parts.append(found)
+            rest = frame.loc[~frame.index.isin(found.index)]
+    if len(rest):
+        parts.append(predict(served, rest))
+    combined = pd.concat(parts) if len(parts) > 1 else parts[0]
+    combined = combined.loc[~combined.index.duplicated(keep="first")]
+    return combined.loc[frame.index]
+
+
 def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, Any]:
-    """The explanation of one scored row: base value, raw score, contributions, top reasons."""
+    """The explanation of one scored row: the answer, its base, effects and top reasons.
+
+    Contributions are the booster's (raw space, adding up to the raw score); `effects` are the
+    same contributions in the answer's units (calibrated probability, currency), adding up to
+    `output - base_output`, and the reasons rank and read by them (`models.explain`).
+    """
     contribs = {
         str(k).removeprefix(SHAP_PREFIX): float(v)
         for k, v in scored.items()
         if str(k).startswith(SHAP_PREFIX)
     }
     values = {k: _value(features.get(k)) for k in contribs}
-    reasons = top_reasons(task, contribs, values)
+    answer = ANSWER_COLUMN.get(task)
+    effects = None
+    output = base_output = None
+    if answer in scored.index and BASE_OUTPUT in scored.index:
+        output, base_output = float(scored[answer]), float(scored[BASE_OUTPUT])
+        effects = output_effects(contribs, output, base_output)
+    reasons = top_reasons(task, contribs, values, effects=effects)
     return {
         "task": task,
         "base_value": float(scored[SHAP_BASE]),
         "raw_score": float(scored["raw_score"]),
+        "output": output,
+        "base_output": base_output,
         "contributions": contribs,
+        "effects": effects,
         "reasons": [
             {"feature": r.feature, "value": json_safe(r.value), "contribution": r.contribution,
-             "text_en": r.text_en, "text_zh": r.text_zh}
+             "effect": r.effect, "text_en": r.text_en, "text_zh": r.text_zh}
             for r in reasons
         ],
     }

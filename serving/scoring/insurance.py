@@ -15,7 +15,7 @@ from serving.scoring.entities import (
     require_in_force,
     severity_frame,
 )
-from serving.scoring.explanations import explanation, feature_record, predict
+from serving.scoring.explanations import explanation, feature_record, predict, scored_rows
 from serving.scoring.records import record_and_answer
 from serving.scoring.schemas import (
     EnforcementQuoteRequest,
@@ -29,12 +29,19 @@ from serving.tables import utc_now
 def score_enforcement(ctx: ScoringContext, req: EnforcementQuoteRequest) -> InsuranceQuoteOut:
     """Quote enforcement cover for one patent: litigation probability x enforcement cost."""
     ctx.require("litigation", "severity")
-    patents = request_patent_features(ctx.cursor, [req.patent], ctx.as_of, ctx.patent_features)
+    patents = request_patent_features(
+        ctx.cursor, [req.patent], ctx.as_of, ctx.patent_features, ctx.online
+    )
     require_in_force(patents, "patent", ctx.as_of)
+    stored = [req.patent.patent_id] if req.patent.patent_id is not None else []
+    severity_in = severity_frame(patents, "enforcement")
     return _quote(
-        ctx, Product.ENFORCEMENT, req, "litigation", patents,
-        severity_frame(patents, "enforcement"),
+        ctx, Product.ENFORCEMENT, req, "litigation", patents, severity_in,
         subject={"patent_id": req.patent.key, "assignee_id": None},
+        risk_out=scored_rows(ctx.models.require("litigation"), patents, ctx.online, "patent",
+                             stored),
+        severity_out=scored_rows(ctx.models.require("severity"), severity_in, ctx.online,
+                                 "patent", stored),
     )
 
 
@@ -42,12 +49,21 @@ def score_liability(ctx: ScoringContext, req: LiabilityQuoteRequest) -> Insuranc
     """Quote liability cover for a firm: probability of being sued x liability claim cost."""
     ctx.require("liability", "severity")
     firms, main_class = request_firm_features(
-        ctx.cursor, ctx.tables, req.firm, ctx.as_of, req.product_classes, req.annual_revenue
+        ctx.cursor, ctx.tables, req.firm, ctx.as_of, req.product_classes, req.annual_revenue,
+        ctx.online,
     )
+    plain = req.firm.facts is None and req.product_classes is None and req.annual_revenue is None
+    severity_in = class_severity_frame(main_class, "liability")
+    served = ctx.models.require("severity")
+    severity_out = ctx.online.class_severity(main_class, served) if ctx.online else None
+    if severity_out is not None:
+        severity_out.index = severity_in.index
     return _quote(
-        ctx, Product.LIABILITY, req, "liability", firms,
-        class_severity_frame(main_class, "liability"),
+        ctx, Product.LIABILITY, req, "liability", firms, severity_in,
         subject={"patent_id": None, "assignee_id": req.firm.key},
+        risk_out=scored_rows(ctx.models.require("liability"), firms, ctx.online, "firm",
+                             [str(req.firm.assignee_id)] if plain else []),
+        severity_out=severity_out,
     )
 
 
@@ -60,10 +76,17 @@ def _quote(
     severity_in: pd.DataFrame,
     *,
     subject: dict[str, str | None],
+    risk_out: pd.DataFrame | None = None,
+    severity_out: pd.DataFrame | None = None,
 ) -> InsuranceQuoteOut:
-    """Score `task` and severity on one row each, price through the policy, store and answer."""
-    p_out = predict(ctx.models.require(task), risk_in)
-    s_out = predict(ctx.models.require("severity"), severity_in)
+    """Score `task` and severity on one row each, price through the policy, store and answer.
+
+    `risk_out` and `severity_out` are the models' outputs when already known (the online
+    store's); otherwise the models score the inputs here.
+    """
+    p_out = risk_out if risk_out is not None else predict(ctx.models.require(task), risk_in)
+    s_out = (severity_out if severity_out is not None
+             else predict(ctx.models.require("severity"), severity_in))
     probability = float(p_out["probability"].iloc[0])
     cost = float(s_out["expected_cost"].iloc[0])
     explanations = {

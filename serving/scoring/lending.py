@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.pipelines import LoanFacts, loan_features
+from features.pipelines import LoanFacts, loan_features, loan_features_from_frames
 from models.policy import Applicant, IneligibleError, QuoteInputError, assess_pledge_loan
 from models.policy.document import ApplicantRole
 from serving.crud import AssessmentKind
@@ -19,7 +19,7 @@ from serving.scoring.entities import (
     require_firm,
     require_in_force,
 )
-from serving.scoring.explanations import explanation, feature_record, predict
+from serving.scoring.explanations import explanation, feature_record, predict, scored_rows
 from serving.scoring.records import record_and_answer
 from serving.scoring.schemas import (
     LoanAssessmentOut,
@@ -36,10 +36,12 @@ def _values(
     ctx: ScoringContext, refs: list[PatentRef]
 ) -> tuple[list[dict[str, Any]], dict[str, float], pd.DataFrame]:
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features."""
-    patents = request_patent_features(ctx.cursor, refs, ctx.as_of, ctx.patent_features)
-    out = predict(ctx.models.require("value"), patents)
+    patents = request_patent_features(ctx.cursor, refs, ctx.as_of, ctx.patent_features,
+                                      ctx.online)
+    out = scored_rows(ctx.models.require("value"), patents, ctx.online, "patent",
+                      [r.patent_id for r in refs if r.patent_id is not None])
     items: list[dict[str, Any]] = []
-    # `predict` keeps the patents' index, so row i of `out` scores row i of `patents`.
+    # `scored_rows` keeps the patents' index, so row i of `out` scores row i of `patents`.
     for i, (pid, scored) in enumerate(out.iterrows()):
         features = patents.iloc[i]
         why = not_in_force_reason(features)
@@ -55,6 +57,21 @@ def _values(
         })
     total = {q: round(sum(i[q] for i in items), 2) for q in ("p10", "p50", "p90")}
     return items, total, patents
+
+
+def _loan_features(ctx: ScoringContext, loan: LoanFacts, patents: pd.DataFrame) -> pd.DataFrame:
+    """Loan features: from the stored borrower and patent rows when the online store has them."""
+    view = ctx.online
+    if view is not None and loan.borrower is None and not loan.pledged_patents:
+        firm = view.features("firm", [loan.borrower_key])
+        if len(firm):
+            pledged = patents.loc[list(loan.pledged_patent_ids)]
+            return loan_features_from_frames(
+                ctx.cursor, [loan],
+                pledged.rename_axis("patent_id").reset_index().assign(as_of=loan.as_of),
+                firm.rename_axis("assignee_id").reset_index().assign(as_of=loan.as_of),
+            )
+    return loan_features(ctx.cursor, [loan])
 
 
 def value_patents(ctx: ScoringContext, req: ValuationRequest) -> ValuationOut:
@@ -102,7 +119,7 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
         pledged_patent_ids=tuple(p.patent_id for p in req.pledged if p.patent_id is not None),
         pledged_patents=tuple(p.facts for p in req.pledged if p.facts is not None),
     )
-    loans = loan_features(ctx.cursor, [loan]).drop(columns="as_of").set_index("loan_id")
+    loans = _loan_features(ctx, loan, patents).drop(columns="as_of").set_index("loan_id")
     default = ctx.models.require("default")
     d_out = predict(default, loans)
     probability = float(d_out["probability"].iloc[0])

@@ -177,18 +177,34 @@ class ReasonOut(BaseModel):
 
     feature: str = Field(examples=["forward_citations_5y"])
     value: float | None = Field(examples=[42.0])
-    contribution: float = Field(examples=[0.41])
+    contribution: float = Field(examples=[0.41], description="Raw-space SHAP contribution.")
+    effect: float | None = Field(
+        default=None, examples=[0.012],
+        description="Effect on the answer in its units (probability, currency); the effects of "
+        "all features add up to output - base_output.")
     text_en: str = Field(examples=["42 forward citations in 5 years: raises risk"])
     text_zh: str = Field(examples=["5年内被引42次：风险上升"])
 
 
 class ExplanationOut(BaseModel):
-    """SHAP contributions in the model's raw space; base_value + sum(contributions) = raw_score."""
+    """Why the answer is what it is, in the raw space and in the units of the answer.
+
+    base_value + sum(contributions) = raw_score (the booster's log-odds or log cost);
+    base_output + sum(effects) = output (the calibrated probability, cost or P50 value shown).
+    Reasons rank and read by their effect on the answer.
+    """
 
     task: str = Field(examples=["litigation"])
     base_value: float = Field(examples=[-3.2])
     raw_score: float = Field(examples=[-2.79])
+    output: float | None = Field(default=None, examples=[0.061],
+                                 description="The answer explained (probability, cost, P50).")
+    base_output: float | None = Field(default=None, examples=[0.04],
+                                      description="The answer at the base value.")
     contributions: dict[str, float] = Field(examples=[{"forward_citations_5y": 0.41}])
+    effects: dict[str, float] | None = Field(
+        default=None, examples=[{"forward_citations_5y": 0.012}],
+        description="Each feature's effect on the answer, in the answer's units.")
     reasons: list[ReasonOut] = Field(max_length=4)
 
 

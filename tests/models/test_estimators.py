@@ -42,6 +42,8 @@ def test_classifier_learns_and_follows_the_contract(classifier_data: dict) -> No
     assert [c for c in out.columns if c.startswith("shap__")] == [
         "shap__ltv", "shap__noise", "shap__kind"]
     check_additivity(out)
+    # The answer at the base value, for explanations in probability units.
+    np.testing.assert_allclose(out["base_output"], model.calibrator_.predict(out["shap_base"]))
     auc = roc_auc_score(y[5000:], out["probability"])
     assert auc >= 0.95 * roc_auc_score(y[5000:], p[5000:])
     assert model.calibrator_.method_ in ("isotonic", "platt")

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from features.registry import task_features
-from models.explain import MAX_REASONS, top_reasons
+from models.explain import MAX_REASONS, output_effects, top_reasons
 
 
 def test_top_reasons_rank_by_absolute_contribution_with_both_languages() -> None:
@@ -36,3 +36,27 @@ def test_top_reasons_name_a_missing_feature_value() -> None:
     name = task_features("liability")[0]
     with pytest.raises(KeyError, match=name):
         top_reasons("liability", {name: 1.0}, {})
+
+
+def test_output_effects_add_up_to_the_answer_and_keep_each_sign() -> None:
+    contributions = {"shap_base": -2.0, "shap__a": 0.8, "shap__b": -0.3, "shap__c": 0.0}
+    effects = output_effects(contributions, output=0.12, base_output=0.05)
+    assert set(effects) == {"a", "b", "c"}
+    assert math.fsum(effects.values()) == pytest.approx(0.12 - 0.05, abs=1e-15)
+    assert effects["a"] > 0 > effects["b"]
+    assert effects["c"] == 0.0
+
+
+def test_reasons_follow_the_effect_on_the_answer_not_the_raw_push() -> None:
+    names = task_features("litigation")[:3]
+    contributions = {names[0]: 0.5, names[1]: -0.2, names[2]: 0.1}
+    values = dict.fromkeys(names, 1.0)
+    # A flat calibrator step: the score moved, the probability did not; nothing is a reason.
+    flat = output_effects(contributions, output=0.04, base_output=0.04)
+    assert top_reasons("litigation", contributions, values, effects=flat) == []
+    moved = output_effects(contributions, output=0.06, base_output=0.04)
+    reasons = top_reasons("litigation", contributions, values, effects=moved)
+    assert [r.feature for r in reasons] == list(names)
+    assert reasons[0].effect == pytest.approx(0.02 * 0.5 / 0.4)
+    assert "raises risk" in reasons[0].text_en
+    assert "lowers risk" in reasons[1].text_en

@@ -116,7 +116,9 @@ def make_keys(client: TestClient) -> dict[str, str]:
 @pytest.fixture
 def world_settings(tmp_path: Path) -> Settings:
     """Settings over a temporary data dir holding the tiny world, with a small body limit."""
-    settings = Settings(data_dir=tmp_path / "var", dataset="tiny", max_body_bytes=2_000)
+    # The tiny world's answers are computed per request; the online store has tests of its own.
+    settings = Settings(data_dir=tmp_path / "var", dataset="tiny", max_body_bytes=2_000,
+                        online_auto_materialize=False)
     write_tiny_world(settings.dataset_dir)
     return settings
 
@@ -186,8 +188,13 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def scoring_client(trained_settings: Settings) -> Iterator[TestClient]:
-    """A started app over the trained world with the default (champion) loader."""
+    """A started app over the trained world with the default (champion) loader.
+
+    Its online store is materialized at start (in the background): wait for it, so the scoring
+    tests read stored rows as the service does in production.
+    """
     with TestClient(create_app(trained_settings), raise_server_exceptions=False) as c:
+        assert c.app.state.online.wait_idle(600)  # type: ignore[attr-defined]
         yield c
 
 

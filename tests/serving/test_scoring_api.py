@@ -66,10 +66,17 @@ def _check_explanation(expl: dict, task: str) -> None:
     assert expl["task"] == task
     total = expl["base_value"] + sum(expl["contributions"].values())
     assert total == pytest.approx(expl["raw_score"], abs=1e-6)
-    nonzero = sum(1 for v in expl["contributions"].values() if v != 0.0)
-    assert len(expl["reasons"]) == min(4, nonzero)
+    # In the answer's units: the effects add up to the answer minus its value at the base.
+    assert sum(expl["effects"].values()) == pytest.approx(
+        expl["output"] - expl["base_output"], abs=1e-9 * max(1.0, abs(expl["output"])))
+    moving = sum(1 for v in expl["effects"].values() if v != 0.0)
+    assert len(expl["reasons"]) == min(4, moving)
     for reason in expl["reasons"]:
         assert reason["feature"] in expl["contributions"]
+        assert reason["effect"] == expl["effects"][reason["feature"]]
+        # The words agree with the sign of the effect on the answer the user reads.
+        raises = reason["text_en"].endswith(("raises risk", "raises value"))
+        assert raises == (reason["effect"] > 0), reason
         assert reason["text_en"].endswith(("raises risk", "lowers risk", "raises value",
                                            "lowers value"))
         assert CJK.search(reason["text_zh"])

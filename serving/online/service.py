@@ -1,0 +1,200 @@
+"""The online store as the service sees it: the generation in service, staleness, rebuilds.
+
+The view in service changes only by one assignment, to a generation that is complete: a running
+service keeps answering from the previous one while a new one is written. A refresher thread
+follows the store's pointer (another worker, host or `patentrisk materialize` may swap it) and
+compares what the generation was built from with the dataset and models now; when the data,
+date or feature code changed it says so in `/readyz` and rebuilds in the background.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from features.settings import Settings
+from features.store import TableStore
+from serving.online.backends import OnlineStore, open_online_store
+from serving.online.materialize import (
+    MaterializeReport,
+    expected_stamp,
+    materialize,
+)
+from serving.online.view import OnlineView
+
+if TYPE_CHECKING:
+    from serving.modelset import ModelSet
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 1.0
+# The rebuild lock outlives a crashed builder by this long at most (Redis; flock frees at once).
+LOCK_TTL_SECONDS = 3600
+
+
+class OnlineService:
+    """The generation in service (`view`), what no longer matches (`stale`), and rebuilding."""
+
+    def __init__(
+        self, settings: Settings, store: OnlineStore, models: Callable[[], ModelSet]
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self._models = models
+        self.view: OnlineView | None = None
+        self._previous: OnlineView | None = None
+        self.stale: list[str] = []
+        self.last_error: str | None = None
+        self._swap = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._builder: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, models: Callable[[], ModelSet]) -> OnlineService:
+        """The service over the configured store (`Settings.online_store_url`)."""
+        store = open_online_store(settings.online_store_url, settings.data_dir, settings.dataset)
+        return cls(settings, store, models)
+
+    # --- following the store ---
+
+    def refresh(self) -> None:
+        """Open the store's current generation if it changed, and recheck staleness."""
+        try:
+            gen = self.store.current_id()
+            if gen and (self.view is None or gen != self.view.generation):
+                self._install(OnlineView(self.store.open(gen)))
+            self.stale = self._stale_reasons()
+            self.last_error = None
+        except Exception as exc:  # noqa: BLE001 - the service keeps the view it has; readyz says why
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            log.warning("online store refresh failed: %s", self.last_error)
+
+    def _install(self, view: OnlineView) -> None:
+        """Make `view` the one in service; close the one before the previous (no reader left)."""
+        with self._swap:
+            old, self._previous, self.view = self._previous, self.view, view
+        if old is not None:
+            old.close()
+        log.info("online store generation %s in service", view.generation)
+
+    def _stale_reasons(self) -> list[str]:
+        """What differs between the generation in service and the data and models now."""
+        if self.view is None:
+            return ["no materialization"]
+        if not TableStore(self.settings.dataset_dir).exists("patents"):
+            return []
+        now = expected_stamp(self.settings, self._models())
+        return self.view.stamp.differences(now)
+
+    def needs_rebuild(self) -> bool:
+        """Whether the data, date or feature code moved on (models move by reload)."""
+        if self.view is None:
+            return TableStore(self.settings.dataset_dir).exists("patents")
+        return any(not r.startswith("models ") for r in self.stale)
+
+    # --- rebuilding ---
+
+    def rebuild(
+        self, models: ModelSet | None = None, wait: bool = True
+    ) -> MaterializeReport | None:
+        """Materialize with `models` (default: those in service) and put it in service.
+
+        Only one builder runs across workers and hosts (the store's lock); without `wait`,
+        returns None at once when another build holds it.
+        """
+        chosen = models or self._models()
+        with self._build_lock:
+            deadline = time.monotonic() + LOCK_TTL_SECONDS
+            while not self.store.try_lock(LOCK_TTL_SECONDS):
+                if not wait or time.monotonic() > deadline:
+                    return None
+                time.sleep(0.5)
+            try:
+                report = materialize(self.settings, chosen, self.store)
+            finally:
+                self.store.unlock()
+            self._install(OnlineView(self.store.open(report.generation)))
+            self.stale = self._stale_reasons()
+            return report
+
+    def rebuild_in_background(self) -> None:
+        """Start a rebuild thread unless one runs."""
+        if self._builder is not None and self._builder.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                self.rebuild(wait=False)
+            except Exception as exc:  # noqa: BLE001 - logged and shown; the old view serves on
+                self.last_error = f"materialization failed: {exc.__class__.__name__}: {exc}"
+                log.exception("background materialization failed")
+
+        self._builder = threading.Thread(target=run, name="online-materialize", daemon=True)
+        self._builder.start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait for a background rebuild to finish; whether none runs any more."""
+        if self._builder is not None:
+            self._builder.join(timeout)
+            return not self._builder.is_alive()
+        return True
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        """Open the current generation, rebuild if it does not match, follow the store."""
+        self.refresh()
+        if self.settings.online_auto_materialize and self.needs_rebuild():
+            self.rebuild_in_background()
+
+        def loop() -> None:
+            while not self._stop.wait(REFRESH_SECONDS):
+                self.refresh()
+                if self.settings.online_auto_materialize and self.needs_rebuild():
+                    self.rebuild_in_background()
+
+        self._thread = threading.Thread(target=loop, name="online-refresh", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop following the store, let a rebuild finish, close readers."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self.wait_idle(600)
+        for view in (self.view, self._previous):
+            if view is not None:
+                view.close()
+        self.store.close()
+
+    def describe(self) -> tuple[bool, str, dict[str, Any]]:
+        """(ok, detail, facts) for `/readyz`: the generation, staleness and any rebuild."""
+        building = self.store.status()
+        info: dict[str, Any] = {"store": self.store.url, "stale": bool(self.stale)}
+        parts = []
+        if self.view is not None:
+            d = self.view.describe()
+            info.update(generation=d["generation"], as_of=d["as_of"], rows=d["rows"])
+            parts.append(f"generation {d['generation']} as of {d['as_of']}: "
+                         f"{d['rows']['patent']} patents, {d['rows']['firm']} firms")
+        else:
+            parts.append("nothing materialized yet: answers are computed per request")
+        if self.stale:
+            parts.append("stale: " + "; ".join(self.stale))
+            info["stale_reasons"] = self.stale
+        if building:
+            parts.append(f"rebuilding ({building.get('reason')}): {building.get('step')} "
+                         f"{100 * float(building.get('fraction', 0)):.0f}% since "
+                         f"{building.get('started_at')}")
+            info["rebuilding"] = building
+        if self.last_error:
+            parts.append(f"last error: {self.last_error}")
+        # Without a generation (or a stale one) answers are still right, computed per request or
+        # from the previous data: the service is ready; the flags and detail say how it serves.
+        return self.last_error is None, "; ".join(parts), info
+

@@ -1,0 +1,88 @@
+"""Facts scored against materialized context tables equal the full pipeline over the dataset."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from features.pipelines import (
+    FirmFacts,
+    FirmYear,
+    LoanFacts,
+    PatentFacts,
+    context_tables,
+    firm_features,
+    firm_features_for_facts,
+    loan_features,
+    loan_features_from_frames,
+    patent_features,
+    patent_features_for_facts,
+)
+
+T = date(2015, 12, 31)
+
+FACTS = [
+    # In force, owned by A (a firm with suits and a portfolio), in a class with suits.
+    PatentFacts(patent_id="NEW1", jurisdiction="CN", patent_type="invention",
+                filing_date=date(2013, 5, 1), grant_date=date(2015, 2, 1), num_claims=9,
+                cpc_main="H04L", assignee_id="A", forward_citations=4),
+    # Owner unknown to the dataset, class unknown to it, not yet granted.
+    PatentFacts(patent_id="NEW2", jurisdiction="US", patent_type="utility",
+                filing_date=date(2014, 1, 1), cpc_main="C07D", assignee_id="Z9"),
+    # Owned by C, an H04W patent (the class's only patent lapsed): the facts add one in force.
+    PatentFacts(patent_id="NEW3", jurisdiction="CN", patent_type="utility_model",
+                filing_date=date(2012, 1, 1), grant_date=date(2013, 1, 1), cpc_main="H04W",
+                assignee_id="C", owner_kind="sme", suits_on_patent=2),
+]
+
+
+def _frame_equal(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
+                                  check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+def test_context_counts_reproduce_the_features_of_facts(
+    world_con: duckdb.DuckDBPyConnection,
+) -> None:
+    context = context_tables(world_con, T)
+    full = patent_features_for_facts(world_con, FACTS, T)
+    fast = patent_features_for_facts(world_con, FACTS, T, context=context)
+    _frame_equal(fast, full)
+    # The facts count themselves in their owner's portfolio and their class, as stored ones do.
+    new1 = fast.set_index("patent_id").loc["NEW1"]
+    stored = patent_features(world_con, T).set_index("patent_id")
+    assert new1["owner_portfolio_size"] == stored.loc["P2", "owner_portfolio_size"] + 1
+    assert not fast.set_index("patent_id")["class_suit_rate"].isna().all()
+
+
+def test_context_firm_facts_equal_the_full_pipeline(world_con: duckdb.DuckDBPyConnection) -> None:
+    context = context_tables(world_con, T)
+    firms = [
+        FirmFacts(assignee_id="A", kind="large_firm", industry="electronics", founded_year=2000,
+                  financials=(FirmYear(year=2014, revenue=900, total_assets=2000, debt=100,
+                                       net_income=50),),
+                  technology={"H04L": 0.5, "H04W": 0.5}),
+        FirmFacts(assignee_id="NEWFIRM", kind="sme", technology={"A61K": 1.0}),
+    ]
+    _frame_equal(firm_features_for_facts(world_con, firms, T, context=context),
+                 firm_features_for_facts(world_con, firms, T))
+
+
+def test_context_is_for_one_date(world_con: duckdb.DuckDBPyConnection) -> None:
+    context = context_tables(world_con, T)
+    with pytest.raises(ValueError, match="context is as of 2015-12-31"):
+        patent_features_for_facts(world_con, FACTS[:1], date(2014, 12, 31), context=context)
+
+
+def test_loans_from_stored_frames_equal_the_full_pipeline(
+    world_con: duckdb.DuckDBPyConnection,
+) -> None:
+    loan = LoanFacts(loan_id="R1", as_of=T, borrower_id="A", amount=80.0, term_months=12,
+                     appraised_value=300.0, pledged_patent_ids=("P1", "P2"))
+    patents = patent_features(world_con, T, patent_ids=["P1", "P2"])
+    firms = firm_features(world_con, T, assignee_ids=["A"])
+    _frame_equal(loan_features_from_frames(world_con, [loan], patents, firms),
+                 loan_features(world_con, [loan]))
