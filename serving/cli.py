@@ -71,15 +71,16 @@ def serve(
 
     settings = _settings()
     logging.basicConfig(level=settings.log_level)
-    options = {"host": host or settings.host, "port": port or settings.port,
-               "log_level": settings.log_level.lower()}
+    bind_host, bind_port = host or settings.host, port or settings.port
+    level = settings.log_level.lower()
     if workers > 1:
         # Each worker process builds its app from the same PATENTRISK_* environment.
-        uvicorn.run("serving.app:app_from_environment", factory=True, workers=workers, **options)
+        uvicorn.run("serving.app:app_from_environment", factory=True, workers=workers,
+                    host=bind_host, port=bind_port, log_level=level)
         return
     from serving.app import create_app
 
-    uvicorn.run(create_app(settings), **options)
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=level)
 
 
 @app.command("materialize")

@@ -9,9 +9,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-from features.pipelines.sources import register_arrow
 
 from features.pipelines import patent_features
+from features.pipelines.relations import register_arrow
 from features.schema import table
 from models.policy.scale import MASTER_SCALE, Grade
 from serving.crud import json_safe
@@ -102,7 +102,8 @@ def search_patents(
             "in_force and grade filters read the materialized scores; none are in service yet "
             "(run `patentrisk materialize`)"
         )
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if query.assignee:
         cond = "p.assignee_id = ?"
         params.append(query.assignee)

@@ -459,6 +459,6 @@ def loan_features_from_frames(
         (loan_tab, "loan_targets"), (pledge_tab, "loan_pledges"),
         (_rows(patents), "pledged_rows"), (_rows(firms), "borrower_rows"),
     )]
-    query = loan_features_from_frames_query(TableRelations.from_connection(con), *temp,
-                                            LOAN_FEATURES)
+    query = loan_features_from_frames_query(TableRelations.from_connection(con), temp[0],
+                                            temp[1], temp[2], temp[3], LOAN_FEATURES)
     return _run(con, query.sql(), temp)

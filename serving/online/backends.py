@@ -18,7 +18,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ class SqliteStore(OnlineStore):
     def status(self) -> dict[str, Any] | None:
         """The rebuild status, if one is recorded."""
         try:
-            return json.loads((self.root / "STATUS").read_text())
+            return cast("dict[str, Any]", json.loads((self.root / "STATUS").read_text()))
         except (FileNotFoundError, ValueError):
             return None
 
@@ -300,7 +300,8 @@ class RedisReader(GenerationReader):
 
     def blob(self, name: str) -> bytes | None:
         """HGET of the generation's blob hash."""
-        return self.client.hget(f"{self.prefix}:{self.generation}:blobs", name)
+        return cast("bytes | None", self.client.hget(f"{self.prefix}:{self.generation}:blobs",
+                                                     name))
 
 
 class RedisWriter(GenerationWriter):
@@ -313,7 +314,8 @@ class RedisWriter(GenerationWriter):
 
     def put_many(self, namespace: str, items: Iterable[tuple[str, bytes]]) -> None:
         """HSET in batches of 2,000 records."""
-        batch: dict[str, bytes] = {}
+        batch: dict[str | bytes | bytearray | memoryview[int] | int | float,
+                    str | bytes | bytearray | memoryview[int] | int | float] = {}
         for key, value in items:
             batch[key] = value
             if len(batch) >= 2000:
@@ -331,7 +333,8 @@ class RedisWriter(GenerationWriter):
         client = self.store.client
         client.hset(f"{self.key}:blobs", "manifest", json.dumps(manifest))
         client.rpush(f"{self.store.prefix}:generations", self.generation)
-        previous = client.getset(f"{self.store.prefix}:current", self.generation)
+        previous = cast("bytes | None",
+                        client.getset(f"{self.store.prefix}:current", self.generation))
         self.store.prune(keep=(self.generation, previous.decode() if previous else None))
 
     def abort(self) -> None:
@@ -352,7 +355,7 @@ class RedisStore(OnlineStore):
 
     def current_id(self) -> str | None:
         """The generation the pointer key names."""
-        gen = self.client.get(f"{self.prefix}:current")
+        gen = cast("bytes | None", self.client.get(f"{self.prefix}:current"))
         return gen.decode() if gen else None
 
     def open(self, generation: str) -> RedisReader:
@@ -374,7 +377,8 @@ class RedisStore(OnlineStore):
 
     def prune(self, keep: tuple[str | None, ...]) -> None:
         """Drop committed generations other than `keep` (current and previous)."""
-        gens = [g.decode() for g in self.client.lrange(f"{self.prefix}:generations", 0, -1)]
+        listed = cast("list[bytes]", self.client.lrange(f"{self.prefix}:generations", 0, -1))
+        gens = [g.decode() for g in listed]
         for g in gens:
             if g not in keep:
                 self.drop(g)
@@ -390,7 +394,7 @@ class RedisStore(OnlineStore):
     def status(self) -> dict[str, Any] | None:
         """The rebuild status, if any."""
         raw = self.client.get(f"{self.prefix}:status")
-        return json.loads(raw) if raw else None
+        return cast("dict[str, Any]", json.loads(raw)) if raw else None
 
     def try_lock(self, ttl_s: int) -> bool:
         """SET NX with expiry: one builder at a time across hosts."""

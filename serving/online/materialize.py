@@ -102,9 +102,11 @@ class Stamp:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Stamp:
         """A stamp read back from a manifest."""
-        return cls(**{k: data.get(k) for k in
-                      ("dataset", "fingerprint", "as_of", "features_hash", "policy_hash")},
-                   models=dict(data.get("models") or {}))
+        policy = data.get("policy_hash")
+        return cls(dataset=str(data.get("dataset")), fingerprint=str(data.get("fingerprint")),
+                   as_of=str(data.get("as_of")), features_hash=str(data.get("features_hash")),
+                   models=dict(data.get("models") or {}),
+                   policy_hash=None if policy is None else str(policy))
 
 
 def model_stamp(models: ModelSet) -> dict[str, str]:

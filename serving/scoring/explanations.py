@@ -78,7 +78,7 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
     answer = ANSWER_COLUMN.get(task)
     effects = None
     output = base_output = None
-    if answer in scored.index and BASE_OUTPUT in scored.index:
+    if answer is not None and answer in scored.index and BASE_OUTPUT in scored.index:
         output, base_output = float(scored[answer]), float(scored[BASE_OUTPUT])
         effects = output_effects(contribs, output, base_output)
     reasons = top_reasons(task, contribs, values, effects=effects)
