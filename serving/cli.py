@@ -170,14 +170,14 @@ def demo(
         from training.cli import results_table
 
         console.print(results_table(list(state.results)))
-    _materialize(settings)
+    _materialize(settings, force=False)
     table = Table("role", "X-API-Key", title=f"demo API keys (also in {state.keys_file})")
     for role, key in state.keys.items():
         table.add_row(role, key)
     console.print(table)
     if serve_api:
         console.print(f"serving on http://{settings.host}:{settings.port} (docs at /docs)")
-        serve(host=None, port=None)
+        serve(host=None, port=None, workers=1)
 
 
 keys_app = typer.Typer(help="Manage API keys (stored hashed; a new key is shown once).",

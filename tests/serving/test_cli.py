@@ -70,3 +70,28 @@ def test_keys_refuse_unknown_role_and_id(monkeypatch, tmp_path) -> None:
     unknown = _keys(monkeypatch, tmp_path, "revoke", "key_nope")
     assert unknown.exit_code == 1
     assert "api key 'key_nope' not found" in unknown.output
+
+
+def test_materialize_writes_a_generation_and_skips_when_it_matches(monkeypatch, tmp_path) -> None:
+    from serving.online.backends import open_online_store
+    from tests.serving.conftest import write_tiny_world
+
+    settings = Settings(data_dir=tmp_path / "var", dataset="tiny")
+    write_tiny_world(settings.dataset_dir)
+    monkeypatch.setenv("PATENTRISK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("PATENTRISK_DATASET", "tiny")
+    first = runner.invoke(app, ["materialize"])
+    assert first.exit_code == 0, first.output
+    assert first.output.strip().splitlines()[-1].startswith("materialized 5 patents and 0 firms")
+    store = open_online_store(None, settings.data_dir, "tiny")
+    reader = store.current()
+    assert reader is not None
+    assert reader.manifest["rows"] == {"patent": 5, "firm": 0}
+    assert reader.get_many("patent", ["CN100000001B"])[0] is not None
+    again = runner.invoke(app, ["materialize"])
+    assert again.exit_code == 0
+    assert "nothing to do" in again.output
+    assert store.current_id() == reader.generation
+    forced = runner.invoke(app, ["materialize", "--force"])
+    assert forced.exit_code == 0
+    assert store.current_id() != reader.generation
