@@ -17,8 +17,9 @@ from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimitMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.modelset import ModelLoader, ModelSet, load_served_models
-from serving.openapi import install_openapi
+from serving.online.materialize import model_stamp
 from serving.online.service import OnlineService
+from serving.openapi import install_openapi
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
         app.state.models = await anyio.to_thread.run_sync(_load_or_none, loader, settings)
         # The online store: stored entities' features and outputs, rebuilt when they no longer
         # match the data (in the background; answers are computed per request meanwhile).
-        online = OnlineService.open(settings, lambda: app.state.models)
+        online = OnlineService.open(settings, lambda: app.state.models,
+                                    lambda wanted: _follow_models(app, wanted))
         app.state.online = online
         if app.state.dataset is not None:
             await anyio.to_thread.run_sync(online.start)
@@ -100,6 +102,26 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
         app.include_router(router)
     install_openapi(app)
     return app
+
+
+def _follow_models(app: FastAPI, wanted: dict[str, str]) -> None:
+    """Load the champions when the store's generation was built by others than those in service.
+
+    Another worker or host reloaded and materialized new champions; this worker takes them once
+    the registry gives exactly the generation's versions (else it keeps its own, and answers for
+    the changed tasks are computed per request).
+    """
+    with app.state.reload_lock:
+        if model_stamp(app.state.models) == wanted:
+            return  # a reload in this worker put them in service meanwhile
+        try:
+            fresh = app.state.model_loader(app.state.settings)
+        except Exception:
+            log.exception("loading the champions of the new generation failed")
+            return
+        if model_stamp(fresh) == wanted:
+            app.state.models = fresh
+            log.info("models follow the online store", extra={"versions": fresh.versions()})
 
 
 def _load_or_none(loader: ModelLoader, settings: Settings) -> ModelSet:

@@ -22,6 +22,7 @@ from serving.online.materialize import (
     MaterializeReport,
     expected_stamp,
     materialize,
+    model_stamp,
 )
 from serving.online.view import OnlineView
 
@@ -39,11 +40,19 @@ class OnlineService:
     """The generation in service (`view`), what no longer matches (`stale`), and rebuilding."""
 
     def __init__(
-        self, settings: Settings, store: OnlineStore, models: Callable[[], ModelSet]
+        self,
+        settings: Settings,
+        store: OnlineStore,
+        models: Callable[[], ModelSet],
+        follow_models: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self._models = models
+        # Called with a new generation's model versions when they differ from those in service
+        # (another worker or host reloaded new champions): the app loads them too.
+        self._follow_models = follow_models
+        self._followed: str | None = None
         self.view: OnlineView | None = None
         self._previous: OnlineView | None = None
         self.stale: list[str] = []
@@ -55,10 +64,15 @@ class OnlineService:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def open(cls, settings: Settings, models: Callable[[], ModelSet]) -> OnlineService:
+    def open(
+        cls,
+        settings: Settings,
+        models: Callable[[], ModelSet],
+        follow_models: Callable[[dict[str, str]], None] | None = None,
+    ) -> OnlineService:
         """The service over the configured store (`Settings.online_store_url`)."""
         store = open_online_store(settings.online_store_url, settings.data_dir, settings.dataset)
-        return cls(settings, store, models)
+        return cls(settings, store, models, follow_models)
 
     # --- following the store ---
 
@@ -68,6 +82,12 @@ class OnlineService:
             gen = self.store.current_id()
             if gen and (self.view is None or gen != self.view.generation):
                 self._install(OnlineView(self.store.open(gen)))
+            view = self.view
+            if (view is not None and self._follow_models is not None
+                    and self._followed != view.generation
+                    and view.stamp.models != model_stamp(self._models())):
+                self._followed = view.generation  # once per generation, whatever the outcome
+                self._follow_models(view.stamp.models)
             self.stale = self._stale_reasons()
             self.last_error = None
         except Exception as exc:  # noqa: BLE001 - the service keeps the view it has; readyz says why
