@@ -75,8 +75,11 @@ def serve(
     level = settings.log_level.lower()
     if workers > 1:
         # Each worker process builds its app from the same PATENTRISK_* environment.
+        # A worker loads the models and opens the store before it answers the supervisor's
+        # health check; on a busy machine that takes longer than uvicorn's default 5 s.
         uvicorn.run("serving.app:app_from_environment", factory=True, workers=workers,
-                    host=bind_host, port=bind_port, log_level=level)
+                    host=bind_host, port=bind_port, log_level=level,
+                    timeout_worker_healthcheck=120)
         return
     from serving.app import create_app
 
