@@ -230,6 +230,8 @@ def main() -> None:
                         help="PATENTRISK_ONLINE_STORE_URL for the run (default the embedded file)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers")
     parser.add_argument("--port", type=int, default=None, help="port (default a free one)")
+    parser.add_argument("--skip-1m", action="store_true",
+                        help="leave out the 1M world (its keys are then missing from the JSON)")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -238,7 +240,7 @@ def main() -> None:
         small = args.data_50k or work / ("w3k" if args.quick else "w50k")
         build_world(small, 3000 if args.quick else 50_000, train=True)
         worlds = {"50k": measure_world("50k", small, small, args, tmp)}
-        if not args.quick:
+        if not args.quick and not args.skip_1m:
             big = args.data_1m or work / "w1m"
             build_world(big, 1_000_000, train=False)
             worlds["1m"] = measure_world("1m", big, small, args, tmp)
