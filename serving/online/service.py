@@ -112,10 +112,29 @@ class OnlineService:
         return self.view.stamp.differences(now)
 
     def needs_rebuild(self) -> bool:
-        """Whether the data, date or feature code moved on (models move by reload)."""
-        if self.view is None:
+        """Whether the generation in service must be rebuilt by this worker.
+
+        When the data, the date or the feature code moved on; or when this worker serves a
+        model (or policy) the generation has no outputs of, once it tried to follow the
+        generation's own models (`follow_models`): e.g. a build that started before a reload.
+        A worker with fewer models never rebuilds for that (it computes what it lacks).
+        """
+        view = self.view
+        if view is None:
             return TableStore(self.settings.dataset_dir).exists("patents")
-        return any(not r.startswith("models ") for r in self.stale)
+        if not TableStore(self.settings.dataset_dir).exists("patents"):
+            return False
+        models = self._models()
+        now = expected_stamp(self.settings, models)
+        old = view.stamp
+        data = (old.dataset, old.fingerprint, old.as_of, old.features_hash)
+        if data != (now.dataset, now.fingerprint, now.as_of, now.features_hash):
+            return True
+        if self._follow_models is not None and self._followed != view.generation:
+            return False
+        lacking = any(old.models.get(t) != v for t, v in now.models.items())
+        policy = now.policy_hash is not None and now.policy_hash != old.policy_hash
+        return lacking or policy
 
     # --- rebuilding ---
 

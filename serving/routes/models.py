@@ -65,11 +65,10 @@ def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:
             ) from exc
         online = getattr(state, "online", None)
         view = online.view if online is not None else None
-        # A store in use (or one the service keeps materialized) gets the new champions'
-        # outputs before they serve; without one, answers are computed per request anyway.
-        in_use = view is not None or settings.online_auto_materialize
-        if (online is not None and state.dataset is not None and in_use
-                and (view is None or view.stamp.models != model_stamp(fresh))):
+        changed = view is not None and view.stamp.models != model_stamp(fresh)
+        if online is not None and state.dataset is not None and changed:
+            # A store in service gets the new champions' outputs before they serve, so the
+            # models and their stored answers swap together.
             try:
                 online.rebuild(fresh)
             except Exception as exc:
@@ -79,5 +78,10 @@ def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:
                     "the previous models stay"
                 ) from exc
         state.models = fresh
+        if online is not None and state.dataset is not None and view is None \
+                and settings.online_auto_materialize:
+            # Nothing materialized yet: answers are computed per request until a build with
+            # the models now in service completes (in the background, not in this request).
+            online.rebuild_in_background()
     log.info("models reloaded", extra={"versions": fresh.versions()})
     return _describe(fresh)
