@@ -167,6 +167,13 @@ def patent_frame(
     return _run(con, patent_features_sql(rel, tname, names, overrides, blocks), [tname])
 
 
+def patent_targets_all(relations: TableRelations, dates: Sequence[date]) -> str:
+    """SQL relation of (patent_id, as_of): every patent filed by each date."""
+    # Straight from the table: no round trip of a million ids via Python.
+    filed = " UNION ALL ".join(relations.render(_FILED_BY, t=date_literal(d)) for d in dates)
+    return fill("({rows})", {"rows": filed})
+
+
 def patent_features(
     con: duckdb.DuckDBPyConnection,
     as_of: date | Sequence[date],
@@ -176,9 +183,7 @@ def patent_features(
     dates = _dates(as_of)
     rel = TableRelations.from_connection(con)
     if patent_ids is None:
-        # Every patent filed by each date, straight from the table (no round trip via Python).
-        filed = " UNION ALL ".join(rel.render(_FILED_BY, t=date_literal(d)) for d in dates)
-        targets = fill("({rows})", {"rows": filed})
+        targets = patent_targets_all(rel, dates)
         return _run(con, patent_features_sql(rel, targets, PATENT_FEATURES), [])
     ids = pd.Series(list(patent_ids), dtype=object)
     pairs = pd.DataFrame({

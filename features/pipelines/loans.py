@@ -35,8 +35,11 @@ LOAN_TARGET_COLUMNS = (
 # (`ft`) as of each loan's T.
 LOAN_TARGETS = (
     Cte("lt", "SELECT loan_id, CAST(as_of AS DATE) AS as_of, {loan_columns} FROM {loan_rows}"),
-    Cte("tg", "SELECT DISTINCT lp.patent_id, lt.as_of FROM {loan_pledges} lp "
-              "JOIN lt ON lt.loan_id = lp.loan_id"),
+    Cte("tg", """
+  SELECT row_number() OVER () AS tid, patent_id, as_of
+  FROM (SELECT DISTINCT lp.patent_id, lt.as_of FROM {loan_pledges} lp
+        JOIN lt ON lt.loan_id = lp.loan_id)
+"""),
     Cte("ft", "SELECT DISTINCT borrower_id AS assignee_id, as_of FROM lt"),
     Cte("dates", "SELECT DISTINCT as_of FROM lt"),
 )

@@ -45,15 +45,19 @@ PATENT_OVERRIDABLE = (
     "owner_portfolio_size",
 )
 
-# The distinct target pairs `tg(patent_id, as_of)` read from the `{target_rows}` relation.
-PATENT_TARGETS = Cte(
-    "tg", "SELECT DISTINCT patent_id, CAST(as_of AS DATE) AS as_of FROM {target_rows}"
-)
+# The distinct target pairs `tg(tid, patent_id, as_of)` read from the `{target_rows}` relation.
+# `tid` numbers the pairs: the per-target steps group and join on it rather than on the
+# (string id, date) pair, which is cheaper at a million targets.
+PATENT_TARGETS = Cte("tg", """
+  SELECT row_number() OVER () AS tid, patent_id, as_of
+  FROM (SELECT DISTINCT patent_id, CAST(as_of AS DATE) AS as_of FROM {target_rows})
+""")
 
 # The patent facts at each target's T, from its own rows: before `need_owner` (ending in `owner`).
 PATENT_CTES = (
     Cte("base", """
-  SELECT tg.patent_id, tg.as_of, p.jurisdiction, p.patent_type, p.filing_date, p.cpc_main,
+  SELECT tg.tid, tg.patent_id, tg.as_of, p.jurisdiction, p.patent_type, p.filing_date,
+         p.cpc_main,
          p.assignee_id, p.num_claims, p.num_independent_claims, p.first_claim_words,
          p.family_size, p.num_inventors,
          CASE WHEN p.grant_date <= tg.as_of THEN p.grant_date END AS grant_date,
@@ -62,7 +66,7 @@ PATENT_CTES = (
 """),
     # forward citations known at T, by subclass of the citing patent (one pass)
     Cte("fwd_cls", """
-  SELECT b.patent_id, b.as_of, cp.cpc_main AS cls,
+  SELECT b.tid, cp.cpc_main AS cls,
          count(*) AS n,
          count(*) FILTER (WHERE c.citation_date <= b.grant_date + INTERVAL 3 YEAR) AS n3,
          count(*) FILTER (WHERE c.citation_date <= b.grant_date + INTERVAL 5 YEAR) AS n5,
@@ -73,7 +77,7 @@ PATENT_CTES = (
 """),
     # generality = 1 - Herfindahl over subclasses of citing patents
     Cte("fwd", """
-  SELECT patent_id, as_of, sum(n) AS forward_citations, sum(n3) AS fc3, sum(n5) AS fc5,
+  SELECT tid, sum(n) AS forward_citations, sum(n3) AS fc3, sum(n5) AS fc5,
          sum(n_self) / sum(n) AS self_share,
          CASE WHEN sum(n) FILTER (WHERE cls IS NOT NULL) > 0
               THEN 1.0 - sum(n * n) FILTER (WHERE cls IS NOT NULL)
@@ -81,12 +85,12 @@ PATENT_CTES = (
   FROM fwd_cls GROUP BY ALL
 """),
     Cte("bwd", """
-  SELECT patent_id, as_of, sum(n) AS backward_citations,
+  SELECT tid, sum(n) AS backward_citations,
          CASE WHEN sum(n_classed) > 0
               THEN 1.0 - sum(n_classed * n_classed) / (sum(n_classed) * sum(n_classed)) END
            AS originality
   FROM (
-    SELECT tg.patent_id, tg.as_of, cd.cpc_main, count(*) AS n,
+    SELECT tg.tid, cd.cpc_main, count(*) AS n,
            count(cd.cpc_main) AS n_classed
     FROM tg JOIN {citations} c
       ON c.citing_patent_id = tg.patent_id AND c.citation_date <= tg.as_of
@@ -95,7 +99,7 @@ PATENT_CTES = (
   ) GROUP BY ALL
 """),
     Cte("ev", """
-  SELECT tg.patent_id, tg.as_of,
+  SELECT tg.tid,
          count(*) FILTER (WHERE e.event_type = 'renewal_paid') AS renewals_paid,
          count(*) FILTER (WHERE e.event_type = 'lapsed') AS n_lapsed,
          count(*) FILTER (WHERE e.event_type = 'transferred') AS transfers,
@@ -108,13 +112,13 @@ PATENT_CTES = (
   GROUP BY ALL
 """),
     Cte("own_suits", """
-  SELECT tg.patent_id, tg.as_of, count(DISTINCT c.case_id) AS suits_on_patent
+  SELECT tg.tid, count(DISTINCT c.case_id) AS suits_on_patent
   FROM tg JOIN {cases} c ON c.patent_id = tg.patent_id AND c.filed_date <= tg.as_of
   GROUP BY ALL
 """),
     # owner at T: latest transferee on or before T, else the owner at grant
     Cte("owner", """
-  SELECT tg.patent_id, tg.as_of, x.owner_id
+  SELECT tg.tid, tg.as_of, x.owner_id
   FROM tg JOIN own_x x ON x.patent_id = tg.patent_id AND x.from_d <= tg.as_of
     AND (x.to_d IS NULL OR x.to_d > tg.as_of)
 """),
@@ -164,11 +168,11 @@ PATENT_FEATURE_ROWS = Cte("patent_feature_rows", """
       AS owner_portfolio_size,
     CAST(cr.rate AS DOUBLE) AS class_suit_rate
   FROM base b
-  LEFT JOIN fwd fw ON fw.patent_id = b.patent_id AND fw.as_of = b.as_of
-  LEFT JOIN bwd bw ON bw.patent_id = b.patent_id AND bw.as_of = b.as_of
-  LEFT JOIN ev ON ev.patent_id = b.patent_id AND ev.as_of = b.as_of
-  LEFT JOIN own_suits os ON os.patent_id = b.patent_id AND os.as_of = b.as_of
-  LEFT JOIN owner o ON o.patent_id = b.patent_id AND o.as_of = b.as_of
+  LEFT JOIN fwd fw ON fw.tid = b.tid
+  LEFT JOIN bwd bw ON bw.tid = b.tid
+  LEFT JOIN ev ON ev.tid = b.tid
+  LEFT JOIN own_suits os ON os.tid = b.tid
+  LEFT JOIN owner o ON o.tid = b.tid
   LEFT JOIN {assignees} a ON a.assignee_id = o.owner_id
   LEFT JOIN firm_suits fs ON fs.as_of = b.as_of AND fs.firm_id = o.owner_id
   LEFT JOIN portfolio_size pf ON pf.as_of = b.as_of AND pf.owner_id = o.owner_id
