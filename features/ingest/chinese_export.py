@@ -90,7 +90,8 @@ _ALIAS_FIELD = {_key(a): f for f, aliases in HEADER_ALIASES.items() for a in ali
 
 def owner_kind(name: str | None) -> str:
     """Kind of owner from a Chinese (or romanised) owner name, by the documented heuristics."""
-    text = (name or "").strip()
+    # A missing name (None or pandas' NA, which has no truth value) reads as an empty one.
+    text = name.strip() if isinstance(name, str) else ""
     if _UNIVERSITY.search(text):
         return "university"
     if _LARGE.search(text):
@@ -248,7 +249,8 @@ def _chunk(file: str, start: int, rows: list[list[object]], columns: dict[int, s
     has_owner = frame["owner"].notna()
     owners = pd.DataFrame({
         "_file": frame["_file"], "_line": frame["_line"], "assignee_id": frame["assignee_id"],
-        "name": frame["owner"], "kind": frame["owner"].map(owner_kind), "region": "CN",
+        "name": frame["owner"], "kind": frame["owner"].map(owner_kind, na_action="ignore"),
+        "region": "CN",
     })[has_owner & ~frame["assignee_id"].isin(list(seen))].drop_duplicates("assignee_id")
     seen.update(owners["assignee_id"].dropna())
     loader.add("assignees", owners)

@@ -67,3 +67,36 @@ def test_file_without_known_headers_is_refused(settings: Settings, tmp_path: Pat
     bad.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
     with pytest.raises(SourceFileError, match="no header row with known Chinese column names"):
         ingest("cn-export", [bad], settings, "cn")
+
+
+@pytest.mark.parametrize("blank", ["empty cells", "no column"])
+def test_export_without_applicant_names_loads_its_patents_without_owners(
+    settings: Settings, fixtures: Path, tmp_path: Path, read_rejects, blank: str
+) -> None:
+    lines = (fixtures / "cn_export_utf8bom.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = lines[1].split(",")
+    owner = header.index("申请(专利权)人")
+    rows = [line.split(",") for line in lines[1:]]
+    for row in rows[1:]:
+        if len(row) > owner:
+            row[owner] = ""
+    if blank == "no column":
+        rows = [row[:owner] + row[owner + 1:] for row in rows]
+    path = tmp_path / "no_names.csv"
+    path.write_text("\n".join([lines[0], *(",".join(r) for r in rows)]), encoding="utf-8")
+    report = ingest("cn-export", [path], settings, "cn")
+    store = TableStore(settings.data_dir / "datasets" / "cn")
+    patents = store.read("patents").set_index("patent_id")
+    assert list(patents.index) == ["CN109876543B", "CN212345678U", "CN306123456S",
+                                   "CN108000001A"]
+    assert patents["assignee_id"].isna().all()
+    assert not store.exists("assignees") or store.read("assignees").empty
+    assert report.rows_loaded > 0
+    assert [r[1:] for r in read_rejects(report.rejects_path)] == EXPECTED_CSV_REJECTS
+
+
+def test_owner_kind_reads_a_missing_name_as_an_empty_one() -> None:
+    from features.ingest.chinese_export import owner_kind
+
+    assert owner_kind(pd.NA) == owner_kind(None) == owner_kind("  ") == owner_kind("")
+    assert owner_kind("南开大学") == "university"
