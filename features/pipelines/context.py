@@ -79,17 +79,21 @@ CONTEXT_CTES = (
     Cte("class_dates", """
   SELECT d.as_of, k.cpc_main FROM dates d CROSS JOIN (SELECT DISTINCT cpc_main FROM class_steps) k
 """),
-    # in-force patents at T, and suits filed by T and by T - 3 years, per subclass
+    # in-force patents per subclass at T: the running count at the latest step on or before T
+    Cte("class_n", """
+  SELECT cd.as_of, cd.cpc_main, max_by(st.n, st.d) AS n
+  FROM class_dates cd JOIN class_steps st ON st.cpc_main = cd.cpc_main AND st.d <= cd.as_of
+  GROUP BY cd.as_of, cd.cpc_main
+"""),
+    # in-force patents at T, and suits filed by T and by T - 3 years, per subclass (latest-step
+    # aggregates rather than ASOF joins, so that Spark SQL runs them too)
     Cte("class_counts", """
-  SELECT q.as_of, q.cpc_main, q.n, coalesce(now.n, 0) AS suits_now,
-         coalesce(before.n, 0) AS suits_before
-  FROM (
-    SELECT cd.as_of, cd.cpc_main, st.n FROM class_dates cd
-    ASOF JOIN class_steps st ON st.cpc_main = cd.cpc_main AND cd.as_of >= st.d
-  ) q
-  ASOF LEFT JOIN case_steps now ON now.cpc_main = q.cpc_main AND q.as_of >= now.d
-  ASOF LEFT JOIN case_steps before ON before.cpc_main = q.cpc_main
-    AND CAST(q.as_of - INTERVAL {class_rate_years} YEAR AS DATE) >= before.d
+  SELECT q.as_of, q.cpc_main, q.n, coalesce(max_by(cs.n, cs.d), 0) AS suits_now,
+         coalesce(max_by(cs.n, cs.d) FILTER (
+           WHERE cs.d <= CAST(q.as_of - INTERVAL {class_rate_years} YEAR AS DATE)), 0)
+           AS suits_before
+  FROM class_n q LEFT JOIN case_steps cs ON cs.cpc_main = q.cpc_main AND cs.d <= q.as_of
+  GROUP BY q.as_of, q.cpc_main, q.n
 """),
     # counts add up: these relations' plus a materialized context's (empty unless given)
     Cte("class_counts_all", """
@@ -152,15 +156,14 @@ OWNER_CTES = (
     # distinct cases per needed firm as plaintiff / defendant filed on or before T
     Cte("firm_suits_here", """
   SELECT n.as_of, n.owner_id AS firm_id,
-         coalesce(pl.n, 0) AS as_plaintiff, coalesce(df.n, 0) AS as_defendant,
-         coalesce(df.n, 0) - coalesce(df3.n, 0) AS as_defendant_3y
+         coalesce(max_by(s.n, s.d) FILTER (WHERE s.role = 'plaintiff'), 0) AS as_plaintiff,
+         coalesce(max_by(s.n, s.d) FILTER (WHERE s.role = 'defendant'), 0) AS as_defendant,
+         coalesce(max_by(s.n, s.d) FILTER (WHERE s.role = 'defendant'), 0)
+           - coalesce(max_by(s.n, s.d) FILTER (WHERE s.role = 'defendant'
+               AND s.d <= CAST(n.as_of - INTERVAL 3 YEAR AS DATE)), 0) AS as_defendant_3y
   FROM need_owner n
-  ASOF LEFT JOIN (SELECT * FROM firm_case_steps WHERE role = 'plaintiff') pl
-    ON pl.firm_id = n.owner_id AND n.as_of >= pl.d
-  ASOF LEFT JOIN (SELECT * FROM firm_case_steps WHERE role = 'defendant') df
-    ON df.firm_id = n.owner_id AND n.as_of >= df.d
-  ASOF LEFT JOIN (SELECT * FROM firm_case_steps WHERE role = 'defendant') df3
-    ON df3.firm_id = n.owner_id AND CAST(n.as_of - INTERVAL 3 YEAR AS DATE) >= df3.d
+  LEFT JOIN firm_case_steps s ON s.firm_id = n.owner_id AND s.d <= n.as_of
+  GROUP BY n.as_of, n.owner_id
 """),
     Cte("firm_suits", """
   SELECT h.as_of, h.firm_id,

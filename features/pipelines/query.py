@@ -37,11 +37,16 @@ def string_literal(text: str) -> str:
 
 
 def category_code(column: str, categories: Sequence[str]) -> str:
-    """SQL giving the 0-based code of `column` in `categories`, -1 when unknown or missing."""
-    return fill(
-        "CAST(coalesce(list_position([{items}], {column}), 0) - 1 AS DOUBLE)",
-        {"items": ", ".join(string_literal(c) for c in categories), "column": column},
+    """SQL giving the 0-based code of `column` in `categories`, -1 when unknown or missing.
+
+    A CASE rather than DuckDB's `list_position`, so that Spark SQL runs it too.
+    """
+    whens = " ".join(
+        fill("WHEN {label} THEN {code}", {"label": string_literal(c), "code": str(i)})
+        for i, c in enumerate(categories)
     )
+    return fill("CAST(CASE {column} {whens} ELSE -1 END AS DOUBLE)",
+                {"column": column, "whens": whens})
 
 
 @dataclass(frozen=True)

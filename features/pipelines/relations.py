@@ -44,16 +44,17 @@ _CUTS = {
     "citations": "(SELECT * FROM {rel} WHERE citation_date <= {t})",
     "legal_events": "(SELECT * FROM {rel} WHERE event_date <= {t})",
     # A case filed by T is known; its outcome and amounts only once it closed.
-    "cases": "(SELECT * REPLACE ({hidden}) FROM {rel} WHERE filed_date <= {t})",
+    "cases": "(SELECT {columns} FROM {rel} WHERE filed_date <= {t})",
     # Financials of fiscal year Y are known from 1 April of Y + 1.
     "firm_financials": (
         "(SELECT * FROM {rel} WHERE make_date(CAST(year AS INTEGER) + 1, 4, 1) <= {t})"
     ),
     # A loan drawn by T is known; a default after T is not.
-    "loans": "(SELECT * REPLACE ({hidden}) FROM {rel} WHERE start_date <= {t})",
+    "loans": "(SELECT {columns} FROM {rel} WHERE start_date <= {t})",
     "transactions": "(SELECT * FROM {rel} WHERE date <= {t})",
 }
-# Columns a cut hides (and the value they show instead) while `late` holds.
+# Columns a cut hides (and the value they show instead) while `late` holds. The cut lists every
+# column (no `SELECT * REPLACE`) so that Spark SQL runs it too (features/engines).
 _HIDDEN = {
     "cases": ("closed_date > {t}", (
         ("outcome", "NULL"), ("closed_date", "NULL"), ("damages", "NULL"),
@@ -78,14 +79,16 @@ def _cut_sql(name: str, rel: str, t: str) -> str:
     """SQL keeping only what was known on date literal `t` of relation `rel` of table `name`."""
     if name not in _CUTS:
         return rel  # assignees, firm_technology, loan_patents carry no dates
-    hidden = ""
+    columns = "*"
     if name in _HIDDEN:
-        late, columns = _HIDDEN[name]
-        hidden = ", ".join(
-            fill(_HIDDEN_AFTER, {"late": fill(late, {"t": t}), "hidden": shown, "column": c})
-            for c, shown in columns
+        late, hidden = _HIDDEN[name]
+        shown = dict(hidden)
+        columns = ", ".join(
+            fill(_HIDDEN_AFTER, {"late": fill(late, {"t": t}), "hidden": shown[c], "column": c})
+            if c in shown else c
+            for c in table(name).column_names
         )
-    return fill(_CUTS[name], {"rel": rel, "t": t, "hidden": hidden})
+    return fill(_CUTS[name], {"rel": rel, "t": t, "columns": columns})
 
 
 @dataclass(frozen=True)
