@@ -74,6 +74,17 @@ class Settings(BaseSettings):
         description="Whether the service materializes at start and after the data or models "
         "change when the stored materialization does not match.",
     )
+    spark_master: str = Field(
+        default="local[2]",
+        pattern=r"^(local(\[(\*|[1-9][0-9]*)(,[1-9][0-9]*)?\])?|(spark|yarn|k8s|mesos)\S*)$",
+        description="Spark master URL for `patentrisk batch --engine spark` (local[N], "
+        "spark://host:7077, yarn, k8s://...).",
+    )
+    spark_driver_memory: str = Field(
+        default="2g",
+        pattern=r"^[1-9][0-9]*[mg]$",
+        description="Memory of the Spark driver (in local mode: of all of Spark), e.g. 2g.",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -1,0 +1,55 @@
+"""DuckDB feature SQL to Spark SQL, through `sqlglot`, refusing what would change its meaning."""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+
+
+class UnportableSqlError(ValueError):
+    """Feature SQL uses a DuckDB construct Spark SQL has no equivalent for."""
+
+    def __init__(self, construct: str, snippet: str) -> None:
+        self.construct = construct
+        super().__init__(
+            f"feature SQL is not portable to Spark: {construct} in {snippet[:160]!r}; write it "
+            "in a form both DuckDB and Spark SQL accept (see features/engines/transpile.py)"
+        )
+
+
+def _refuse_unportable(tree: exp.Expression) -> None:
+    """Raise `UnportableSqlError` for constructs sqlglot passes through unchanged to Spark."""
+    for join in tree.find_all(exp.Join):
+        if str(join.args.get("method") or "").upper() == "ASOF":
+            raise UnportableSqlError("ASOF JOIN", join.sql(dialect="duckdb"))
+    for star in tree.find_all(exp.Star):
+        for arg in ("replace", "except", "rename"):
+            if star.args.get(arg):
+                raise UnportableSqlError(f"SELECT * {arg.upper()}", star.sql(dialect="duckdb"))
+
+
+def _decimal_literals_as_double(node: exp.Expression) -> exp.Expression:
+    """`1.0` as DOUBLE: DuckDB's arithmetic on such literals gives DOUBLE, Spark's keeps DECIMAL.
+
+    Without this, Spark rounds `1000.0 * a / b` or `avg(CASE ... THEN 1.0 ...)` to the decimal
+    scale of its rules, and the two engines disagree in the sixth decimal.
+    """
+    if (
+        isinstance(node, exp.Literal)
+        and not node.is_string
+        and "." in node.this
+        and "e" not in node.this.lower()
+    ):
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
+    return node
+
+
+def spark_sql(duckdb_sql: str) -> str:
+    """The Spark SQL text of a DuckDB query; `UnportableSqlError` naming what cannot move."""
+    statements = sqlglot.parse(duckdb_sql, read="duckdb")
+    if len(statements) != 1 or statements[0] is None:
+        raise ValueError(f"expected one SQL statement, got {len(statements)}")
+    tree = statements[0]
+    _refuse_unportable(tree)
+    tree = tree.transform(_decimal_literals_as_double)
+    return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
