@@ -10,27 +10,32 @@ from datetime import date
 from features.pipelines.firms import firm_features_sql
 from features.pipelines.frames import FIRM_FEATURES, PATENT_FEATURES
 from features.pipelines.patents import patent_features_sql
-from features.pipelines.sources import Sources
+from features.pipelines.query import date_literal, fill
+from features.pipelines.relations import TableRelations
 
-# In force on T exactly as serving's rule (features.pipelines / serving.scoring.entities): granted
-# by T, statutory term not over, no lapse and no invalidation recorded by T.
-_IN_FORCE = "remaining_term_years > 0 AND lapsed = 0 AND invalidated = 0"
+_GRANTED_BY = "(SELECT patent_id, {t} AS as_of FROM {patents} WHERE grant_date <= {t})"
+# In force on T by the rule serving applies to one patent (serving.scoring.entities): granted by
+# T, statutory term not over, no lapse and no invalidation recorded by T.
+_IN_FORCE = (
+    "SELECT * FROM ({features}) WHERE remaining_term_years > 0 AND lapsed = 0 "
+    "AND invalidated = 0"
+)
+# Firms with product technology classes founded by T: the liability population.
+_FIRMS = """(
+  SELECT DISTINCT t.assignee_id, {t} AS as_of FROM {firm_technology} t
+  LEFT JOIN {assignees} a ON a.assignee_id = t.assignee_id
+  WHERE a.founded_year IS NULL OR a.founded_year <= year({t})
+)"""
 
 
-def patent_batch_sql(relations: Sources, as_of: date) -> str:
+def patent_batch_sql(relations: TableRelations, as_of: date) -> str:
     """Features of every patent in force on `as_of`, one row per patent."""
-    t = f"DATE '{as_of.isoformat()}'"
-    targets = f"(SELECT patent_id, {t} AS as_of FROM {{patents}} WHERE grant_date <= {t})"
-    features = relations.render(patent_features_sql(targets, PATENT_FEATURES))
-    return f"SELECT * FROM ({features}) WHERE {_IN_FORCE}"
+    targets = fill(_GRANTED_BY, {**relations.relations, "t": date_literal(as_of)})
+    features = patent_features_sql(relations, targets, PATENT_FEATURES)
+    return fill(_IN_FORCE, {"features": features})
 
 
-def firm_batch_sql(relations: Sources, as_of: date) -> str:
-    """Features of every firm with product classes founded by `as_of` (the liability population)."""
-    t = f"DATE '{as_of.isoformat()}'"
-    targets = (
-        f"(SELECT DISTINCT t.assignee_id, {t} AS as_of FROM {{firm_technology}} t "
-        f"LEFT JOIN {{assignees}} a ON a.assignee_id = t.assignee_id "
-        f"WHERE a.founded_year IS NULL OR a.founded_year <= year({t}))"
-    )
-    return relations.render(firm_features_sql(targets, FIRM_FEATURES))
+def firm_batch_sql(relations: TableRelations, as_of: date) -> str:
+    """Features of every firm with product classes founded by `as_of`, one row per firm."""
+    targets = fill(_FIRMS, {**relations.relations, "t": date_literal(as_of)})
+    return firm_features_sql(relations, targets, FIRM_FEATURES)

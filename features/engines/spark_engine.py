@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from features.engines.transpile import spark_sql
-from features.pipelines.sources import SOURCE_TABLES, Sources, empty_relation
+from features.pipelines.relations import SOURCE_TABLES, TableRelations, empty_relation
 from features.store import TableStore
 
 if TYPE_CHECKING:
@@ -92,10 +92,12 @@ class SparkTables:
         """Names of the views of this dataset's tables."""
         return {t.name for t in self.session.catalog.listTables() if t.isTemporary}
 
-    def relations(self) -> Sources:
+    def relations(self) -> TableRelations:
         """The source relations: each present view, an empty relation for absent tables."""
         present = self.present()
-        return Sources({n: (n if n in present else empty_relation(n)) for n in SOURCE_TABLES})
+        return TableRelations(
+            {n: (n if n in present else empty_relation(n)) for n in SOURCE_TABLES}
+        )
 
     def sql(self, duckdb_sql: str) -> DataFrame:
         """A Spark DataFrame of DuckDB feature SQL, transpiled (lazy: nothing runs yet)."""

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.engines import firm_batch_sql, patent_batch_sql
-from features.pipelines.sources import Sources
+from features.pipelines.relations import TableRelations
 from features.settings import Settings
 from features.store import TableStore
 from models.policy import Policy, load_policy
@@ -85,7 +85,7 @@ def run_duckdb(
     report = BulkReport("duckdb", as_of, out, policy_version=policy.version,
                         model_versions={t: c.version for t, c in champions.items()})
     con = TableStore(settings.dataset_dir).connect()
-    relations = Sources.from_connection(con)
+    relations = TableRelations.from_connection(con)
     models = {t: mlflow.pyfunc.load_model(c.uri) for t, c in champions.items()}
     for entity in entities:
         plan = ENTITIES[entity]

@@ -14,7 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from features.pipelines.leakage import assert_point_in_time
-from features.pipelines.sources import Sources
+from features.pipelines.relations import TableRelations
 from features.settings import Settings
 from serving.bulk.records import ENTITIES, EntityPlan
 
@@ -78,10 +78,10 @@ def quoted_ids(ids: Sequence[str]) -> str:
 def check_point_in_time(
     plan: EntityPlan,
     features: pd.DataFrame,
-    relations: Sources,
+    relations: TableRelations,
     as_of: date,
     frame_of: Callable[[str], pd.DataFrame],
-    sql_of: Callable[[Sources, date], str],
+    sql_of: Callable[[TableRelations, date], str],
 ) -> int:
     """The leakage guard on a sample of a bulk run's features, recomputed on the same engine.
 
@@ -93,7 +93,7 @@ def check_point_in_time(
     sample = features.sample(min(LEAKAGE_SAMPLE, len(features)), random_state=0)
     keys = [plan.key, "as_of"]
 
-    def recompute(cut: Sources, rows: pd.DataFrame) -> pd.DataFrame:
+    def recompute(cut: TableRelations, rows: pd.DataFrame) -> pd.DataFrame:
         ids = quoted_ids(rows[plan.key].tolist())
         out = frame_of(f"SELECT * FROM ({sql_of(cut, as_of)}) WHERE {plan.key} IN ({ids})")
         out["as_of"] = pd.to_datetime(out["as_of"]).astype("datetime64[ns]")
