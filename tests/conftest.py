@@ -87,3 +87,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """CI must run every test: under PATENTRISK_TEST_FORBID_SKIPS a skip makes the run fail."""
     if os.environ.get(FORBID_SKIPS_ENV) and exitstatus == 0 and _skipped_reports(session.config):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# The master the Spark tests' settings name too, so that every run reuses the one session.
+TEST_SPARK_MASTER = "local[2]"
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local Spark session for the test session (UI off, few shuffle partitions), or skip."""
+    from features.engines.spark_engine import spark_session, spark_unavailable_reason
+
+    reason = spark_unavailable_reason()
+    if reason:
+        pytest.skip(f"Spark tests need pyspark and Java 17: {reason}")
+    session = spark_session(TEST_SPARK_MASTER, "1g")
+    yield session
+    session.stop()

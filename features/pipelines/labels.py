@@ -54,6 +54,11 @@ ORDER BY d.as_of, f.assignee_id
 """
 
 _DEFAULT_TRUTH = "(SELECT p_default FROM truth_loans t WHERE t.loan_id = l.loan_id)"
+# The oracle table and `{truth}` subquery of each yearly task (for engines other than DuckDB).
+TRUTH_SUBQUERIES = {
+    "litigation": ("truth_patent_year", _LITIGATION_TRUTH),
+    "liability": ("truth_firm_year", _LIABILITY_TRUTH),
+}
 _DEFAULT = """
 SELECT l.loan_id AS entity_id, CAST(l.start_date - INTERVAL 1 DAY AS DATE) AS as_of,
        CAST(l.outcome = 'defaulted' AND l.default_date IS NOT NULL

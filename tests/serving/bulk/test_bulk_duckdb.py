@@ -43,7 +43,8 @@ def test_one_record_per_patent_in_force(trained_settings: Settings, bulk_out: Pa
     assert records["patent_id"].tolist() == sorted(in_force["patent_id"])
     assert records["patent_id"].is_unique
     assert (records["as_of"] == pd.Timestamp(as_of)).all()
-    assert (records["remaining_term_years"] > 0).all() and (records["lapsed"] == 0).all()
+    assert (records["remaining_term_years"] > 0).all()
+    assert (records["lapsed"] == 0).all()
 
 
 @pytest.mark.parametrize("entity", list(ENTITIES))
@@ -96,7 +97,8 @@ def test_cli_writes_and_reports(trained_settings: Settings, tmp_path: Path,
     result = CliRunner().invoke(app, ["batch", "--engine", "duckdb", "--entity", "firm",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "firms" in result.output and "rows/s" in result.output
+    assert "firms" in result.output
+    assert "rows/s" in result.output
     assert read_records(tmp_path, "firm", _end(trained_settings)).shape[0] > 0
 
 

@@ -17,8 +17,8 @@ from features.settings import Settings
 from features.store import TableStore
 from serving.bulk.job import check_point_in_time, run_bulk
 from serving.bulk.records import ENTITIES, read_records
+from tests.conftest import TEST_SPARK_MASTER
 from tests.features.pipelines.conftest import hand_tables, write_world
-from tests.serving.bulk.conftest import TEST_SPARK_MASTER
 from tests.serving.bulk.records_compare import assert_same_records
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
