@@ -84,43 +84,53 @@ def run_duckdb(
     champions = resolve_champions(settings.resolved_tracking_uri, tasks)
     report = BulkReport("duckdb", as_of, out, policy_version=policy.version,
                         model_versions={t: c.version for t, c in champions.items()})
-    con = TableStore(settings.dataset_dir).connect()
-    relations = TableRelations.from_connection(con)
     models = {t: mlflow.pyfunc.load_model(c.uri) for t, c in champions.items()}
-    for entity in entities:
-        plan = ENTITIES[entity]
-        with report.timed(entity, "features") as rows:
-            feats = features_frame(con, SQL_OF[entity](relations, as_of))
-            rows.append(len(feats))
-        if check_leakage:
-            with report.timed(entity, "leakage check") as rows:
-                checked = check_point_in_time(
-                    plan, feats, relations, as_of, lambda sql: features_frame(con, sql),
-                    SQL_OF[entity],
-                )
-                report.leakage_rows_checked += checked
-                rows.append(checked)
-        outputs: dict[str, pd.DataFrame] = {}
-        for tp in plan.tasks:
-            with report.timed(entity, f"score {tp.task}") as rows:
-                outputs[tp.task] = score_task(
-                    models[tp.task], model_input(feats, tp, champions[tp.task])
-                )
-                rows.append(len(feats))
-        with report.timed(entity, "grade") as rows:
-            g = plan.grade_task
-            grades = grade_labels(policy, g.grades, outputs[g.task]["probability"]) if len(
-                feats) else pd.Series([], dtype=object)
-            rows.append(len(feats))
-        with report.timed(entity, "write") as rows:
-            table = _records(plan, feats, outputs, champions, grades, policy)
-            final = partition_path(out, entity, as_of)
-            staging = Path(staging_path(final))
-            staging.mkdir(parents=True)
-            pq.write_table(table, staging / "part-00000.parquet", compression="zstd",
-                           row_group_size=CHUNK_ROWS)
-            publish_local(staging, Path(final))
-            rows.append(table.num_rows)
-        report.rows[entity] = len(feats)
-    con.close()
+    con = TableStore(settings.dataset_dir).connect()
+    try:
+        for entity in entities:
+            _entity(con, ENTITIES[entity], as_of, out, champions, models, policy, report,
+                    check_leakage)
+    finally:
+        con.close()
     return report
+
+
+def _entity(con: duckdb.DuckDBPyConnection, plan: EntityPlan, as_of: date, out: str,
+            champions: dict[str, Champion], models: dict[str, mlflow.pyfunc.PyFuncModel],
+            policy: Policy, report: BulkReport, check_leakage: bool) -> None:
+    """Features, scores, grades and the partition of one entity kind."""
+    entity = plan.entity
+    relations = TableRelations.from_connection(con)
+    with report.timed(entity, "features") as rows:
+        feats = features_frame(con, SQL_OF[entity](relations, as_of))
+        rows.append(len(feats))
+    if check_leakage:
+        with report.timed(entity, "leakage check") as rows:
+            checked = check_point_in_time(
+                plan, feats, relations, as_of, lambda sql: features_frame(con, sql),
+                SQL_OF[entity],
+            )
+            report.leakage_rows_checked += checked
+            rows.append(checked)
+    outputs: dict[str, pd.DataFrame] = {}
+    for tp in plan.tasks:
+        with report.timed(entity, f"score {tp.task}") as rows:
+            outputs[tp.task] = score_task(
+                models[tp.task], model_input(feats, tp, champions[tp.task])
+            )
+            rows.append(len(feats))
+    with report.timed(entity, "grade") as rows:
+        g = plan.grade_task
+        grades = grade_labels(policy, g.grades, outputs[g.task]["probability"]) if len(
+            feats) else pd.Series([], dtype=object)
+        rows.append(len(feats))
+    with report.timed(entity, "write") as rows:
+        table = _records(plan, feats, outputs, champions, grades, policy)
+        final = partition_path(out, entity, as_of)
+        staging = Path(staging_path(final))
+        staging.mkdir(parents=True)
+        pq.write_table(table, staging / "part-00000.parquet", compression="zstd",
+                       row_group_size=CHUNK_ROWS)
+        publish_local(staging, Path(final))
+        rows.append(table.num_rows)
+    report.rows[entity] = len(feats)
