@@ -44,7 +44,7 @@ def _train(root: Path) -> str:
 
 
 def _steps(report: BulkReport) -> None:
-    print(f"\n{report.engine}: {report.seconds:.1f} s")
+    print(f"\n{report.engine}: {report.steps[-1].seconds:.1f} s for the whole batch")
     print(f"{'entity':8s} {'step':18s} {'rows':>10s} {'seconds':>9s} {'rows/s':>10s}")
     for s in report.steps:
         rate = f"{s.rows_per_second:10,.0f}" if s.rows else f"{'-':>10s}"

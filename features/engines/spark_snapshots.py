@@ -7,7 +7,7 @@ recomputing its sample on Spark.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -29,8 +29,10 @@ from features.store import TableStore
 
 YEARLY_TASKS = ("litigation", "liability")
 _LABEL_SQL = {"litigation": litigation_labels_sql, "liability": liability_labels_sql}
-_FEATURE_SQL = {"litigation": ("patent_id", patent_features_sql),
-                "liability": ("assignee_id", firm_features_sql)}
+_FEATURE_SQL: dict[str, tuple[str, Callable[[TableRelations, str, Sequence[str]], str]]] = {
+    "litigation": ("patent_id", patent_features_sql),
+    "liability": ("assignee_id", firm_features_sql),
+}
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

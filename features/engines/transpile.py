@@ -17,7 +17,7 @@ class UnportableSqlError(ValueError):
         )
 
 
-def _refuse_unportable(tree: exp.Expression) -> None:
+def _refuse_unportable(tree: exp.Expr) -> None:
     """Raise `UnportableSqlError` for constructs sqlglot passes through unchanged to Spark."""
     for join in tree.find_all(exp.Join):
         if str(join.args.get("method") or "").upper() == "ASOF":
@@ -28,7 +28,7 @@ def _refuse_unportable(tree: exp.Expression) -> None:
                 raise UnportableSqlError(f"SELECT * {arg.upper()}", star.sql(dialect="duckdb"))
 
 
-def _decimal_literals_as_double(node: exp.Expression) -> exp.Expression:
+def _decimal_literals_as_double(node: exp.Expr) -> exp.Expr:
     """`1.0` as DOUBLE: DuckDB's arithmetic on such literals gives DOUBLE, Spark's keeps DECIMAL.
 
     Without this, Spark rounds `1000.0 * a / b` or `avg(CASE ... THEN 1.0 ...)` to the decimal

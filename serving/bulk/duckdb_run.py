@@ -11,6 +11,7 @@ import mlflow.pyfunc
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from mlflow.pyfunc import PyFuncModel
 
 from features.engines import firm_batch_sql, patent_batch_sql
 from features.pipelines.relations import TableRelations
@@ -38,12 +39,14 @@ def features_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return out
 
 
-def score_task(model: mlflow.pyfunc.PyFuncModel, inputs: pd.DataFrame) -> pd.DataFrame:
+def score_task(model: PyFuncModel, inputs: pd.DataFrame) -> pd.DataFrame:
     """The pyfunc contract frame of `inputs`, computed in chunks."""
-    parts = [
-        model.predict(inputs.iloc[i:i + CHUNK_ROWS].reset_index(drop=True))
-        for i in range(0, len(inputs), CHUNK_ROWS)
-    ]
+    parts: list[pd.DataFrame] = []
+    for i in range(0, len(inputs), CHUNK_ROWS):
+        out = model.predict(inputs.iloc[i:i + CHUNK_ROWS].reset_index(drop=True))
+        if not isinstance(out, pd.DataFrame):
+            raise TypeError(f"the pyfunc must answer a DataFrame, got {type(out).__name__}")
+        parts.append(out)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
@@ -96,7 +99,7 @@ def run_duckdb(
 
 
 def _entity(con: duckdb.DuckDBPyConnection, plan: EntityPlan, as_of: date, out: str,
-            champions: dict[str, Champion], models: dict[str, mlflow.pyfunc.PyFuncModel],
+            champions: dict[str, Champion], models: dict[str, PyFuncModel],
             policy: Policy, report: BulkReport, check_leakage: bool) -> None:
     """Features, scores, grades and the partition of one entity kind."""
     entity = plan.entity
@@ -120,8 +123,8 @@ def _entity(con: duckdb.DuckDBPyConnection, plan: EntityPlan, as_of: date, out: 
             )
             rows.append(len(feats))
     with report.timed(entity, "grade") as rows:
-        g = plan.grade_task
-        grades = grade_labels(policy, g.grades, outputs[g.task]["probability"]) if len(
+        task, product = plan.graded
+        grades = grade_labels(policy, product, outputs[task]["probability"]) if len(
             feats) else pd.Series([], dtype=object)
         rows.append(len(feats))
     with report.timed(entity, "write") as rows:

@@ -43,9 +43,12 @@ class EntityPlan:
     tasks: tuple[TaskPlan, ...]
 
     @property
-    def grade_task(self) -> TaskPlan:
-        """The task whose probability sets the entity's grade."""
-        return next(t for t in self.tasks if t.grades is not None)
+    def graded(self) -> tuple[str, Product]:
+        """The task whose probability sets the entity's grade, and the product it grades."""
+        for t in self.tasks:
+            if t.grades is not None:
+                return t.task, t.grades
+        raise ValueError(f"entity {self.entity} has no task that sets its grade")
 
 
 # Claim kind 0 is enforcement (features.registry.CLAIM_KINDS): an insured patent's claim cost.
@@ -87,7 +90,9 @@ def read_records(out: str | Path, entity: str, as_of: date | None = None) -> pd.
         root = Path(partition_path(out, entity, as_of))
     if not root.exists():
         raise FileNotFoundError(f"no {entity} records at {root}")
-    data = ds.dataset(str(root), format="parquet", partitioning="hive").to_table().to_pandas()
+    data: pd.DataFrame = (
+        ds.dataset(str(root), format="parquet", partitioning="hive").to_table().to_pandas()
+    )
     if as_of is not None:
         data.insert(1, "as_of", pd.Timestamp(as_of))
     else:
@@ -100,4 +105,6 @@ def task_outputs(records: pd.DataFrame, task: str) -> pd.DataFrame:
     """The pyfunc contract frame of `task` (probability, shap__..., ...) out of records."""
     prefix = task + TASK_SEPARATOR
     cols = [c for c in records.columns if c.startswith(prefix) and c != version_column(task)]
-    return records[cols].rename(columns=lambda c: c[len(prefix):])
+    out = records[cols].copy()
+    out.columns = [c[len(prefix):] for c in cols]
+    return out

@@ -60,16 +60,18 @@ def _grade_column(policy: Policy, product: Product, probability: str) -> Column:
     """The policy grade of a probability column, graded by `Policy.grade` on the workers."""
     from pyspark.sql import functions as F
 
-    @F.pandas_udf("string")  # type: ignore[call-overload]
     def grade(p: pd.Series) -> pd.Series:
         return grade_labels(policy, product, p)
 
-    return grade(F.col(probability)).alias("grade")
+    graded: Column = F.pandas_udf(grade, "string")(F.col(probability)).alias("grade")
+    return graded
 
 
 def _publish(session: SparkSession, staging: str, final: str) -> None:
     """Replace `final` by `staging` on the output's file system (local, HDFS, S3, ...)."""
     jvm = session.sparkContext._jvm
+    if jvm is None:
+        raise RuntimeError("the Spark session has no JVM gateway (it was stopped)")
     conf = session.sparkContext._jsc.hadoopConfiguration()
     path = jvm.org.apache.hadoop.fs.Path
     target = path(final)
@@ -114,10 +116,10 @@ def _entity(session: SparkSession, tabs: SparkTables, plan: EntityPlan, as_of: d
             current = nxt
             rows.append(m)
     with report.timed(plan.entity, "grade") as rows:
-        g = plan.grade_task
+        task, product = plan.graded
         graded = current.select(
             *[F.col(c) for c in current.columns],
-            _grade_column(policy, g.grades, task_column(g.task, "probability")),
+            _grade_column(policy, product, task_column(task, "probability")),
             F.lit(policy.version).alias("policy_version"),
         )
         graded, m = _materialize(graded, current)

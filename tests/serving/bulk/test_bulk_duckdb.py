@@ -73,7 +73,8 @@ def test_grades_follow_the_policy(
 ) -> None:
     policy = load_policy(trained_settings.policy_file)
     records = read_records(bulk_out, entity, _end(trained_settings))
-    task = ENTITIES[entity].grade_task.task
+    task, graded = ENTITIES[entity].graded
+    assert graded is product
     expected = [policy.grade(product, p).value for p in records[task_column(task, "probability")]]
     assert records["grade"].tolist() == expected
     assert (records["policy_version"] == policy.version).all()

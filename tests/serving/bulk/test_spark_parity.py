@@ -19,7 +19,7 @@ from serving.bulk.job import check_point_in_time, run_bulk
 from serving.bulk.records import ENTITIES, read_records
 from tests.conftest import TEST_SPARK_MASTER
 from tests.features.pipelines.conftest import hand_tables, write_world
-from tests.serving.bulk.records_compare import assert_same_records
+from tests.serving.bulk.records_compare import MAX_ULPS, assert_same_records
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -39,7 +39,7 @@ def _both(settings: Settings, as_of: date, out: Path, check_leakage: bool) -> No
     for entity, plan in ENTITIES.items():
         left = read_records(out / "duckdb", entity, as_of)
         right = read_records(out / "spark", entity, as_of)
-        assert_same_records(left, right, plan.key)
+        assert_same_records(left, right, plan.key, MAX_ULPS[entity])
 
 
 def test_generated_world_same_on_spark_and_duckdb(
