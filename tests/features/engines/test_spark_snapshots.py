@@ -37,7 +37,10 @@ def test_spark_snapshots_equal_duckdb_snapshots(
     duck = build_snapshots(hand_store.connect(), task, DATES)
     spark = spark_snapshots(spark_tables, task, DATES)
     assert len(duck) > 0
-    pd.testing.assert_frame_equal(spark, duck, check_exact=True)
+    # Patent features are bit-identical; the firms' log10 features come from the C library in
+    # DuckDB and from java.lang.Math in Spark and may differ in the last bit.
+    pd.testing.assert_frame_equal(spark, duck, check_exact=task == "litigation", rtol=1e-15,
+                                  atol=0)
 
 
 def test_spark_snapshots_keep_the_label_window(spark_tables: Any, tmp_path: Path) -> None:
