@@ -85,6 +85,16 @@ class Settings(BaseSettings):
         pattern=r"^[1-9][0-9]*[mg]$",
         description="Memory of the Spark driver (in local mode: of all of Spark), e.g. 2g.",
     )
+    console_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Key signing the web console's session cookies; default a random key kept "
+        "in data_dir/console-secret (created on first use, mode 0600).",
+    )
+    console_session_minutes: int = Field(
+        default=480, ge=5, le=10_080,
+        description="How long a console sign-in lasts before it must be repeated, in minutes.",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from features.settings import Settings
+from serving.console import install_console
 from serving.database import make_engine, make_sessionmaker, migrate
 from serving.dataset import open_dataset
 from serving.errors import install_error_handlers
@@ -77,7 +79,8 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
                 app.state.dataset.close()
             engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the assets installed with fastapi-offline: /docs works offline.
+    app = FastAPIOffline(
         title="patentrisk",
         version=_version(),
         description=DESCRIPTION,
@@ -101,6 +104,7 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
     for router in _routers():
         app.include_router(router)
     install_openapi(app)
+    install_console(app, settings)
     return app
 
 

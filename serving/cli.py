@@ -179,8 +179,15 @@ def demo(
     for role, key in state.keys.items():
         table.add_row(role, key)
     console.print(table)
+    users = Table("username", "password", title="demo console sign-in (also in "
+                  f"{settings.data_dir / 'demo-console.json'}; or sign in with an API key above)")
+    for username, password in state.console_users.items():
+        users.add_row(username, password)
+    console.print(users)
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"console: {base}/console   API docs: {base}/docs")
     if serve_api:
-        console.print(f"serving on http://{settings.host}:{settings.port} (docs at /docs)")
+        console.print(f"serving on {base}")
         serve(host=None, port=None, workers=1)
 
 
@@ -238,6 +245,72 @@ def keys_revoke(
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=1) from None
     console.print(f"revoked {row.id} ({row.role}, {row.name!r})")
+
+
+users_app = typer.Typer(help="Manage console users (username and argon2-hashed password).",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _read_password(password_stdin: bool) -> str:
+    """The new password: one line from stdin, or asked twice without echo."""
+    import sys
+
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("create")
+def users_create(
+    username: str = typer.Argument(..., help="Sign-in name: 3-64 letters, digits, _ . -"),
+    role: CallerRole = typer.Option(..., "--role", case_sensitive=False, help=ROLE_HELP),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+) -> None:
+    """Create a console user with ROLE; the password is asked for (or read from stdin)."""
+    from serving.console.users import create_user
+    from serving.errors import InvalidInputError
+
+    password = _read_password(password_stdin)
+    with _key_session() as session:
+        try:
+            row = create_user(session, username, role, password)
+        except InvalidInputError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(code=2) from None
+    console.print(f"created console user [bold]{row.username}[/bold] ({row.role}, {row.id})")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List console users (names, roles, state; never the password hashes)."""
+    from rich.table import Table
+
+    from serving.console.users import list_users
+
+    with _key_session() as session:
+        rows = list_users(session)
+    table = Table("id", "username", "role", "created (UTC)", "disabled (UTC)")
+    for r in rows:
+        disabled = r.disabled_at.strftime("%Y-%m-%d %H:%M") if r.disabled_at else ""
+        table.add_row(r.id, r.username, r.role, r.created_at.strftime("%Y-%m-%d %H:%M"), disabled)
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(username: str = typer.Argument(..., help="The user to disable.")) -> None:
+    """Disable USERNAME: its console sessions stop working at once."""
+    from serving.console.users import UserNotFoundError, disable_user
+
+    with _key_session() as session:
+        try:
+            row = disable_user(session, username)
+        except UserNotFoundError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(code=1) from None
+    console.print(f"disabled {row.username} ({row.role})")
 
 
 @contextmanager

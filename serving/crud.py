@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from serving.auth import Caller, CallerRole, generate_key, hash_key
-from serving.errors import ApiKeyNotFoundError, AssessmentNotStoredError
+from serving.errors import ApiKeyNotFoundError, AssessmentNotFoundError, AssessmentNotStoredError
 from serving.tables import ApiKey, Assessment, utc_now
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ class AssessmentKind(StrEnum):
     liability_quote = "liability_quote"
     loan_assessment = "loan_assessment"
     valuation = "valuation"
+    patent_screening = "patent_screening"
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,17 @@ def record_assessment(
 def get_assessment(session: Session, assessment_id: str) -> Assessment | None:
     """The assessment with `assessment_id`, or None."""
     return session.get(Assessment, assessment_id)
+
+
+def visible_assessment(session: Session, assessment_id: str, caller: Caller) -> Assessment:
+    """The assessment if `caller` may read it (auditors all, others their own), else 404.
+
+    Another key's assessment is 'not found' rather than forbidden: its existence is not disclosed.
+    """
+    row = session.get(Assessment, assessment_id)
+    if row is None or not (caller.reads_all_assessments or row.caller_key_id == caller.key_id):
+        raise AssessmentNotFoundError(assessment_id)
+    return row
 
 
 def list_assessments(

@@ -1,4 +1,4 @@
-"""The demo: build the embedded synthetic world, train every model, and make one key per role.
+"""The demo: build the synthetic world, train every model, one API key and console user per role.
 
 Each step is skipped when its result is already there, so `make run` is quick the second time.
 """
@@ -34,6 +34,8 @@ class DemoState:
     keys_file: Path
     keys: dict[str, str] = field(repr=False)
     results: tuple[TaskResult, ...] = ()
+    # Console sign-in of each demo user: username -> password (also in data_dir/demo-console.json).
+    console_users: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 def missing_champions(settings: Settings) -> list[str]:
@@ -76,11 +78,50 @@ def ensure_demo_keys(settings: Settings) -> tuple[Path, dict[str, str]]:
                 keys[role] = raw
     finally:
         engine.dispose()
+    _write_private(path, keys)
+    return path, keys
+
+
+def _write_private(path: Path, data: dict[str, str]) -> None:
+    """Write `data` as JSON readable by the owner only (mode 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump(keys, fh, indent=2)
-    return path, keys
+        json.dump(data, fh, indent=2)
+
+
+def ensure_demo_users(settings: Settings) -> dict[str, str]:
+    """One console user per role (`demo-<role>`, random password), kept in demo-console.json."""
+    import secrets
+
+    from serving.auth import CallerRole
+    from serving.console.users import authenticate, create_user, set_password
+    from serving.database import make_engine, make_sessionmaker, migrate
+    from serving.errors import InvalidInputError
+
+    path = settings.data_dir / "demo-console.json"
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+        with make_sessionmaker(engine)() as session:
+            users = json.loads(path.read_text()) if path.exists() else {}
+            if users and all(authenticate(session, u, p) for u, p in users.items()):
+                return users
+            users = {}
+            for role in DEMO_ROLES:
+                name, password = f"demo-{role}", secrets.token_urlsafe(12)
+                try:
+                    create_user(session, name, CallerRole(role), password)
+                except InvalidInputError as exc:
+                    if exc.rule != "unique":
+                        raise
+                    # An earlier demo made the user and its passwords file is gone: new password.
+                    set_password(session, name, password)
+                users[name] = password
+    finally:
+        engine.dispose()
+    _write_private(path, users)
+    return users
 
 
 def prepare_demo(
@@ -110,6 +151,7 @@ def prepare_demo(
     else:
         say("every task has a champion model; skipping training")
     keys_file, keys = ensure_demo_keys(settings)
+    users = ensure_demo_users(settings)
     return DemoState(
-        settings.dataset_dir, generated, tuple(todo), keys_file, keys, tuple(results)
+        settings.dataset_dir, generated, tuple(todo), keys_file, keys, tuple(results), users
     )

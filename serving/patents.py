@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import duckdb
@@ -18,6 +19,14 @@ from serving.crud import json_safe
 from serving.errors import InvalidInputError, PatentNotFoundError, UnavailableError
 
 PATENT_COLUMNS: tuple[str, ...] = tuple(table("patents").column_names)
+
+# The allowed values of the canonical schema, as enums for query parameters and form choices.
+Jurisdiction = StrEnum(  # type: ignore[misc]
+    "Jurisdiction", {v: v for v in table("patents").column("jurisdiction").allowed}
+)
+PatentType = StrEnum(  # type: ignore[misc]
+    "PatentType", {v: v for v in table("patents").column("patent_type").allowed}
+)
 
 
 @dataclass(frozen=True)
@@ -184,3 +193,62 @@ def patent_feature_values(
     frame = patent_features(cur, as_of, patent_ids=[patent_id])
     row = frame.iloc[0].drop(labels=["patent_id", "as_of"])
     return {str(k): json_safe(v) for k, v in row.items()}
+
+
+def assignee_facts(
+    cur: duckdb.DuckDBPyConnection, tables: frozenset[str], assignee_id: str | None
+) -> dict[str, Any] | None:
+    """The stored row of an owner (name, kind, industry, region, founded), or None."""
+    if not assignee_id or "assignees" not in tables:
+        return None
+    df = cur.execute(
+        "SELECT assignee_id, name, kind, industry, region, founded_year FROM assignees "
+        "WHERE assignee_id = ?", [assignee_id],
+    ).df()
+    return _records(df)[0] if not df.empty else None
+
+
+def patent_events(
+    cur: duckdb.DuckDBPyConnection, tables: frozenset[str], patent_id: str
+) -> list[dict[str, Any]]:
+    """The patent's legal events (renewals, transfers, licences, pledges, ...), oldest first."""
+    if "legal_events" not in tables:
+        return []
+    df = cur.execute(
+        "SELECT event_date, event_type, counterparty_id FROM legal_events WHERE patent_id = ? "
+        "ORDER BY event_date, event_id", [patent_id],
+    ).df()
+    return _records(df)
+
+
+def patent_citations(
+    cur: duckdb.DuckDBPyConnection, tables: frozenset[str], patent_id: str, limit: int = 25
+) -> dict[str, Any]:
+    """Citations of the patent both ways: counts and the first `limit` of each, newest first."""
+    if "citations" not in tables:
+        return {"cited_by": [], "cited_by_total": 0, "cites": [], "cites_total": 0}
+    out: dict[str, Any] = {}
+    for name, mine, other in (("cited_by", "cited_patent_id", "citing_patent_id"),
+                              ("cites", "citing_patent_id", "cited_patent_id")):
+        row = cur.execute(f"SELECT count(*) FROM citations WHERE {mine} = ?", [patent_id])
+        counted = row.fetchone()
+        out[f"{name}_total"] = int(counted[0]) if counted else 0
+        df = cur.execute(
+            f"SELECT {other} AS patent_id, citation_date, by_examiner FROM citations "
+            f"WHERE {mine} = ? ORDER BY citation_date DESC, {other} LIMIT ?", [patent_id, limit],
+        ).df()
+        out[name] = _records(df)
+    return out
+
+
+def patent_cases(
+    cur: duckdb.DuckDBPyConnection, tables: frozenset[str], patent_id: str
+) -> list[dict[str, Any]]:
+    """Litigation on the patent: filing, parties, venue, outcome, newest first."""
+    if "cases" not in tables:
+        return []
+    df = cur.execute(
+        "SELECT case_id, filed_date, plaintiff_id, defendant_id, venue, outcome, closed_date "
+        "FROM cases WHERE patent_id = ? ORDER BY filed_date DESC, case_id", [patent_id],
+    ).df()
+    return _records(df)

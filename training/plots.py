@@ -45,6 +45,24 @@ def shap_summary_figure(contributions: pd.DataFrame, X: pd.DataFrame, top: int =
     return fig
 
 
+def calibration_points(
+    y: np.ndarray, p: np.ndarray, truth: np.ndarray | None = None, bins: int = 10
+) -> dict[str, dict[str, list[float]]]:
+    """Reliability curve points (quantile bins) of the model and of the oracle where known.
+
+    Logged as `calibration.json` so the console draws the same curve as an SVG chart.
+    """
+    out: dict[str, dict[str, list[float]]] = {}
+    for label, probs in (("model", p), ("oracle", truth)):
+        if probs is None or np.isnan(probs).all():
+            continue
+        keep = ~np.isnan(np.asarray(probs, dtype=np.float64))
+        frac, mean = calibration_curve(np.asarray(y)[keep], np.asarray(probs)[keep],
+                                       n_bins=bins, strategy="quantile")
+        out[label] = {"predicted": [float(v) for v in mean], "observed": [float(v) for v in frac]}
+    return out
+
+
 def calibration_figure(y: np.ndarray, p: np.ndarray, truth: np.ndarray | None = None) -> Figure:
     """Reliability diagram (quantile bins) of the model and, where known, of the oracle."""
     fig = _figure()

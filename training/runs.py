@@ -27,6 +27,7 @@ from training.model_card import CardInputs, render_model_card
 from training.plots import (
     actual_vs_predicted_figure,
     calibration_figure,
+    calibration_points,
     roc_figure,
     shap_summary_figure,
 )
@@ -240,6 +241,7 @@ def _log_artifacts(
     if spec.kind == "classifier":
         p = scored["probability"].to_numpy()
         mlflow.log_figure(calibration_figure(y_test, p, truth), "plots/calibration_curve.png")
+        mlflow.log_dict(calibration_points(y_test, p, truth), "calibration.json")
         mlflow.log_figure(roc_figure(y_test, p, truth), "plots/roc_curve.png")
     else:
         column = "expected_cost" if spec.kind == "severity" else "p50"

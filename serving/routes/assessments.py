@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 
 from serving import crud
 from serving.deps import CallerDep, PageLimit, PageOffset, SessionDep
-from serving.errors import AssessmentNotFoundError
 from serving.schemas import ERROR_RESPONSES, AssessmentOut, AssessmentPage, ErrorOut
 
 router = APIRouter(prefix="/v1/assessments", tags=["assessments"], responses=ERROR_RESPONSES)
@@ -23,11 +22,7 @@ router = APIRouter(prefix="/v1/assessments", tags=["assessments"], responses=ERR
 )
 def read_assessment(assessment_id: str, session: SessionDep, caller: CallerDep) -> AssessmentOut:
     """The stored record of an earlier answer; regulators and admins read all, others their own."""
-    row = crud.get_assessment(session, assessment_id)
-    # Another key's assessment answers 404 rather than 403: its existence is not disclosed.
-    if row is None or not (caller.reads_all_assessments or row.caller_key_id == caller.key_id):
-        raise AssessmentNotFoundError(assessment_id)
-    return AssessmentOut.of(row)
+    return AssessmentOut.of(crud.visible_assessment(session, assessment_id, caller))
 
 
 @router.get("", response_model=AssessmentPage, summary="List stored assessments")

@@ -10,8 +10,15 @@ from models.policy.scale import Grade
 from serving.auth import CallerRole
 from serving.crud import json_safe
 from serving.deps import CursorDep, DatasetDep, PageLimit, PageOffset, SettingsDep, require_roles
-from serving.patents import PatentQuery, patent_facts, patent_feature_values, search_patents
+from serving.patents import (
+    PatentQuery,
+    patent_facts,
+    patent_feature_values,
+    search_patents,
+)
 from serving.schemas import ERROR_RESPONSES, ErrorOut, PatentOut, PatentPage
+from serving.scoring.context import ScoringDep
+from serving.scoring.screening import ScreeningOut, ScreeningRequest, screen_patents
 
 # Patent data serves those who price, lend and model; regulators read only assessments and models.
 router = APIRouter(
@@ -105,3 +112,14 @@ def list_patents(
     items, total = search_patents(cursor, dataset.tables, query, limit, offset,
                                   view.patent_index if view is not None else None)
     return PatentPage(items=[PatentOut(**i) for i in items], total=total)
+
+
+@router.post(
+    "/screen",
+    response_model=ScreeningOut,
+    summary="Screen patents: litigation risk with grade, value P10/P50/P90",
+    responses={404: {"model": ErrorOut, "description": "Unknown patent id."}},
+)
+def screen(body: ScreeningRequest, ctx: ScoringDep) -> ScreeningOut:
+    """Litigation probability graded on the enforcement scale and value interval, stored."""
+    return screen_patents(ctx, body)

@@ -32,7 +32,7 @@ from serving.scoring.subsidies import subsidy_used_this_year
 from serving.tables import utc_now
 
 
-def _values(
+def patent_values(
     ctx: ScoringContext, refs: list[PatentRef]
 ) -> tuple[list[dict[str, Any]], dict[str, float], pd.DataFrame]:
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features."""
@@ -77,7 +77,7 @@ def _loan_features(ctx: ScoringContext, loan: LoanFacts, patents: pd.DataFrame) 
 def value_patents(ctx: ScoringContext, req: ValuationRequest) -> ValuationOut:
     """Value each patent (P10/P50/P90 with explanations) and store the valuation."""
     ctx.require("value")
-    items, total, patents = _values(ctx, req.patents)
+    items, total, patents = patent_values(ctx, req.patents)
     outputs = {
         "as_of": ctx.as_of,
         "currency": ctx.policy.currency,
@@ -102,7 +102,7 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
     ctx.require("value", "default")
     if req.borrower.assignee_id is not None:
         require_firm(ctx.cursor, ctx.tables, req.borrower.assignee_id)
-    items, total, patents = _values(ctx, req.pledged)
+    items, total, patents = patent_values(ctx, req.pledged)
     require_in_force(patents, "pledged[{i}]", ctx.as_of)
     # The default model's loan-to-value feature divides by the bank's appraisal when given, else
     # by the P50 estimate; the policy's max loan is always a share of the conservative P10.

@@ -202,3 +202,32 @@ def scoring_client(trained_settings: Settings) -> Iterator[TestClient]:
 def scoring_keys(scoring_client: TestClient) -> dict[str, str]:
     """Raw keys by role for `scoring_client`."""
     return make_keys(scoring_client)
+
+
+@pytest.fixture(scope="session")
+def trained_ids(trained_settings: Settings) -> dict[str, object]:
+    """Patents and firms of the trained world to ask about: a firm with financials and
+    technology, three of its patents in force, an expired and a lapsed patent."""
+    con = TableStore(trained_settings.dataset_dir).connect()
+    firm, = con.execute(
+        "SELECT p.assignee_id FROM patents p JOIN firm_financials f USING (assignee_id) "
+        "JOIN firm_technology t USING (assignee_id) WHERE p.grant_date IS NOT NULL "
+        "GROUP BY 1 ORDER BY count(DISTINCT p.patent_id) DESC, 1 LIMIT 1"
+    ).fetchone()
+    in_force = (
+        "grant_date IS NOT NULL AND expiry_date > DATE '2025-12-31' AND patent_id NOT IN "
+        "(SELECT patent_id FROM legal_events WHERE event_type IN ('lapsed', 'invalidated'))"
+    )
+    owned = [r[0] for r in con.execute(
+        f"SELECT patent_id FROM patents WHERE assignee_id = ? AND {in_force} "
+        "AND patent_type IN ('invention', 'utility') ORDER BY grant_date DESC LIMIT 3", [firm],
+    ).fetchall()]
+    expired, = con.execute(
+        "SELECT patent_id FROM patents WHERE expiry_date <= DATE '2025-12-31' LIMIT 1"
+    ).fetchone()
+    lapsed, = con.execute(
+        "SELECT patent_id FROM legal_events WHERE event_type = 'lapsed' "
+        "AND event_date <= DATE '2025-12-31' LIMIT 1"
+    ).fetchone()
+    con.close()
+    return {"firm": firm, "patents": owned, "expired": expired, "lapsed": lapsed}
