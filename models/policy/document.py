@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 from bisect import bisect_right
 from datetime import date
 from enum import StrEnum
@@ -110,6 +111,37 @@ class LicenseeRules(_Strict):
         return self
 
 
+class CoverTerms(_Strict):
+    """What a bound policy of one product pays: co-pay, sub-limits by kind of loss, retroactive."""
+
+    co_pay: float = Field(
+        ge=0.0, lt=1.0, description="Share of each covered loss the insured keeps (共担比例)."
+    )
+    sub_limits: dict[str, float] = Field(
+        min_length=1,
+        description="Kinds of loss the product pays, each with its cumulative sub-limit as a "
+        "share of the policy's aggregate limit.",
+    )
+    retroactive_months: int = Field(
+        ge=0, le=120,
+        description="Months before the start date from which incidents are covered (追溯期).",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> CoverTerms:
+        for kind, share in self.sub_limits.items():
+            if not _LOSS_KIND.fullmatch(kind):
+                raise ValueError(f"sub_limits: kind {kind!r} must be snake_case letters")
+            if not 0.0 < share <= 1.0:
+                raise ValueError(f"sub_limits.{kind} must be a share in (0, 1], got {share}")
+        return self
+
+
+# The one kind of loss of the pledge-loan guarantee: what the lender loses after the sale.
+LENDER_LOSS = "lender_loss"
+_LOSS_KIND = re.compile(r"[a-z][a-z_]{1,40}")
+
+
 class ProductPolicy(_Strict):
     """Rating, pricing, eligibility and decision thresholds of one product."""
 
@@ -122,6 +154,7 @@ class ProductPolicy(_Strict):
     refer_at: Grade = Field(description="Grades at or beyond this go to an underwriter.")
     decline_at: Grade = Field(description="Grades at or beyond this are declined.")
     scale: list[Band]
+    cover: CoverTerms
 
     @model_validator(mode="after")
     def _check(self) -> ProductPolicy:
@@ -264,6 +297,32 @@ class LoanPolicy(_Strict):
         return self
 
 
+class BindingRules(_Strict):
+    """How long a quote stays bindable."""
+
+    quote_validity_days: int = Field(
+        ge=1, le=365, description="Days after pricing during which a quote can be bound."
+    )
+    max_start_delay_days: int = Field(
+        ge=0, le=365, description="Latest start date of a policy, in days after binding."
+    )
+
+
+class ClaimRules(_Strict):
+    """Claim deadlines (PRC Insurance Law Art. 23) and the payment authority limit."""
+
+    decision_days: int = Field(
+        ge=1, le=365, description="Days from complete documents to the decision (Art. 23: 30)."
+    )
+    payment_days: int = Field(
+        ge=1, le=365, description="Days from the agreed amount to payment (Art. 23: 10)."
+    )
+    authority_limit: float = Field(
+        gt=0.0, description="Largest payment one adjuster may make alone; above it a second "
+        "approver must approve.",
+    )
+
+
 class Policy(_Strict):
     """A validated rating and pricing policy; `version` and `sha256` go into every quote."""
 
@@ -274,6 +333,8 @@ class Policy(_Strict):
     products: dict[Product, ProductPolicy]
     subsidy: SubsidyPolicy
     loan: LoanPolicy
+    binding: BindingRules
+    claims: ClaimRules
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hash of the file bytes.")
 
     @model_validator(mode="after")
@@ -287,6 +348,12 @@ class Policy(_Strict):
                 raise ValueError("products.pledge_loan.scale: every band needs an ltv")
             if product is not Product.PLEDGE_LOAN and any(has_ltv):
                 raise ValueError(f"products.{product}.scale: ltv applies only to pledge_loan bands")
+        loan_kinds = sorted(self.products[Product.PLEDGE_LOAN].cover.sub_limits)
+        if loan_kinds != [LENDER_LOSS]:
+            raise ValueError(
+                f"products.pledge_loan.cover.sub_limits: the one kind of loss is {LENDER_LOSS}, "
+                f"got {loan_kinds}"
+            )
         return self
 
     def product(self, product: Product | str) -> ProductPolicy:

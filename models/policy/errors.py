@@ -24,3 +24,17 @@ class IneligibleError(ValueError):
         self.role = role
         self.rule = rule
         super().__init__(f"{rule}: {message}")
+
+
+class IllegalTransitionError(ValueError):
+    """An action not allowed in the record's current state: names the state and what is allowed."""
+
+    def __init__(self, entity: str, current: str, attempted: str, allowed: list[str]) -> None:
+        self.entity = entity
+        self.current = current
+        self.attempted = attempted
+        self.allowed = allowed
+        shown = ", ".join(allowed) if allowed else "none"
+        super().__init__(
+            f"{entity} is {current}: cannot {attempted}; allowed next: {shown}"
+        )
