@@ -30,19 +30,34 @@ Patent risk and value scores for patent insurance and patent-pledge lending.
 
 Every call under `/v1` needs an API key in the `X-API-Key` header (`patentrisk keys create
 --role ROLE`). Roles: `underwriter` (quotes), `bank` (loan assessments, valuations), `scientist`
-(models, reload), `regulator` (read assessments and models), `admin` (everything).
+(models, reload), `regulator` (read assessments, models, policies, claims, the book report),
+`adjuster` (claims), `admin` (everything). Binding and money movements take an
+`Idempotency-Key` header: a retry returns the first answer and creates nothing new.
 Errors: 401 no valid key, 403 wrong role, 404 unknown entity, 413 body too large, 422 invalid
-input (`detail` lists `field`, `rule`, `message`), 503 a component (dataset, model) not ready.
+input (`detail` lists `field`, `rule`, `message`), 409 conflict (names the `rule`, or the
+`current_state` and `allowed` next states of a policy or claim), 503 a component (dataset,
+model) not ready.
 """
 
 
 def _routers() -> list[APIRouter]:
     """Every router of the service."""
-    from serving.routes import assessments, loans, models, ops, patents, quotes, valuations
+    from serving.routes import (
+        assessments,
+        book,
+        claims,
+        loans,
+        models,
+        ops,
+        patents,
+        policies,
+        quotes,
+        valuations,
+    )
 
     return [
         ops.router, quotes.router, loans.router, valuations.router, assessments.router,
-        patents.router, models.router,
+        patents.router, models.router, policies.router, claims.router, book.router,
     ]
 
 
@@ -93,6 +108,10 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
             {"name": "quotes", "description": "Patent insurance quotes (专利保险报价)."},
             {"name": "loans", "description": "Patent-pledge loan assessments (质押贷款评估)."},
             {"name": "valuations", "description": "Patent values with intervals (专利估值)."},
+            {"name": "policies", "description": "Bound policies (投保/承保), endorsements, "
+             "cancellations."},
+            {"name": "claims", "description": "Claims (报案、立案、定损、理赔)."},
+            {"name": "reports", "description": "Reports for the regulator (监管报表)."},
         ],
     )
     app.state.settings = settings

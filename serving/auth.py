@@ -23,7 +23,8 @@ class CallerRole(StrEnum):
     underwriter = "underwriter"  # insurance quotes
     bank = "bank"  # loan assessments and valuations
     scientist = "scientist"  # models and reload
-    regulator = "regulator"  # read assessments and models, nothing else
+    regulator = "regulator"  # read assessments, models, policies, claims and the book report
+    adjuster = "adjuster"  # claims: register, assess, reserve, decide, pay (理赔)
     admin = "admin"
 
 

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from features.schema import SchemaError
 from models.policy import IneligibleError, QuoteInputError
+from models.policy.errors import IllegalTransitionError
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,18 @@ class IneligibleApplicantError(InvalidInputError):
     """The applicant may not buy the product under the policy (422, code `ineligible`)."""
 
     code = "ineligible"
+
+
+class ConflictError(ServiceError):
+    """The request is valid but conflicts with what is stored or with a rule of state (409)."""
+
+    status_code = 409
+    code = "conflict"
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.rule = rule
 
 
 class PayloadTooLargeError(ServiceError):
@@ -250,11 +263,24 @@ def install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc, IneligibleApplicantError):
                 body["code"] = exc.code
             return JSONResponse(body, status_code=422)
+        if isinstance(exc, ConflictError):
+            return JSONResponse(
+                error_body(exc.code, exc.message, field=exc.field, rule=exc.rule),
+                status_code=409,
+            )
         if exc.status_code >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)
         return JSONResponse(
             error_body(exc.code, exc.message), status_code=exc.status_code, headers=headers
         )
+
+    @app.exception_handler(IllegalTransitionError)
+    def _illegal_transition(_request: Request, exc: IllegalTransitionError) -> JSONResponse:
+        body = error_body(
+            "illegal_transition", str(exc), entity=exc.entity, current_state=exc.current,
+            attempted=exc.attempted, allowed=exc.allowed,
+        )
+        return JSONResponse(body, status_code=409)
 
     @app.exception_handler(SchemaError)
     def _schema_error(_request: Request, exc: SchemaError) -> JSONResponse:

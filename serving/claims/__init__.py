@@ -1,0 +1,1 @@
+"""Claims: notice, registration, assessment, the ledger, payments and closure."""

@@ -1,0 +1,1 @@
+"""Bound policies: binding, endorsements, cancellation, subsidy grants, row locks."""
