@@ -69,7 +69,7 @@ def schedule_cover(
         aggregate_limit=rounded(aggregate_limit, cur),
         deductible=rounded(deductible, cur),
         co_pay=co_pay,
-        insurer_share=share,
+        insurer_share=share.normalize(),
         sub_limits={
             kind: rounded(aggregate_limit * Decimal(str(s)), cur)
             for kind, s in terms.sub_limits.items()

@@ -28,7 +28,7 @@ from models.policy.lifecycle import (
     check_policy_action,
     claim_actions,
 )
-from models.policy.money import ZERO, from_minor, parse_amount
+from models.policy.money import ZERO, from_minor, parse_amount, rounded
 from models.policy.registration import IncidentFacts, InsuredObjects, registration_denials
 from models.policy.settlement import compute_payable, share_loss
 from serving.auth import Role
@@ -554,7 +554,8 @@ def claim_body(session: Session, claim: ClaimRecord, policy: Policy, today: dt.d
     b = balances(entries, claim.currency)
     events = session.scalars(sa.select(ClaimEvent).where(ClaimEvent.claim_id == claim.id)
                              .order_by(ClaimEvent.seq)).all()
-    agreed = Decimal(claim.payable["total"]) if claim.payable else None
+    cur = claim.currency
+    agreed = rounded(Decimal(claim.payable["total"]), cur) if claim.payable else None
     state = ClaimState(claim.state)
     out = ClaimOut(
         id=claim.id, number=claim.number, policy_id=claim.policy_id, policy_number=head.number,
@@ -566,9 +567,10 @@ def claim_body(session: Session, claim: ClaimRecord, policy: Policy, today: dt.d
         claimed=claim.claimed, assessment=claim.assessment, payable=claim.payable,
         denial_reasons=claim.denial_reasons,
         balances=BalancesOut(
-            reserve=b.reserve, paid=b.paid, pending_approval=b.pending, recovered=b.recovered,
-            incurred=b.incurred, payable=agreed,
-            left_to_pay=None if agreed is None else agreed - b.paid - b.pending,
+            reserve=rounded(b.reserve, cur), paid=rounded(b.paid, cur),
+            pending_approval=rounded(b.pending, cur), recovered=rounded(b.recovered, cur),
+            incurred=rounded(b.incurred, cur), payable=agreed,
+            left_to_pay=None if agreed is None else rounded(agreed - b.paid - b.pending, cur),
         ),
         deadlines=_deadlines(claim, policy, today),
         pending_payments=b.pending_ids,

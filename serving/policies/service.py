@@ -325,7 +325,7 @@ def policy_body(session: Session, head: PolicyRecord, today: dt.date,
         schedule=ScheduleOut(
             start_date=cover.start_date, end_date=cover.end_date,
             retroactive_date=cover.retroactive_date, aggregate_limit=cover.aggregate_limit,
-            remaining_aggregate_limit=max(ZERO, cover.aggregate_limit - used),
+            remaining_aggregate_limit=rounded(max(ZERO, cover.aggregate_limit - used), cur),
             deductible=cover.deductible, co_pay=cover.co_pay,
             insurer_share=cover.insurer_share, sub_limits=cover.sub_limits,
         ),
