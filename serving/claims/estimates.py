@@ -18,10 +18,14 @@ from models.policy.settlement import estimate_lender_loss, reserve_for_cost
 from serving.claims.tables import ClaimRecord
 from serving.errors import InvalidInputError
 from serving.scoring.context import ScoringContext
-from serving.scoring.entities import class_severity_frame, patent_frame, severity_frame
+from serving.scoring.entities import (
+    class_severity_frame,
+    request_patent_features,
+    severity_frame,
+)
 from serving.scoring.explanations import explanation, predict
 from serving.scoring.lending import value_patents
-from serving.scoring_schemas import PatentRef, ValuationRequest
+from serving.scoring.schemas import PatentRef, ValuationRequest
 
 
 def _patent_ref(pid: str, quote_request: dict[str, Any]) -> PatentRef:
@@ -66,8 +70,8 @@ def estimate_claim(
     if kind == "enforcement" and not pids:
         raise InvalidInputError("patent_ids", "required", "an enforcement claim names its patent")
     if pids:
-        patents = patent_frame(ctx.cursor, [_patent_ref(pids[0], document["quote_request"])],
-                               ctx.as_of)
+        ref = _patent_ref(pids[0], document["quote_request"])
+        patents = request_patent_features(ctx.cursor, [ref], ctx.as_of)
         frame = severity_frame(patents, kind)
     else:
         frame = class_severity_frame(inc.get("product_class"), kind)

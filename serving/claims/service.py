@@ -31,7 +31,7 @@ from models.policy.lifecycle import (
 from models.policy.money import ZERO, from_minor, parse_amount, rounded
 from models.policy.registration import IncidentFacts, InsuredObjects, registration_denials
 from models.policy.settlement import compute_payable, share_loss
-from serving.auth import Role
+from serving.auth import CallerRole
 from serving.claims.ledger import (
     Balances,
     EntryKind,
@@ -139,7 +139,8 @@ def notify_claim(session: Session, policy: Policy, actor: Actor, req: NotifyRequ
     """First notice of loss (报案) on a policy; the claim starts `notified`."""
     head = lock_policy(session, get_policy(session, req.policy_id).id)
     product = Product(head.product)
-    if product is Product.PLEDGE_LOAN and not actor.caller.has_role(Role.bank, Role.adjuster):
+    notifiers = (CallerRole.bank, CallerRole.adjuster)
+    if product is Product.PLEDGE_LOAN and not actor.caller.has_role(*notifiers):
         raise PermissionDeniedError("pledge-loan claims are notified by the bank or an adjuster")
     check_policy_action(status_of(head, actor.today), PolicyAction.CLAIM)
     cover, _doc = _cover(session, head)

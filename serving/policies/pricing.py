@@ -11,7 +11,7 @@ from models.policy.scale import Decision
 from serving.errors import ConflictError
 from serving.policies.service import Repricer
 from serving.scoring import ScoringContext, assess_loan, score_enforcement, score_liability
-from serving.scoring_schemas import (
+from serving.scoring.schemas import (
     EnforcementQuoteRequest,
     LiabilityQuoteRequest,
     LoanAssessmentRequest,

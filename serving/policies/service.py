@@ -29,7 +29,7 @@ from models.policy.lifecycle import (
 )
 from models.policy.money import ZERO, from_minor, rounded, to_minor
 from models.policy.scale import Decision
-from serving.auth import Caller, Role
+from serving.auth import Caller, CallerRole
 from serving.crud import AssessmentKind, json_safe
 from serving.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from serving.policies.locks import lock_policy
@@ -53,9 +53,9 @@ PRODUCT_OF_KIND = {
 }
 # Who may bind and change each product's policies (admin always may).
 PRODUCT_ROLES = {
-    Product.ENFORCEMENT: Role.underwriter,
-    Product.LIABILITY: Role.underwriter,
-    Product.PLEDGE_LOAN: Role.bank,
+    Product.ENFORCEMENT: CallerRole.underwriter,
+    Product.LIABILITY: CallerRole.underwriter,
+    Product.PLEDGE_LOAN: CallerRole.bank,
 }
 NUMBER_PREFIX = {Product.ENFORCEMENT: "ENF", Product.LIABILITY: "LIA", Product.PLEDGE_LOAN: "PLG"}
 

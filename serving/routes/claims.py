@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from models.policy import Product
 from models.policy.lifecycle import ClaimState
-from serving.auth import Caller, Role
+from serving.auth import Caller, CallerRole
 from serving.claims import service
 from serving.claims.estimates import estimate_claim
 from serving.claims.schemas import (
@@ -43,10 +43,10 @@ router = APIRouter(
                      "state and the allowed next states; or a rule of state."}},
 )
 
-AdjusterDep = Annotated[Caller, Depends(require_roles(Role.adjuster))]
-NotifierDep = Annotated[Caller, Depends(require_roles(Role.adjuster, Role.bank))]
+AdjusterDep = Annotated[Caller, Depends(require_roles(CallerRole.adjuster))]
+NotifierDep = Annotated[Caller, Depends(require_roles(CallerRole.adjuster, CallerRole.bank))]
 ReaderDep = Annotated[Caller, Depends(require_roles(
-    Role.adjuster, Role.underwriter, Role.bank, Role.regulator))]
+    CallerRole.adjuster, CallerRole.underwriter, CallerRole.bank, CallerRole.regulator))]
 
 
 def _run(session: SessionDep, caller: Caller, key: str | None, scope: str, payload: Any,

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from models.policy import Policy, Product
 from models.policy.lifecycle import PolicyStatus
-from serving.auth import Caller, Role
+from serving.auth import Caller, CallerRole
 from serving.deps import ModelsDep, SessionDep, require_roles
 from serving.errors import UnavailableError
 from serving.idempotency import IdempotencyKey, run_once
@@ -45,9 +45,9 @@ router = APIRouter(
                      "illegal change for the policy's status (names the rule or the state)."}},
 )
 
-WriterDep = Annotated[Caller, Depends(require_roles(Role.underwriter, Role.bank))]
+WriterDep = Annotated[Caller, Depends(require_roles(CallerRole.underwriter, CallerRole.bank))]
 ReaderDep = Annotated[Caller, Depends(require_roles(
-    Role.underwriter, Role.bank, Role.adjuster, Role.regulator))]
+    CallerRole.underwriter, CallerRole.bank, CallerRole.adjuster, CallerRole.regulator))]
 
 
 def served_policy(models: ModelsDep) -> Policy:

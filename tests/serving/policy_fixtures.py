@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from models.policy import Applicant, load_policy, quote_insurance
 from serving import crud
-from serving.auth import Caller, Role
+from serving.auth import Caller, CallerRole
 
 
 def store_enforcement_quote(
@@ -35,7 +35,7 @@ def store_enforcement_quote(
         "premium": quote.premium, "gross_premium": quote.gross_premium,
         "subsidy": quote.subsidy, "net_premium": quote.net_premium,
     }
-    caller = Caller(key_id="key_test_underwriter", name="test", role=Role.underwriter)
+    caller = Caller(key_id="key_test_underwriter", name="test", role=CallerRole.underwriter)
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         row = crud.record_assessment(
             session, kind="enforcement_quote", caller=caller, request=request,

@@ -19,7 +19,7 @@ from features.settings import Settings
 from features.store import TableStore
 from serving import crud
 from serving.app import create_app
-from serving.auth import Role
+from serving.auth import CallerRole
 from tests.serving.conftest import make_keys
 
 pytestmark = pytest.mark.slow
@@ -61,7 +61,7 @@ def app(trained_settings: Settings, tmp_path: Path, database_url: str
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         keys = make_keys(client)
         with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-            keys["adjuster2"] = crud.create_api_key(session, Role.adjuster, "second")[1]
+            keys["adjuster2"] = crud.create_api_key(session, CallerRole.adjuster, "second")[1]
         yield client, keys
 
 
