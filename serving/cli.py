@@ -191,11 +191,46 @@ def demo(
         serve(host=None, port=None, workers=1)
 
 
+@app.command("simulate-book")
+def simulate_book_cmd(
+    year: int = typer.Option(..., "--year", help="Policy year to simulate (at most the data's "
+                             "last year)."),
+    enforcement: int = typer.Option(120, min=0, help="Enforcement policies to try to bind."),
+    liability: int = typer.Option(60, min=0, help="Liability policies to try to bind."),
+    loans: int = typer.Option(60, min=0, help="Pledge loans of the year to guarantee."),
+    seed: int = typer.Option(1, min=0, help="Seed of the sampling and the simulated delays."),
+) -> None:
+    """Bind a year of policies from the world and run its lawsuits and defaults as claims."""
+    from rich.table import Table
+
+    from serving.simulation import simulate_book
+
+    settings = _settings()
+    logging.basicConfig(level="WARNING")
+    try:
+        with console.status(f"simulating policy year {year}"):
+            book = simulate_book(settings, year, enforcement=enforcement, liability=liability,
+                                 loans=loans, seed=seed)
+    except RuntimeError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from exc
+    table = Table("what", "kind", "count", title=f"simulated book of business {year}")
+    for kind, n in sorted(book.policies.items()):
+        table.add_row("policies bound", kind, str(n))
+    for kind, n in sorted(book.claims.items()):
+        table.add_row("claims", kind, str(n))
+    for kind, n in sorted(book.skipped.items()):
+        table.add_row("skipped", kind, str(n))
+    console.print(table)
+    console.print("the regulator's report: GET /v1/reports/book (format=csv for CSV)")
+
+
 keys_app = typer.Typer(help="Manage API keys (stored hashed; a new key is shown once).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-ROLE_HELP = "What the key may do: underwriter, bank, scientist, regulator or admin."
+ROLE_HELP = ("What the key may do: underwriter, bank, scientist, regulator, adjuster or "
+             "admin.")
 
 
 @keys_app.command("create")

@@ -5,6 +5,7 @@ Each step is skipped when its result is already there, so `make run` is quick th
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEMO_ROLES = ("underwriter", "bank", "scientist", "regulator", "admin")
+DEMO_ROLES = ("underwriter", "bank", "scientist", "regulator", "adjuster", "admin")
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,30 @@ def ensure_demo_users(settings: Settings) -> dict[str, str]:
     return users
 
 
+def simulate_demo_book(settings: Settings, say: Callable[[str], None]) -> None:
+    """Simulate the data's last year of policies and claims once, so the book report has content."""
+    import sqlalchemy as sa
+
+    from serving.database import make_engine
+    from serving.simulation import simulate_book
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as con:
+            bound = con.execute(sa.text("SELECT count(*) FROM policies")).scalar()
+    finally:
+        engine.dispose()
+    if bound:
+        say(f"{bound} policies already bound; skipping the simulated book")
+        return
+    end = TableStore(settings.dataset_dir).meta().get("end_date")
+    year = int(str(end)[:4]) if end else dt.date.today().year
+    say(f"simulating policy year {year}: policies and claims from the world's cases")
+    book = simulate_book(settings, year)
+    say(f"bound {sum(book.policies.values())} policies, {sum(book.claims.values())} claims "
+        "(GET /v1/reports/book)")
+
+
 def prepare_demo(
     settings: Settings, say: Callable[[str], None] = log.info, trials: int | None = None
 ) -> DemoState:
@@ -152,6 +177,7 @@ def prepare_demo(
         say("every task has a champion model; skipping training")
     keys_file, keys = ensure_demo_keys(settings)
     users = ensure_demo_users(settings)
+    simulate_demo_book(settings, say)
     return DemoState(
         settings.dataset_dir, generated, tuple(todo), keys_file, keys, tuple(results), users
     )

@@ -1,0 +1,39 @@
+"""`simulate-book`: a year of the trained world's cases becomes policies, claims and a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from features.settings import Settings
+from features.store import TableStore
+from serving.app import create_app
+from serving.simulation import simulate_book
+from tests.serving.conftest import make_keys
+
+pytestmark = pytest.mark.slow
+
+
+def test_simulated_year_fills_the_book(trained_settings: Settings, tmp_path: Path) -> None:
+    """Bound policies and the claims from the year's suits and defaults show in the report."""
+    settings = Settings(data_dir=trained_settings.data_dir, train_trials=0,
+                        database_url=f"sqlite:///{tmp_path / 'book.db'}")
+    year = int(TableStore(settings.dataset_dir).meta()["end_date"][:4]) - 1
+    book = simulate_book(settings, year, enforcement=12, liability=6, loans=8, seed=3)
+    assert sum(book.policies.values()) >= 10, book
+    assert sum(book.claims.values()) > 0, book
+    with TestClient(create_app(settings)) as client:
+        keys = make_keys(client)
+        report = client.get("/v1/reports/book", headers={"X-API-Key": keys["regulator"]}).json()
+        claims = client.get("/v1/claims?limit=500", headers={"X-API-Key": keys["adjuster"]}
+                            ).json()
+    rows = report["rows"]
+    assert {r["year"] for r in rows} == {year}
+    assert sum(r["policies"] for r in rows) == sum(book.policies.values())
+    assert sum(r["claims_reported"] for r in rows) == sum(book.claims.values()) == claims["total"]
+    assert any(float(r["claims_paid"]) > 0 for r in rows)
+    assert all(float(r["earned_premium"]) == float(r["written_premium"]) for r in rows)
+    closed = [c for c in claims["items"] if c["state"] == "closed"]
+    assert closed, claims
