@@ -141,8 +141,9 @@ def simulate_demo_book(settings: Settings, say: Callable[[str], None]) -> None:
     if bound:
         say(f"{bound} policies already bound; skipping the simulated book")
         return
+    # The year before the data's last one: its policies' periods (and their suits) end within it.
     end = TableStore(settings.dataset_dir).meta().get("end_date")
-    year = int(str(end)[:4]) if end else dt.date.today().year
+    year = (int(str(end)[:4]) if end else dt.date.today().year) - 1
     say(f"simulating policy year {year}: policies and claims from the world's cases")
     book = simulate_book(settings, year)
     say(f"bound {sum(book.policies.values())} policies, {sum(book.claims.values())} claims "

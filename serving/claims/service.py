@@ -143,8 +143,16 @@ def notify_claim(session: Session, policy: Policy, actor: Actor, req: NotifyRequ
     if product is Product.PLEDGE_LOAN and not actor.caller.has_role(*notifiers):
         raise PermissionDeniedError("pledge-loan claims are notified by the bank or an adjuster")
     check_policy_action(status_of(head, actor.today), PolicyAction.CLAIM)
-    cover, _doc = _cover(session, head)
+    cover, doc = _cover(session, head)
     cur = head.currency
+    if product is Product.ENFORCEMENT:
+        for i, pid in enumerate(req.patent_ids):
+            if pid not in doc["insured_patents"]:
+                raise InvalidInputError(
+                    f"patent_ids[{i}]", "insured_patent",
+                    f"patent_ids[{i}]: patent {pid} is not insured by policy {head.number} "
+                    f"(insured: {', '.join(doc['insured_patents'])})",
+                )
     claimed: dict[str, str] = {}
     for kind, value in req.claimed.items():
         if kind not in cover.sub_limits:

@@ -229,5 +229,9 @@ def trained_ids(trained_settings: Settings) -> dict[str, object]:
         "SELECT patent_id FROM legal_events WHERE event_type = 'lapsed' "
         "AND event_date <= DATE '2025-12-31' LIMIT 1"
     ).fetchone()
+    makers = [r[0] for r in con.execute(
+        "SELECT DISTINCT assignee_id FROM firm_technology JOIN firm_financials "
+        "USING (assignee_id) ORDER BY 1 LIMIT 40").fetchall()]
     con.close()
-    return {"firm": firm, "patents": owned, "expired": expired, "lapsed": lapsed}
+    return {"firm": firm, "patents": owned, "expired": expired, "lapsed": lapsed,
+            "makers": makers}

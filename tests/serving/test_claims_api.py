@@ -16,7 +16,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from features.settings import Settings
-from features.store import TableStore
 from serving import crud
 from serving.app import create_app
 from serving.auth import CallerRole
@@ -29,27 +28,9 @@ TODAY = dt.date.today()
 
 
 @pytest.fixture(scope="module")
-def world(trained_settings: Settings) -> dict[str, object]:
-    """In-force patents of one firm with financials and product classes, to insure and pledge."""
-    con = TableStore(trained_settings.dataset_dir).connect()
-    firm, = con.execute(
-        "SELECT p.assignee_id FROM patents p JOIN firm_financials f USING (assignee_id) "
-        "JOIN firm_technology t USING (assignee_id) WHERE p.grant_date IS NOT NULL "
-        "GROUP BY 1 ORDER BY count(DISTINCT p.patent_id) DESC, 1 LIMIT 1"
-    ).fetchone()
-    in_force = (
-        "grant_date IS NOT NULL AND expiry_date > DATE '2025-12-31' AND patent_id NOT IN "
-        "(SELECT patent_id FROM legal_events WHERE event_type IN ('lapsed', 'invalidated'))"
-    )
-    owned = [r[0] for r in con.execute(
-        f"SELECT patent_id FROM patents WHERE assignee_id = ? AND {in_force} "
-        "AND patent_type IN ('invention', 'utility') ORDER BY grant_date DESC LIMIT 3", [firm],
-    ).fetchall()]
-    makers = [r[0] for r in con.execute(
-        "SELECT DISTINCT assignee_id FROM firm_technology JOIN firm_financials "
-        "USING (assignee_id) ORDER BY 1 LIMIT 40").fetchall()]
-    con.close()
-    return {"firm": firm, "patents": owned, "makers": makers}
+def world(trained_ids: dict[str, object]) -> dict[str, object]:
+    """In-force patents of one firm with financials and product classes, and product makers."""
+    return trained_ids
 
 
 @pytest.fixture
@@ -140,6 +121,11 @@ def test_enforcement_policy_and_claim_end_to_end(app: tuple, world: dict) -> Non
     assert [v["change"] for v in versions] == ["bind", "endorse"]
 
     # claim: notice, registration, assessment with the severity model's reserve
+    stranger = client.post("/v1/claims", headers=_h(keys, "adjuster"), json={
+        "policy_id": policy["id"], "incident_date": TODAY.isoformat(),
+        "filed_date": TODAY.isoformat(), "patent_ids": ["CN-NOT-INSURED"]})
+    assert stranger.status_code == 422
+    assert stranger.json()["detail"][0]["rule"] == "insured_patent"
     claim = _claim(client, keys, policy, patent,
                    claimed={"investigation_costs": 600_000, "legal_costs": 900_000})
     assert claim["state"] == "notified"

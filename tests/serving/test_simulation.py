@@ -34,6 +34,9 @@ def test_simulated_year_fills_the_book(trained_settings: Settings, tmp_path: Pat
     assert sum(r["policies"] for r in rows) == sum(book.policies.values())
     assert sum(r["claims_reported"] for r in rows) == sum(book.claims.values()) == claims["total"]
     assert any(float(r["claims_paid"]) > 0 for r in rows)
-    assert all(float(r["earned_premium"]) == float(r["written_premium"]) for r in rows)
+    # 12-month insurance policies of a past year are fully earned; loans may run for years
+    for r in rows:
+        written, earned = float(r["written_premium"]), float(r["earned_premium"])
+        assert earned == written if r["product"] != "pledge_loan" else 0 < earned <= written
     closed = [c for c in claims["items"] if c["state"] == "closed"]
     assert closed, claims
