@@ -18,13 +18,20 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import duckdb
 from sqlalchemy.orm import Session
 
 from features.settings import Settings
-from models.policy import Applicant, IneligibleError, QuoteInputError
+from models.policy import (
+    Applicant,
+    ApplicantRole,
+    IneligibleError,
+    Policy,
+    QuoteInputError,
+)
 from models.policy.errors import IllegalTransitionError
 from models.policy.money import rounded
 from serving.auth import Caller, CallerRole
@@ -96,7 +103,8 @@ class _Simulator:
         self.session = session
         self.cur = cur
         self.models = models
-        self.policy = models.policy
+        assert models.policy is not None, "simulate_book checks that a policy is loaded"
+        self.policy: Policy = models.policy
         self.year = year
         self.horizon = horizon
         self.rng = random.Random(seed)
@@ -137,7 +145,7 @@ class _Simulator:
             referral_reason="referred; accepted by the simulated underwriter"
             if quote.decision == "refer" else None,
         )
-        body = self._do("bind", lambda: bind_policy(
+        body: dict[str, Any] | None = self._do("bind", lambda: bind_policy(
             self.session, self.policy, Actor(caller, _at(start)), req))
         if body is not None:
             self.result.policies[body["product"]] += 1
@@ -165,14 +173,14 @@ class _Simulator:
         others = [r for r in rows if not r[3]][: count - len(sued)]
         bound = []
         for pid, owner, name, _ in [*sued, *others]:
-            applicant = Applicant(applicant_id=owner, role="patent_holder",
+            applicant = Applicant(applicant_id=owner, role=ApplicantRole.PATENT_HOLDER,
                                   pilot_enterprise=self.rng.random() < 0.4,
                                   sme=self.rng.random() < 0.5)
             req = EnforcementQuoteRequest(
                 patent=PatentRef(patent_id=pid), applicant=applicant,
                 cover_limit=self.rng.choice([500_000.0, 1_000_000.0, 2_000_000.0]),
                 deductible=self.rng.choice([0.0, 10_000.0]), period_months=12)
-            quote = self._do("quote", lambda req=req: score_enforcement(self.ctx, req))
+            quote = self._do("quote", partial(score_enforcement, self.ctx, req))
             body = self._bind(UNDERWRITER, quote, name, self._start())
             if body is not None:
                 bound.append((body, pid))
@@ -196,10 +204,10 @@ class _Simulator:
         for firm, main_class, name, _ in [*sued, *others]:
             req = LiabilityQuoteRequest(
                 firm=FirmRef(assignee_id=firm), product_classes=[main_class],
-                applicant=Applicant(applicant_id=firm, role="manufacturer",
+                applicant=Applicant(applicant_id=firm, role=ApplicantRole.MANUFACTURER,
                                     high_tech_enterprise=self.rng.random() < 0.3),
                 cover_limit=2_000_000.0, deductible=50_000.0, period_months=12)
-            quote = self._do("quote", lambda req=req: score_liability(self.ctx, req))
+            quote = self._do("quote", partial(score_liability, self.ctx, req))
             body = self._bind(UNDERWRITER, quote, name or firm, self._start())
             if body is not None:
                 bound.append((body, firm))
@@ -222,7 +230,7 @@ class _Simulator:
             req = LoanAssessmentRequest(
                 borrower=FirmRef(assignee_id=borrower), requested_amount=float(amount),
                 term_months=int(term), pledged=[PatentRef(patent_id=p) for p in pledged])
-            assessment = self._do("loan assessment", lambda req=req: assess_loan(self.ctx, req))
+            assessment = self._do("loan assessment", partial(assess_loan, self.ctx, req))
             if assessment is not None and assessment.max_loan <= 0:
                 self.result.skipped["loan: no loan value"] += 1
                 continue
@@ -274,12 +282,12 @@ class _Simulator:
             if Decimal(amount) <= 0 or on > self.horizon:
                 continue
             pay = PaymentRequest(amount=Decimal(amount), loss_kind=kind)
-            paid = self._do("pay", lambda pay=pay: claims.pay_claim(
-                self.session, self.policy, Actor(ADJUSTER, _at(on)), cid, pay))
+            paid = self._do("pay", partial(claims.pay_claim, self.session, self.policy,
+                                           Actor(ADJUSTER, _at(on)), cid, pay))
             for entry in (paid or {}).get("pending_payments", []):
-                self._do("approve", lambda entry=entry: claims.approve_payment(
-                    self.session, self.policy, Actor(APPROVER, _at(on)), cid, entry,
-                    "second approval (simulated)"))
+                self._do("approve", partial(claims.approve_payment, self.session, self.policy,
+                                            Actor(APPROVER, _at(on)), cid, entry,
+                                            "second approval (simulated)"))
         self._finish(cid, None, on + dt.timedelta(days=1))
 
     def _assess(self, cid: str, on: dt.date) -> dict[str, Any]:

@@ -52,8 +52,7 @@ def estimate_claim(
         p10 = rounded(Decimal(str(total.p10)), cur)
         p50 = rounded(Decimal(str(total.p50)), cur)
         est = estimate_lender_loss(Decimal(inc["outstanding_amount"]), p10, p50,
-                                   ctx.models.policy.loan.recovery,
-                                   ctx.models.policy.loan.loss_sharing, cur)
+                                   ctx.policy.loan.recovery, ctx.policy.loan.loss_sharing, cur)
         reserve = min(est.at_p10.insurer, aggregate_left)
         return {
             "basis": "insurer share of the lender's loss at the pledged portfolio's P10 value",

@@ -30,7 +30,7 @@ def _checked(answer: Any, what: str) -> Any:
 
 def repricer(ctx: ScoringContext, product: Product) -> Repricer:
     """A function that prices changed cover for `product` and stores the new quotes."""
-    cur = ctx.models.policy.currency
+    cur = ctx.policy.currency
 
     def reprice(quote_request: dict[str, Any], limit: Decimal, deductible: Decimal,
                 patents: list[str]) -> tuple[Decimal, Decimal, list[str]]:
@@ -48,9 +48,9 @@ def repricer(ctx: ScoringContext, product: Product) -> Repricer:
                 expected += Decimal(str(q.premium.expected_loss))
                 ids.append(q.assessment_id)
         elif product is Product.LIABILITY:
-            req = LiabilityQuoteRequest.model_validate(quote_request).model_copy(
+            req_b = LiabilityQuoteRequest.model_validate(quote_request).model_copy(
                 update={"cover_limit": float(limit), "deductible": float(deductible)})
-            q = _checked(score_liability(ctx, req), "liability")
+            q = _checked(score_liability(ctx, req_b), "liability")
             gross, expected, ids = (Decimal(str(q.gross_premium)),
                                     Decimal(str(q.premium.expected_loss)), [q.assessment_id])
         else:

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models.policy import Applicant, Policy, Product
+from models.policy import Applicant, ApplicantRole, Policy, Product
 from models.policy.cover import CoverSchedule, pro_rata_change, schedule_cover
 from models.policy.errors import QuoteInputError
 from models.policy.lifecycle import (
@@ -123,7 +123,7 @@ def _applicant(quote: Assessment) -> Applicant:
     """The applicant of a stored quote (a loan without one is the borrower's)."""
     data = (quote.request or {}).get("applicant")
     if data is None:
-        return Applicant(applicant_id=quote.outputs["applicant_id"], role="borrower")
+        return Applicant(applicant_id=quote.outputs["applicant_id"], role=ApplicantRole.BORROWER)
     return Applicant.model_validate(data)
 
 
@@ -162,10 +162,11 @@ def _insured_objects(quote: Assessment, req: BindRequest, product: Product
 
 def _schedule_doc(cover: CoverSchedule) -> dict[str, Any]:
     """A cover schedule as stored JSON (money as exact strings)."""
-    return json_safe({
+    doc: dict[str, Any] = json_safe({
         **cover.model_dump(mode="json"),
         "sub_limits": {k: str(v) for k, v in cover.sub_limits.items()},
     })
+    return doc
 
 
 def bind_policy(session: Session, policy: Policy, actor: Actor, req: BindRequest) -> dict[str, Any]:
