@@ -395,11 +395,12 @@ def simulate_book(settings: Settings, year: int, *, enforcement: int = 120, liab
     if dataset is None:
         raise RuntimeError(f"no dataset at {settings.dataset_dir}: run patentrisk generate")
     end = dataset.end_date
-    if end is None or year > end.year or year - 1 < 1980:
-        raise RuntimeError(f"--year must be at most the data's last year {end and end.year}")
-    models = load_served_models(settings)
-    missing = models.missing()
-    if missing:
+    models = load_served_models(settings) if end is not None and year <= end.year else None
+    missing = models.missing() if models is not None else []
+    if end is None or models is None or missing:
+        dataset.close()
+        if models is None:
+            raise RuntimeError(f"--year must be at most the data's last year {end and end.year}")
         raise RuntimeError(f"no champion model for {', '.join(missing)}: run patentrisk train")
     engine = make_engine(settings.resolved_database_url)
     try:

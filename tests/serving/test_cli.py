@@ -95,3 +95,17 @@ def test_materialize_writes_a_generation_and_skips_when_it_matches(monkeypatch, 
     forced = runner.invoke(app, ["materialize", "--force"])
     assert forced.exit_code == 0
     assert store.current_id() != reader.generation
+
+
+def test_simulate_book_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Without a dataset (or models) simulate-book exits 1 with a one-line reason."""
+    monkeypatch.setenv("PATENTRISK_DATA_DIR", str(tmp_path / "var"))
+    result = runner.invoke(app, ["simulate-book", "--year", "2024"])
+    assert result.exit_code == 1
+    assert "no dataset" in result.output
+    from tests.serving.conftest import write_tiny_world
+
+    write_tiny_world(Settings(data_dir=tmp_path / "var").dataset_dir)
+    result = runner.invoke(app, ["simulate-book", "--year", "2030"])
+    assert result.exit_code == 1
+    assert "--year must be at most the data's last year 2024" in result.output
