@@ -157,10 +157,11 @@ def sale(claim_id: str, caller: AdjusterDep, body: SaleRequest, session: Session
 @router.post("/{claim_id}/decision", response_model=ClaimOut,
              summary="Decide: payable after deductible, co-pay, sub-limits, aggregate")
 def decide(claim_id: str, caller: AdjusterDep, body: DecideRequest, session: SessionDep,
-           policy: PolicyDep) -> JSONResponse:
+           policy: PolicyDep, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Approve, partly approve or deny; the reserve becomes the agreed amount."""
     actor = Actor(caller, utc_now())
-    return _run(session, caller, None, "", None,
+    return _run(session, caller, idempotency_key, f"POST /v1/claims/{claim_id}/decision",
+                body.model_dump(mode="json"),
                 lambda: service.decide_claim(session, policy, actor, claim_id, body))
 
 
@@ -216,10 +217,11 @@ def recover(claim_id: str, caller: AdjusterDep, body: RecoveryRequest, session: 
 
 @router.post("/{claim_id}/closure", response_model=ClaimOut, summary="Close the claim")
 def close(claim_id: str, caller: AdjusterDep, body: ReasonRequest, session: SessionDep,
-          policy: PolicyDep) -> JSONResponse:
+          policy: PolicyDep, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Close a paid or denied claim; the reserve left is released."""
     actor = Actor(caller, utc_now())
-    return _run(session, caller, None, "", None,
+    return _run(session, caller, idempotency_key, f"POST /v1/claims/{claim_id}/closure",
+                body.model_dump(mode="json"),
                 lambda: service.close_claim(session, policy, actor, claim_id, body.reason))
 
 

@@ -151,10 +151,12 @@ def test_enforcement_policy_and_claim_end_to_end(app: tuple, world: dict) -> Non
     assert [e["kind"] for e in claim["ledger"]] == ["reserve", "reserve"]
 
     # decision: 600k x 0.9 = 540k capped at the 450k investigation sub-limit; 900k x 0.9 = 810k
-    claim = _ok(client.post(f"/v1/claims/{claim['id']}/decision", headers=_h(keys, "adjuster"),
-                            json={"assessed": {"investigation_costs": 600_000,
-                                               "legal_costs": 900_000},
-                                  "reason": "costs checked against invoices"}))
+    decision = {"assessed": {"investigation_costs": 600_000, "legal_costs": 900_000},
+                "reason": "costs checked against invoices"}
+    claim = _ok(client.post(f"/v1/claims/{claim['id']}/decision",
+                            headers=_h(keys, "adjuster", "d-1"), json=decision))
+    assert _ok(client.post(f"/v1/claims/{claim['id']}/decision",
+                           headers=_h(keys, "adjuster", "d-1"), json=decision)) == claim
     assert claim["state"] == "partially_approved"
     assert claim["payable"]["by_kind"] == {"investigation_costs": "450000.00",
                                            "legal_costs": "810000.00"}
