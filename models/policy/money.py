@@ -14,6 +14,9 @@ from models.policy.errors import QuoteInputError
 # Minor-unit exponents of ISO 4217; currencies not listed have two decimals, as most do.
 MINOR_UNITS: dict[str, int] = {"JPY": 0, "KRW": 0, "VND": 0, "KWD": 3, "BHD": 3, "TND": 3}
 ZERO = Decimal(0)
+# Largest amount accepted from a client: far above any patent cover, and well inside the
+# precision Decimal keeps (a larger number cannot be rounded to cents).
+MAX_AMOUNT = Decimal(10) ** 15
 
 
 def minor_units(currency: str) -> int:
@@ -49,6 +52,8 @@ def parse_amount(
         raise QuoteInputError(field, f"must be an amount, got {value!r}") from None
     if not amount.is_finite():
         raise QuoteInputError(field, f"must be a finite amount, got {value!r}")
+    if abs(amount) > MAX_AMOUNT:
+        raise QuoteInputError(field, f"must be at most {MAX_AMOUNT:,}, got {amount}")
     if amount < 0 or (positive and amount == 0):
         rule = "must be a positive amount" if positive else "must not be negative"
         raise QuoteInputError(field, f"{rule}, got {amount}")

@@ -155,6 +155,7 @@ def test_money_rounds_once_and_round_trips() -> None:
     assert parse_amount("amount", "10.5", "CNY") == D("10.50")
     from models.policy.errors import QuoteInputError
 
-    for bad, rule in [(-1, "negative"), ("1.234", "at most 2 decimals"), ("x", "an amount")]:
+    for bad, rule in [(-1, "negative"), ("1.234", "at most 2 decimals"), ("x", "an amount"),
+                      ("1e40", "at most")]:
         with pytest.raises(QuoteInputError, match=rule):
             parse_amount("amount", bad, "CNY")
