@@ -24,7 +24,6 @@ from tests.serving.conftest import make_keys
 pytestmark = pytest.mark.slow
 D = Decimal
 CENT = D("0.01")
-TODAY = dt.date.today()
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +67,14 @@ def _enforcement_policy(client: TestClient, keys: dict, patent: str, applicant: 
     bound = _ok(client.post("/v1/policies", headers=_h(keys, "underwriter", f"b-{applicant}"),
                             json={"quote_id": quote["assessment_id"],
                                   "insured": {"name": "Insured Ltd"},
-                                  "start_date": TODAY.isoformat(),
+                                  "start_date": dt.date.today().isoformat(),
                                   "referral_reason": "pilot programme"}), 201)
     return quote, bound
 
 
 def _claim(client: TestClient, keys: dict, policy: dict, patent: str, **extra: object) -> dict:
-    body = {"policy_id": policy["number"], "incident_date": TODAY.isoformat(),
-            "filed_date": TODAY.isoformat(), "patent_ids": [patent],
+    body = {"policy_id": policy["number"], "incident_date": dt.date.today().isoformat(),
+            "filed_date": dt.date.today().isoformat(), "patent_ids": [patent],
             "counterparty": "Copycat Devices Ltd", "court_or_agency": "Beijing IP Court",
             "description": "infringing products on sale", **extra}
     return _ok(client.post("/v1/claims", headers=_h(keys, "adjuster"), json=body), 201)
@@ -122,8 +121,8 @@ def test_enforcement_policy_and_claim_end_to_end(app: tuple, world: dict) -> Non
 
     # claim: notice, registration, assessment with the severity model's reserve
     stranger = client.post("/v1/claims", headers=_h(keys, "adjuster"), json={
-        "policy_id": policy["id"], "incident_date": TODAY.isoformat(),
-        "filed_date": TODAY.isoformat(), "patent_ids": ["CN-NOT-INSURED"]})
+        "policy_id": policy["id"], "incident_date": dt.date.today().isoformat(),
+        "filed_date": dt.date.today().isoformat(), "patent_ids": ["CN-NOT-INSURED"]})
     assert stranger.status_code == 422
     assert stranger.json()["detail"][0]["rule"] == "insured_patent"
     claim = _claim(client, keys, policy, patent,
@@ -137,7 +136,8 @@ def test_enforcement_policy_and_claim_end_to_end(app: tuple, world: dict) -> Non
     claim = _ok(client.post(f"/v1/claims/{claim['id']}/registration",
                             headers=_h(keys, "adjuster"), json={}))
     assert claim["state"] == "registered"
-    assert claim["deadlines"]["decision_due"] == (TODAY + dt.timedelta(days=30)).isoformat()
+    due = dt.date.today() + dt.timedelta(days=30)
+    assert claim["deadlines"]["decision_due"] == due.isoformat()
     claim = _ok(client.post(f"/v1/claims/{claim['id']}/assessment",
                             headers=_h(keys, "adjuster"), json={}))
     estimate = claim["assessment"]["estimate"]
@@ -270,12 +270,12 @@ def test_pledge_loan_guarantee_claim_shares_the_lenders_loss(app: tuple, world: 
     assert exposure > 0, loan
     policy = _ok(client.post("/v1/policies", headers=_h(keys, "bank"), json={
         "quote_id": loan["assessment_id"], "insured": {"name": "City Bank"},
-        "start_date": TODAY.isoformat(), "referral_reason": "pilot programme"}), 201)
+        "start_date": dt.date.today().isoformat(), "referral_reason": "pilot programme"}), 201)
     assert policy["product"] == "pledge_loan"
     assert policy["schedule"]["insurer_share"] == "0.6"
     outstanding = exposure
     claim = _ok(client.post("/v1/claims", headers=_h(keys, "bank"), json={
-        "policy_id": policy["id"], "incident_date": TODAY.isoformat(),
+        "policy_id": policy["id"], "incident_date": dt.date.today().isoformat(),
         "outstanding_amount": str(outstanding), "description": "borrower defaulted"}), 201)
     _ok(client.post(f"/v1/claims/{claim['id']}/registration", headers=_h(keys, "adjuster"),
                     json={}))
@@ -289,7 +289,7 @@ def test_pledge_loan_guarantee_claim_shares_the_lenders_loss(app: tuple, world: 
     proceeds = (outstanding / 4).quantize(CENT)
     _ok(client.post(f"/v1/claims/{claim['id']}/sale", headers=_h(keys, "adjuster"),
                     json={"proceeds": str(proceeds), "disposal_costs": "1000",
-                          "sold_on": TODAY.isoformat()}))
+                          "sold_on": dt.date.today().isoformat()}))
     claim = _ok(client.post(f"/v1/claims/{claim['id']}/decision", headers=_h(keys, "adjuster"),
                             json={"reason": "sale completed"}))
     loss = outstanding - (proceeds - D(1000))
@@ -318,11 +318,11 @@ def test_liability_claim_outside_the_insured_classes_is_denied_with_reasons(
             break
     policy = _ok(client.post("/v1/policies", headers=_h(keys, "underwriter"), json={
         "quote_id": quote["assessment_id"], "insured": {"name": "Maker Ltd"},
-        "start_date": TODAY.isoformat(), "referral_reason": "pilot programme"}), 201)
+        "start_date": dt.date.today().isoformat(), "referral_reason": "pilot programme"}), 201)
     assert policy["product_classes"] == ["H04L"]
     claim = _ok(client.post("/v1/claims", headers=_h(keys, "adjuster"), json={
-        "policy_id": policy["id"], "incident_date": TODAY.isoformat(),
-        "filed_date": TODAY.isoformat(), "product_class": "B25J",
+        "policy_id": policy["id"], "incident_date": dt.date.today().isoformat(),
+        "filed_date": dt.date.today().isoformat(), "product_class": "B25J",
         "counterparty": "Patentee Inc", "court_or_agency": "Shanghai IP Court"}), 201)
     claim = _ok(client.post(f"/v1/claims/{claim['id']}/registration",
                             headers=_h(keys, "adjuster"), json={}))
