@@ -57,9 +57,7 @@ def test_migrations_reach_head_and_are_idempotent(database_url: str) -> None:
     engine = make_engine(database_url)
     migrate(engine)
     migrate(engine)
-    from alembic.script import ScriptDirectory
 
-    from serving.database import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_heads()) == 1  # one line of migrations
@@ -77,6 +75,7 @@ def test_migrations_match_the_table_definitions(database_url: str) -> None:
     from alembic.runtime.migration import MigrationContext
 
     import serving.claims.tables
+    import serving.console.users
     import serving.policies.tables  # noqa: F401 - registers the tables on Base.metadata
     from serving.tables import Base
 
