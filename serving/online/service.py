@@ -95,11 +95,14 @@ class OnlineService:
             log.warning("online store refresh failed: %s", self.last_error)
 
     def _install(self, view: OnlineView) -> None:
-        """Make `view` the one in service; close the one before the previous (no reader left)."""
+        """Make `view` the one in service, keeping the previous one for requests still reading it.
+
+        The one before the previous is not closed here: a slow request may still hold it across
+        two swaps (closing it answered 500 "closed database"); its reader closes when the last
+        request lets go of it and it is garbage-collected.
+        """
         with self._swap:
-            old, self._previous, self.view = self._previous, self.view, view
-        if old is not None:
-            old.close()
+            self._previous, self.view = self.view, view
         log.info("online store generation %s in service", view.generation)
 
     def _stale_reasons(self) -> list[str]:
