@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from features.settings import Settings
 
@@ -104,3 +105,9 @@ def spark() -> Iterator[object]:
     session = spark_session(TEST_SPARK_MASTER, "1g")
     yield session
     session.stop()
+
+
+# Property tests judge correctness, not speed: on a loaded 2-core machine Hypothesis's default
+# 200 ms deadline turned slow examples into "flaky" failures.
+hypothesis_settings.register_profile("patentrisk", deadline=None)
+hypothesis_settings.load_profile("patentrisk")

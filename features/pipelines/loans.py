@@ -36,7 +36,7 @@ LOAN_TARGET_COLUMNS = (
 LOAN_TARGETS = (
     Cte("lt", "SELECT loan_id, CAST(as_of AS DATE) AS as_of, {loan_columns} FROM {loan_rows}"),
     Cte("tg", """
-  SELECT row_number() OVER () AS tid, patent_id, as_of
+  SELECT row_number() OVER (ORDER BY patent_id, as_of) AS tid, patent_id, as_of
   FROM (SELECT DISTINCT lp.patent_id, lt.as_of FROM {loan_pledges} lp
         JOIN lt ON lt.loan_id = lp.loan_id)
 """),

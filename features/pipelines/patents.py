@@ -49,7 +49,7 @@ PATENT_OVERRIDABLE = (
 # `tid` numbers the pairs: the per-target steps group and join on it rather than on the
 # (string id, date) pair, which is cheaper at a million targets.
 PATENT_TARGETS = Cte("tg", """
-  SELECT row_number() OVER () AS tid, patent_id, as_of
+  SELECT row_number() OVER (ORDER BY patent_id, as_of) AS tid, patent_id, as_of
   FROM (SELECT DISTINCT patent_id, CAST(as_of AS DATE) AS as_of FROM {target_rows})
 """)
 
