@@ -118,7 +118,6 @@ def validate_task(settings: Settings, client: MlflowClient, task: str) -> Valida
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"validation-{task}.html"
     path.write_text(text, encoding="utf-8")
-    client.log_artifact(run_id, str(path), REPORT_ARTIFACT_DIR)
     with tempfile.TemporaryDirectory() as tmp:
         report_copy = Path(tmp) / REPORT_FILE
         report_copy.write_text(text, encoding="utf-8")
