@@ -88,9 +88,10 @@ def _amount(field: str, value: Decimal, currency: str, given: str | None = None,
             *, positive: bool = False) -> Decimal:
     """A request amount in the policy's currency; 422 naming the field otherwise."""
     if given is not None and given != currency:
+        # Every money request has one top-level `currency` for all its amounts.
         raise InvalidInputError(
-            field.rsplit(".", 1)[0] + ".currency" if "." in field else "currency",
-            "policy_currency", f"amounts must be in the policy currency {currency}, got {given}",
+            "currency", "policy_currency",
+            f"amounts must be in the policy currency {currency}, got {given}",
         )
     try:
         return parse_amount(field, value, currency, positive=positive)
