@@ -93,7 +93,7 @@ DECISION_DAYS = (5, 8, 10, 12, 14, 18, 20, 22, 25, 28, 35)
 PAYMENT_DAYS = (2, 3, 4, 5, 6, 7, 8, 9, 12)
 # A decision this many days or more after registration: the costs already documented are
 # advanced a week after the assessment opens (先予支付).
-ADVANCE_AFTER_DAYS = 20
+ADVANCE_AFTER_DAYS = 14
 # Share of the year's suits the insured had already sent (or, for liability, received) a warning
 # letter about before binding, and declared: those claims are excluded as known circumstances.
 WARNED_SHARE = 0.25

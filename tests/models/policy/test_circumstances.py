@@ -28,7 +28,8 @@ def test_claim_from_a_declared_warning_letter_is_excluded() -> None:
     """Same counterparty (case and spacing ignored) and one of the same patents: excluded."""
     reasons = known_circumstance_denials([LETTER], BOUND, "copycat  devices LTD", ["P2"], None)
     assert [r.code for r in reasons] == ["known_circumstance"]
-    assert "2025-02-10" in reasons[0].message and "警告函" in reasons[0].message_zh
+    assert "2025-02-10" in reasons[0].message
+    assert "警告函" in reasons[0].message_zh
 
 
 def test_other_party_or_other_patent_is_covered() -> None:
