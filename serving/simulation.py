@@ -363,10 +363,15 @@ class _Simulator:
         if body is None:
             return
         on += dt.timedelta(days=self.rng.choice(PAYMENT_DAYS))
-        for kind, amount in (body["payable"] or {}).get("by_kind", {}).items():
-            if Decimal(amount) <= 0 or on > self.horizon:
+        advanced: Counter[str] = Counter()
+        for e in body["ledger"]:
+            if e["kind"] == "advance_payment":
+                advanced[e["loss_kind"]] += Decimal(e["amount"])
+        for kind, agreed in (body["payable"] or {}).get("by_kind", {}).items():
+            amount = Decimal(agreed) - advanced[kind]  # the advances count against it
+            if amount <= 0 or on > self.horizon:
                 continue
-            pay = PaymentRequest(amount=Decimal(amount), loss_kind=kind)
+            pay = PaymentRequest(amount=amount, loss_kind=kind)
             paid = self._do("pay", partial(claims.pay_claim, self.session, self.policy,
                                            Actor(ADJUSTER, _at(on)), cid, pay))
             for entry in (paid or {}).get("pending_payments", []):
@@ -472,10 +477,11 @@ class _Simulator:
                     return DecideRequest(assessed=assessed,
                                          reason=f"damages and costs of world case {case_id}")
 
-                def advance(_body: dict[str, Any], cost: Decimal = _money(cost)
-                            ) -> AdvanceRequest | None:
+                def advance(body: dict[str, Any], cost: Decimal = _money(cost)
+                            ) -> AdvanceRequest:
+                    # half the defence costs are billed by then (an open case: of the estimate)
                     if cost <= 0:
-                        return None
+                        cost = Decimal(body["assessment"]["estimate"]["expected_cost"])
                     return AdvanceRequest(
                         determined={"defence_costs": rounded(cost / 2, "CNY")},
                         loss_kind="defence_costs", reason="defence costs billed so far")

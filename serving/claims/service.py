@@ -360,7 +360,8 @@ def decide_claim(session: Session, policy: Policy, actor: Actor, claim_id: str,
     b = balances(claim_entries(session, claim.id), cur)
     if b.pending_advance_ids:
         raise ConflictError("claim_id", "advance_awaiting_approval",
-                            "an advance awaits approval: approve or reverse it before deciding")
+                            "an advance awaits approval: a second adjuster approves it before the "
+                            "decision")
     sub_left, agg_left = _claim_limits(session, head, cover, b)
     loss: dict[str, Any] | None = None
     if claim.product == Product.PLEDGE_LOAN.value:
