@@ -363,12 +363,14 @@ class _Simulator:
         if body is None:
             return
         on += dt.timedelta(days=self.rng.choice(PAYMENT_DAYS))
-        advanced: Counter[str] = Counter()
+        advanced: dict[str, Decimal] = {}
         for e in body["ledger"]:
             if e["kind"] == "advance_payment":
-                advanced[e["loss_kind"]] += Decimal(e["amount"])
+                advanced[e["loss_kind"]] = advanced.get(e["loss_kind"], Decimal(0)) + Decimal(
+                    e["amount"])
         for kind, agreed in (body["payable"] or {}).get("by_kind", {}).items():
-            amount = Decimal(agreed) - advanced[kind]  # the advances count against it
+            # the advances count against the agreed amount
+            amount = Decimal(agreed) - advanced.get(kind, Decimal(0))
             if amount <= 0 or on > self.horizon:
                 continue
             pay = PaymentRequest(amount=amount, loss_kind=kind)
