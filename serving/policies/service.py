@@ -499,12 +499,9 @@ def cancel_policy(session: Session, actor: Actor, policy_id: str, req: CancelReq
         )
     cur = head.currency
     versions = versions_of(session, head.id)
-    refund = unearned(versions, head.end_date, req.effective_date, cur)
     current = versions[-1]
     subsidy = from_minor(current.subsidy_minor, cur)
-    returned = rounded(
-        subsidy * Decimal((head.end_date - req.effective_date).days + 1)
-        / Decimal((head.end_date - head.start_date).days + 1), cur)
+    refund, returned = cancellation_refund(head, versions, req.effective_date)
     if returned > 0:
         return_subsidy(session, head, returned, actor)
     head.cancelled_from = req.effective_date
@@ -518,6 +515,18 @@ def cancel_policy(session: Session, actor: Actor, policy_id: str, req: CancelReq
                  from_minor(current.aggregate_limit_minor, cur), doc)
     session.flush()
     return policy_body(session, head, actor.today)
+
+
+def cancellation_refund(head: PolicyRecord, versions: list[PolicyVersion], from_day: dt.date
+                        ) -> tuple[Decimal, Decimal]:
+    """Premium refunded and subsidy returned if cover stops from `from_day` (both pro rata)."""
+    cur = head.currency
+    refund = unearned(versions, head.end_date, from_day, cur)
+    subsidy = from_minor(versions[-1].subsidy_minor, cur)
+    returned = rounded(
+        subsidy * Decimal((head.end_date - from_day).days + 1)
+        / Decimal((head.end_date - head.start_date).days + 1), cur)
+    return refund, returned
 
 
 def unearned(versions: list[PolicyVersion], end: dt.date, from_day: dt.date,
