@@ -53,18 +53,20 @@ def run_form_action(
     known: Iterable[str],
     status_code: int = 200,
     id_field: str | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> ActionOutcome:
     """Validate `payload` as the API's `model` and run `action` as one transaction.
 
     `scope` is the API route's idempotency scope (`POST /v1/claims/{id}/payments`); None for
     the actions the API runs without a key (registration, reopening). Unknown ids are shown on
     `id_field` when given; 401/403/404 otherwise, and 5xx, reach the console's error pages.
+    `aliases` moves errors about a whole object (`insured`) onto the input that fills it.
     """
     known = set(known)
     try:
         req = model.model_validate(nested(payload))
     except ValidationError as exc:
-        return ActionOutcome(None, validation_errors(exc, known), 422)
+        return ActionOutcome(None, validation_errors(exc, known, aliases), 422)
     key = (form.get(IDEMPOTENCY_FIELD) or None) if scope else None
     try:
         _status, body = run_once(
@@ -79,6 +81,6 @@ def run_form_action(
             isinstance(exc, NotFoundError) and id_field is None)
         if passes:
             raise
-        return ActionOutcome(None, service_errors(exc, known, id_field), exc.status_code)
+        return ActionOutcome(None, service_errors(exc, known, id_field, aliases), exc.status_code)
     out: dict[str, Any] = body
     return ActionOutcome(out)

@@ -25,7 +25,8 @@ from serving.tables import utc_now
 BIND_FIELDS = ("insured.name", "insured.registration_number", "insured.contact", "start_date",
                "referral_reason", "reason")
 # The quote id is the page's, not an input: its refusals (expired, already bound) show generally.
-KNOWN = {*BIND_FIELDS, "product_classes", "insured"}
+KNOWN = {*BIND_FIELDS, "product_classes"}
+ALIASES = {"insured": "insured.name"}
 BIND_SCOPE = "POST /v1/policies"  # the API route's idempotency scope: a key replays across both
 
 
@@ -71,4 +72,5 @@ def bind_submitted(form: SubmittedForm, caller: Caller, session: Session, policy
     return run_form_action(
         session, caller, form, BindRequest, payload, BIND_SCOPE,
         lambda req: bind_policy(session, policy, actor, req), KNOWN, status_code=201,
+        aliases=ALIASES,
     )

@@ -157,12 +157,10 @@ def notice_submit(
     outcome = run_form_action(
         session, caller, form, NotifyRequest, payload, "POST /v1/claims",
         lambda req: service.notify_claim(session, policy, actor, req), known, status_code=201,
-        id_field="policy_id",
+        id_field="policy_id", aliases={f"patent_ids[{i}]": "patent_ids" for i in range(50)},
     )
     if outcome.body is not None:
         return redirect(request, f"/console/claims/{outcome.body['id']}")
-    for name in [n for n in outcome.errors.fields if n.startswith("patent_ids")]:
-        outcome.errors.fields.setdefault("patent_ids", outcome.errors.fields.pop(name))
     values = {name: form.get(name) for name in form.fields}
     return _notice_page(request, session, values, outcome.errors, outcome.status_code)
 
@@ -256,22 +254,31 @@ def _claim_page(request: Request, caller: Caller, scoring: ConsoleScoring, polic
     session.rollback()
     shown = _forms_of(claim, caller)
     handler = caller.has_role(*CLAIM_HANDLERS)
-    pending = [e for e in claim["ledger"] if e["id"] in claim["pending_payments"]]
-    payments = [e for e in claim["ledger"] if e["id"] in effective]
+    approvable = handler and "approve_payment" in claim["allowed_actions"]
+    reversible = handler and "reverse_payment" in claim["allowed_actions"]
+    pending = [e for e in claim["ledger"]
+               if approvable and e["id"] in claim["pending_payments"]]
+    payments = [e for e in claim["ledger"] if reversible and e["id"] in effective]
     names = [*shown, *(f"approval-{e['id']}" for e in pending),
              *(f"reversal-{e['id']}" for e in payments)]
     forms = {name: {IDEMPOTENCY_FIELD: new_idempotency_key()} for name in names}
     forms.update(values or {})
     form_errors = {name: FormErrors() for name in names}
-    form_errors.update(errors or {})
+    # A step that is not (or no longer) offered still shows why it was refused, at the top.
+    stray = FormErrors()
+    for name, found in (errors or {}).items():
+        if name in form_errors:
+            form_errors[name] = found
+        else:
+            stray.general.extend([*found.general, *found.fields.values()])
     head = get_policy(session, record.policy_id)
     cover_kinds = sorted(schedule_from(current_version(session, head), head.currency).sub_limits)
     session.rollback()
     return render(
         request, "claim.html", status_code=status_code, c=claim, shown=shown, pending=pending,
+        stray=stray,
         payments=payments, handler=handler, forms=forms, form_errors=form_errors,
-        approvable=handler and "approve_payment" in claim["allowed_actions"],
-        reversible=handler and "reverse_payment" in claim["allowed_actions"],
+        approvable=approvable, reversible=reversible,
         cover_kinds=cover_kinds, agreed_kinds=sorted((claim["payable"] or {}).get("by_kind", {})),
         recovery_sources=RECOVERY_SOURCES, me=caller.key_id, rules=policy.claims,
     )
