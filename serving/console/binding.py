@@ -36,13 +36,13 @@ class BindForm:
 
     action: str
     product: str
-    decision: str
+    decision: str | None
     allowed: bool
     values: dict[str, str] = field(default_factory=dict)
     errors: FormErrors = field(default_factory=FormErrors)
 
 
-def bind_form(caller: Caller, product: Product, decision: str, action: str,
+def bind_form(caller: Caller, product: Product, decision: str | None, action: str,
               values: dict[str, str] | None = None, errors: FormErrors | None = None) -> BindForm:
     """The bind form for `caller`: shown when its role binds `product` and it is not declined."""
     allowed = caller.has_role(PRODUCT_ROLES[product]) and decision != "decline"

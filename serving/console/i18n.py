@@ -266,6 +266,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "policy.change_due": ("Due (+) or refunded (−) by the last change",
                           "最近一次变更应收（+）或退还（−）"),
     "policy.subsidy_change": ("Subsidy change by the last change", "最近一次变更的补贴变化"),
+    "policy.col_due": ("Due / refunded", "应收/退还"),
+    "policy.col_subsidy": ("Subsidy change", "补贴变化"),
     "policy.versions": ("Versions (who, when, why)", "版本记录（何人、何时、何因）"),
     "policy.change": ("Change", "变更"),
     "policy.effective": ("Effective from", "生效日期"),
@@ -421,6 +423,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
                    "GET /v1/reports/book.", "按险种、评级和保单年度统计，截至 {date}；"
                    "与 GET /v1/reports/book 相同。"),
     "book.year": ("Policy year", "保单年度"),
+    "book.premium": ("Premium, subsidy and loss ratio", "保费、补贴与赔付率"),
+    "book.claims_timeliness": ("Claims and timeliness", "理赔与时效"),
     "book.show": ("Show", "查询"),
     "book.csv": ("Download CSV", "下载 CSV"),
     "book.policies": ("Policies", "保单数"),

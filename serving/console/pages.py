@@ -47,6 +47,12 @@ CONSOLE_PAGES: tuple[Page, ...] = (
     Page("profile", "/console/patents/{patent_id}", "nav.search", _PATENT_READERS, in_nav=False),
     Page("quote", "/console/quotes", "nav.quote", frozenset({"underwriter"})),
     Page("loans", "/console/loans", "nav.loans", frozenset({"bank"})),
+    Page("regulator", "/console/regulator", "nav.regulator", frozenset({"regulator"})),
+    Page("assessments", "/console/assessments", "nav.assessments", frozenset({"regulator"})),
+    # Every signed-in caller may read its own stored records, as through the API.
+    Page("record", "/console/assessments/{assessment_id}", "nav.assessments",
+         frozenset(r.value for r in CallerRole), in_nav=False),
+    Page("models", "/console/models", "nav.models", frozenset({"scientist", "regulator"})),
     # Policies and claims: the roles of their API endpoints, read from the same sets.
     Page("policies", "/console/policies", "nav.policies", api_roles(POLICY_READERS)),
     Page("policy", "/console/policies/{policy_id}", "nav.policies", api_roles(POLICY_READERS),
@@ -56,13 +62,7 @@ CONSOLE_PAGES: tuple[Page, ...] = (
          in_nav=False),
     Page("claim", "/console/claims/{claim_id}", "nav.claims", api_roles(CLAIM_READERS),
          in_nav=False),
-    Page("regulator", "/console/regulator", "nav.regulator", frozenset({"regulator"})),
-    Page("assessments", "/console/assessments", "nav.assessments", frozenset({"regulator"})),
     Page("book", "/console/book", "nav.book", api_roles(BOOK_READERS)),
-    # Every signed-in caller may read its own stored records, as through the API.
-    Page("record", "/console/assessments/{assessment_id}", "nav.assessments",
-         frozenset(r.value for r in CallerRole), in_nav=False),
-    Page("models", "/console/models", "nav.models", frozenset({"scientist", "regulator"})),
 )
 
 
