@@ -151,6 +151,24 @@ def test_bind_from_the_quote_page_binds_once_as_the_api_does(insurance, trained_
     assert api["number"] in listed.text
     assert client.get("/console/policies", params={"status": "sleeping"}).status_code == 422
 
+    # endorsement: a higher limit, re-priced through the same models (a new stored quote)
+    endorse = _form(client, f"/console/policies/{policy_id}", "endorse-form")
+    nothing = client.post(f"/console/policies/{policy_id}/endorsement",
+                          data={**endorse, "effective_date": TODAY().isoformat(),
+                                "reason": "nothing changes"})
+    assert nothing.status_code == 422
+    assert "must change cover_limit, deductible or add_patents" in nothing.text
+    raised = client.post(f"/console/policies/{policy_id}/endorsement",
+                         data={**endorse, "effective_date": TODAY().isoformat(),
+                               "cover_limit": "1500000", "reason": "insured asked for more"},
+                         follow_redirects=False)
+    assert raised.status_code == 303, raised.text[-1500:]
+    endorsed = client.get(f"/v1/policies/{policy_id}", headers=_h(keys, "regulator")).json()
+    assert endorsed["version"] == 2
+    assert endorsed["schedule"]["aggregate_limit"] == "1500000.00"
+    gross = Decimal(endorsed["premium"]["gross_premium"])
+    assert "insured asked for more" in client.get(f"/console/policies/{policy_id}").text
+
     # cancellation: a too-short reason on its field; then the refund the API books
     cancel = _form(client, f"/console/policies/{policy_id}", "cancel-form")
     short = client.post(f"/console/policies/{policy_id}/cancellation",
@@ -163,9 +181,10 @@ def test_bind_from_the_quote_page_binds_once_as_the_api_does(insurance, trained_
     assert done.status_code == 303
     versions = client.get(f"/v1/policies/{policy_id}/versions",
                           headers=_h(keys, "regulator")).json()
-    assert [v["change"] for v in versions] == ["bind", "cancel"]
+    assert [v["change"] for v in versions] == ["bind", "endorse", "cancel"]
     refund = versions[-1]["document"]["refund"]
-    assert Decimal(refund["gross"]) == gross  # cancelled from its first day: all of it back
+    written = sum(Decimal(v["premium_change"]) for v in versions[:2])
+    assert Decimal(refund["gross"]) == written  # cancelled from its first day: all of it back
     page = client.get(f"/console/policies/{policy_id}")
     assert "insured sold the patent" in page.text
     assert 'id="cancel-form"' not in page.text  # no longer an allowed action
@@ -274,6 +293,17 @@ def test_adjuster_runs_a_claim_from_notice_to_closure(insurance, trained_ids) ->
     assert claim["number"] in listed
     assert claim["number"] not in client.get("/console/claims",
                                              params={"overdue": "true"}).text
+
+    # every text of the claim, its policy and the lists exists in Chinese (no key shows through)
+    client.get("/console/lang/zh")
+    for path in (claim_path, f"/console/policies/{policy_id}", "/console/claims",
+                 "/console/policies", notice_path):
+        text = client.get(path).text
+        assert "理赔" in text or "保单" in text, path
+        gap = re.search(r">[^<]*\b(?:state|loss|action|entry|step|claim|claims|policy|policies|"
+                        r"status|change|source|bind|book)\.[a-z_]+", text)
+        assert gap is None, (path, gap.group(0) if gap else "")
+    client.get("/console/lang/en")
 
     # the regulator reads it (no forms) and sees it in the book; the CSV is the API's
     _sign_in(client, keys["regulator"])
