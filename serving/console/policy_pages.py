@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from models.policy import Product
+from models.policy import Grade, Product
 from models.policy.lifecycle import PolicyStatus
 from serving.auth import CLAIM_NOTIFIERS, POLICY_WRITERS, Caller, CallerRole
 from serving.claims import service as claims
@@ -47,6 +47,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE_SIZE = 25
 PRODUCTS = [p.value for p in Product]
 STATUSES = [s.value for s in PolicyStatus]
+GRADES = [g.value for g in Grade]
 ENDORSE_FIELDS = ("effective_date", "cover_limit", "deductible", "reason")
 CANCEL_FIELDS = ("effective_date", "reason")
 
@@ -59,9 +60,14 @@ def policies_page(
     product: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[str, Query(max_length=20)] = "",
     applicant_id: Annotated[str, Query(max_length=128)] = "",
+    grade: Annotated[str, Query(max_length=4)] = "",
+    year: Annotated[str, Query(max_length=8)] = "",
     start: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    """Policies newest first by product, status today and applicant (a bank starts on its own)."""
+    """Policies newest first by product, status, applicant, grade and policy year.
+
+    A bank starts on its own guarantees (pledge loans); the filter can show every product.
+    """
     if product is None:  # first visit: a bank sees its guarantees, the others everything
         product = Product.PLEDGE_LOAN.value if caller.role is CallerRole.bank else ""
     errors = FormErrors()
@@ -69,12 +75,22 @@ def policies_page(
         errors.fields["product"] = f"product must be one of {PRODUCTS} [enum]"
     if status and status not in STATUSES:
         errors.fields["status"] = f"status must be one of {STATUSES} [enum]"
-    values = {"product": product, "status": status, "applicant_id": applicant_id.strip()}
+    if grade and grade not in GRADES:
+        errors.fields["grade"] = f"grade must be one of {GRADES} [enum]"
+    policy_year = None
+    if year.strip():
+        policy_year = int(year) if year.strip().isdigit() else None
+        if policy_year is None or not 1900 <= policy_year <= 2200:
+            errors.fields["year"] = (f"year must be a whole number between 1900 and 2200, "
+                                     f"got {year!r} [range]")
+    values = {"product": product, "status": status, "applicant_id": applicant_id.strip(),
+              "grade": grade, "year": year.strip()}
     page: dict[str, Any] = {"items": [], "total": 0}
     if not errors:
         page = list_policies(session, utc_now().date(), product=product or None,
                              status=status or None, applicant_id=values["applicant_id"] or None,
-                             limit=PAGE_SIZE, offset=start)
+                             limit=PAGE_SIZE, offset=start, grade=grade or None,
+                             year=policy_year)
         session.rollback()
     kept = [(k, v) for k, v in values.items() if v or k == "product"]
     next_href = ("?" + urlencode([*kept, ("start", start + PAGE_SIZE)])
@@ -82,7 +98,8 @@ def policies_page(
     t = translator(request)
     return render(request, "policies.html", status_code=422 if errors else 200, errors=errors,
                   values=values, product_options=[(p, t(f"product.{p}")) for p in PRODUCTS],
-                  status_options=[(s, t(f"status.{s}")) for s in STATUSES], items=page["items"],
+                  status_options=[(s, t(f"status.{s}")) for s in STATUSES],
+                  grade_options=[(g, g) for g in GRADES], items=page["items"],
                   total=page["total"], start=start, next_href=next_href,
                   first_href="?" + urlencode(kept))
 

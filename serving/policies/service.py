@@ -357,12 +357,17 @@ def version_body(row: PolicyVersion, currency: str) -> dict[str, Any]:
 
 def list_policies(
     session: Session, today: dt.date, *, product: str | None, status: str | None,
-    applicant_id: str | None, limit: int, offset: int,
+    applicant_id: str | None, limit: int, offset: int, grade: str | None = None,
+    year: int | None = None,
 ) -> dict[str, Any]:
-    """One page of policies, newest first, filtered by product, status and applicant."""
+    """One page of policies, newest first, by product, status, applicant, grade and year."""
     query = sa.select(PolicyRecord)
     if product:
         query = query.where(PolicyRecord.product == product)
+    if grade:
+        query = query.where(PolicyRecord.grade == grade)
+    if year is not None:  # the policy year is the year cover starts, as in the book
+        query = query.where(sa.extract("year", PolicyRecord.start_date) == year)
     if applicant_id:
         query = query.where(PolicyRecord.applicant_id == applicant_id)
     cancelled = sa.and_(PolicyRecord.cancelled_from.is_not(None),

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from models.policy import Policy, Product
 from models.policy.lifecycle import PolicyStatus
+from models.policy.scale import Grade
 from serving.auth import POLICY_READERS, POLICY_WRITERS, Caller
 from serving.deps import ModelsDep, SessionDep, require_roles
 from serving.errors import UnavailableError
@@ -77,6 +78,9 @@ def list_(
     product: Annotated[Product | None, Query()] = None,
     status: Annotated[PolicyStatus | None, Query(description="Status today.")] = None,
     applicant_id: Annotated[str | None, Query(max_length=128)] = None,
+    grade: Annotated[Grade | None, Query(description="Grade at binding.")] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2200, description="Policy year (the year "
+                                      "cover starts).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -84,7 +88,7 @@ def list_(
     return list_policies(
         session, utc_now().date(), product=product.value if product else None,
         status=status.value if status else None, applicant_id=applicant_id, limit=limit,
-        offset=offset,
+        offset=offset, grade=grade.value if grade else None, year=year,
     )
 
 

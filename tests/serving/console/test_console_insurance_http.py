@@ -150,6 +150,16 @@ def test_bind_from_the_quote_page_binds_once_as_the_api_does(insurance, trained_
     listed = client.get("/console/policies", params={"status": "in_force"})
     assert api["number"] in listed.text
     assert client.get("/console/policies", params={"status": "sleeping"}).status_code == 422
+    year = int(api["schedule"]["start_date"][:4])
+    same = client.get("/console/policies", params={"grade": api["grade"], "year": year}).text
+    assert api["number"] in same
+    other = "D" if api["grade"] != "D" else "AAA"
+    assert api["number"] not in client.get("/console/policies", params={"grade": other}).text
+    assert api["number"] not in client.get("/console/policies", params={"year": year + 1}).text
+    by_api = client.get("/v1/policies", params={"grade": api["grade"], "year": year},
+                        headers=_h(keys, "regulator")).json()
+    assert [p["id"] for p in by_api["items"]] == [policy_id]
+    assert "[range]" in client.get("/console/policies", params={"year": "19x"}).text
 
     # endorsement: a higher limit, re-priced through the same models (a new stored quote)
     endorse = _form(client, f"/console/policies/{policy_id}", "endorse-form")
