@@ -220,6 +220,45 @@ def test_bank_binds_a_loan_assessment_into_a_guarantee(insurance, trained_ids) -
     assert api["number"] in mine.text
     assert 'id="report-claim"' in client.get(f"/console/policies/{policy_id}").text
 
+    # the bank reports the default; an adjuster records the sale and decides the shared loss
+    outstanding = min(Decimal(str(loan.json()["requested_amount"])),
+                      Decimal(str(loan.json()["max_loan"]))).quantize(Decimal("0.01"))
+    notice_path = f"/console/claims/new?policy_id={policy_id}"
+    page = client.get(notice_path).text
+    assert 'name="filed_date"' not in page  # pledge loans: no suit, the loan balance instead
+    made = client.post("/console/claims/new", data={
+        **_form(client, notice_path, "notice-form"), "policy_id": policy_id,
+        "incident_date": TODAY().isoformat(), "outstanding_amount": str(outstanding),
+        "description": "borrower defaulted"}, follow_redirects=False)
+    assert made.status_code == 303, made.text[-1500:]
+    claim_path = made.headers["location"]
+    _sign_in(client, keys["adjuster"])
+    for name, data in (("registration", {}), ("assessment", {})):
+        posted = client.post(f"{claim_path}/{name}", data={
+            **_form(client, claim_path, f"step-{name}"), **data}, follow_redirects=False)
+        assert posted.status_code == 303, posted.text[-1500:]
+    page = client.get(claim_path).text
+    assert 'id="step-sale"' in page
+    early = client.post(f"{claim_path}/decision", data={
+        **_form(client, claim_path, "step-decision"), "reason": "before the sale"})
+    assert early.status_code == 409
+    assert "[sale_required]" in early.text
+    proceeds = (outstanding / 4).quantize(Decimal("0.01"))
+    sold = client.post(f"{claim_path}/sale", data={
+        **_form(client, claim_path, "step-sale"), "proceeds": str(proceeds),
+        "disposal_costs": "1000", "sold_on": TODAY().isoformat()}, follow_redirects=False)
+    assert sold.status_code == 303, sold.text[-1500:]
+    decided = client.post(f"{claim_path}/decision", data={
+        **_form(client, claim_path, "step-decision"), "reason": "sale completed"},
+        follow_redirects=False)
+    assert decided.status_code == 303, decided.text[-1500:]
+    claim = client.get(f"/v1/claims/{claim_path.rsplit('/', 1)[1]}",
+                       headers=_h(keys, "adjuster")).json()
+    loss = outstanding - (proceeds - Decimal(1000))
+    insurer = (loss * Decimal("0.6")).quantize(Decimal("0.01"))
+    assert claim["balances"]["payable"] == str(insurer)
+    assert f"{insurer:,.2f}" in client.get(claim_path).text
+
 
 def test_adjuster_runs_a_claim_from_notice_to_closure(insurance, trained_ids) -> None:
     client, keys = insurance
