@@ -55,10 +55,10 @@ def test_underwriter_search_profile_quote_bind_policy(page, console_server, trai
     error = page.locator("label[for='f-insured.name'] .field-error").inner_text()
     assert "[missing]" in error
     assert not TRACE.search(page.content())
+    page.screenshot(path=str(screenshot_dir / "quote-bind.png"), full_page=True)
     page.fill("#bind-form input[name='insured.name']", "Lightwave Browser Ltd")
     if page.locator("#bind-form input[name=referral_reason]").count():
         page.fill("#bind-form input[name=referral_reason]", "pilot programme, checked")
-    page.screenshot(path=str(screenshot_dir / "quote-bind.png"), full_page=True)
     page.click("#bind-submit")
     assert re.search(r"/console/policies/[0-9a-f-]{36}$", page.url)
     policy_id = page.url.rsplit("/", 1)[1]
