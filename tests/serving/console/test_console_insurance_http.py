@@ -328,17 +328,37 @@ def test_adjuster_runs_a_claim_from_notice_to_closure(insurance, trained_ids) ->
     claim = client.get(f"/v1/claims/{cid}", headers=_h(keys, "adjuster")).json()
     assert claim["state"] == "paid"
     assert claim["balances"]["paid"] == "180000.00"
+    # the first payment came back (made in error): reversed, then paid again
+    first = next(e for e in claim["ledger"] if e["kind"] == "payment"
+                 and e["loss_kind"] == "investigation_costs")
+    step(f"payments/{first['id']}/reversal", {"reason": "returned by the bank"},
+         form_id=f"step-reversal-{first['id']}")
+    claim = client.get(f"/v1/claims/{cid}", headers=_h(keys, "adjuster")).json()
+    assert (claim["state"], claim["balances"]["paid"]) == ("partially_paid", "135000.00")
+    step("payments", {"amount": "45000", "loss_kind": "investigation_costs"})
     step("closure", {"reason": "settled in full"})
     claim = client.get(f"/v1/claims/{cid}", headers=_h(keys, "adjuster")).json()
     assert claim["state"] == "closed"
     assert [e["action"] for e in claim["timeline"]] == [
         "notify", "register", "assess", "revise_reserve", "decide", "pay", "pay",
-        "approve_payment", "close"]
+        "approve_payment", "reverse_payment", "pay", "close"]
     page = client.get(claim_path).text
     assert 'id="step-reopening"' in page
     assert 'id="step-recoveries"' in page
     assert 'id="step-closure"' not in page
-    listed = client.get("/console/claims", params={"state": "closed"}).text
+    assert 'id="step-reversal-' not in page  # closed: no reversal offered
+    # after closing: the winner's repayment is recovered; the claim is reopened with a reason
+    step("recoveries", {"amount": "20000", "source": "winner_repayment",
+                        "reason": "costs awarded against the infringer"})
+    step("reopening", {"reason": "new evidence of further infringement"})
+    claim = client.get(f"/v1/claims/{cid}", headers=_h(keys, "adjuster")).json()
+    assert claim["state"] == "reopened"
+    assert claim["balances"]["recovered"] == "20000.00"
+    assert 'id="step-assessment"' in client.get(claim_path).text
+    step("assessment", {})
+    step("closure", {"reason": "nothing more"}, status=409,  # under assessment: not closable
+         form_id="step-reserve")
+    listed = client.get("/console/claims", params={"state": "under_assessment"}).text
     assert claim["number"] in listed
     assert claim["number"] not in client.get("/console/claims",
                                              params={"overdue": "true"}).text
