@@ -200,12 +200,14 @@ def test_bind_from_the_quote_page_binds_once_as_the_api_does(insurance, trained_
     assert 'id="cancel-form"' not in page.text  # no longer an allowed action
 
 
-def test_bank_binds_a_loan_assessment_into_a_guarantee(insurance, trained_ids) -> None:
+def test_bank_binds_a_loan_assessment_into_a_guarantee(insurance, trained_ids,
+                                                       pledge_collateral) -> None:
     client, keys = insurance
     loan = client.post("/v1/loans/assessments", headers=_h(keys, "bank"), json={
         "borrower": {"assignee_id": trained_ids["firm"]}, "requested_amount": 50_000,
-        "term_months": 12, "pledged": [{"patent_id": p} for p in trained_ids["patents"]]})
+        "term_months": 12, "pledged": [{"patent_id": p} for p in pledge_collateral]})
     assert loan.status_code == 200, loan.text
+    assert loan.json()["decision"] != "decline", loan.json()["explanation"]["reasons"]
     _sign_in(client, keys["bank"])
     path = f"/console/loans/{loan.json()['assessment_id']}"
     answer = client.post(f"{path}/bind", data={
