@@ -119,16 +119,21 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+def check_roles(caller: Caller, roles: tuple[CallerRole, ...]) -> Caller:
+    """`caller` when it holds one of `roles` (admin always); else 403 naming the allowed roles."""
+    if not caller.has_role(*roles):
+        allowed = ", ".join(sorted({r.value for r in roles} | {CallerRole.admin.value}))
+        raise PermissionDeniedError(
+            f"role {caller.role.value!r} may not call this endpoint; allowed: {allowed}"
+        )
+    return caller
+
+
 def require_roles(*roles: CallerRole) -> Callable[..., Caller]:
     """A dependency admitting callers with one of `roles` (admin always); 403 for others."""
-    allowed = ", ".join(sorted({r.value for r in roles} | {CallerRole.admin.value}))
 
     def dependency(caller: CallerDep) -> Caller:
-        if not caller.has_role(*roles):
-            raise PermissionDeniedError(
-                f"role {caller.role.value!r} may not call this endpoint; allowed: {allowed}"
-            )
-        return caller
+        return check_roles(caller, roles)
 
     dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles) or 'admin'}"
     return dependency

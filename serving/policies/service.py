@@ -384,12 +384,17 @@ def version_body(row: PolicyVersion, currency: str) -> dict[str, Any]:
 
 def list_policies(
     session: Session, today: dt.date, *, product: str | None, status: str | None,
-    applicant_id: str | None, limit: int, offset: int,
+    applicant_id: str | None, limit: int, offset: int, grade: str | None = None,
+    year: int | None = None,
 ) -> dict[str, Any]:
-    """One page of policies, newest first, filtered by product, status and applicant."""
+    """One page of policies, newest first, by product, status, applicant, grade and year."""
     query = sa.select(PolicyRecord)
     if product:
         query = query.where(PolicyRecord.product == product)
+    if grade:
+        query = query.where(PolicyRecord.grade == grade)
+    if year is not None:  # the policy year is the year cover starts, as in the book
+        query = query.where(sa.extract("year", PolicyRecord.start_date) == year)
     if applicant_id:
         query = query.where(PolicyRecord.applicant_id == applicant_id)
     cancelled = sa.and_(PolicyRecord.cancelled_from.is_not(None),
@@ -526,12 +531,9 @@ def cancel_policy(session: Session, actor: Actor, policy_id: str, req: CancelReq
         )
     cur = head.currency
     versions = versions_of(session, head.id)
-    refund = unearned(versions, head.end_date, req.effective_date, cur)
     current = versions[-1]
     subsidy = from_minor(current.subsidy_minor, cur)
-    returned = rounded(
-        subsidy * Decimal((head.end_date - req.effective_date).days + 1)
-        / Decimal((head.end_date - head.start_date).days + 1), cur)
+    refund, returned = cancellation_refund(head, versions, req.effective_date)
     if returned > 0:
         return_subsidy(session, head, returned, actor)
     head.cancelled_from = req.effective_date
@@ -545,6 +547,18 @@ def cancel_policy(session: Session, actor: Actor, policy_id: str, req: CancelReq
                  from_minor(current.aggregate_limit_minor, cur), doc)
     session.flush()
     return policy_body(session, head, actor.today)
+
+
+def cancellation_refund(head: PolicyRecord, versions: list[PolicyVersion], from_day: dt.date
+                        ) -> tuple[Decimal, Decimal]:
+    """Premium refunded and subsidy returned if cover stops from `from_day` (both pro rata)."""
+    cur = head.currency
+    refund = unearned(versions, head.end_date, from_day, cur)
+    subsidy = from_minor(versions[-1].subsidy_minor, cur)
+    returned = rounded(
+        subsidy * Decimal((head.end_date - from_day).days + 1)
+        / Decimal((head.end_date - head.start_date).days + 1), cur)
+    return refund, returned
 
 
 def unearned(versions: list[PolicyVersion], end: dt.date, from_day: dt.date,

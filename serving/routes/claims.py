@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 
 from models.policy import Product
 from models.policy.lifecycle import ClaimState
-from serving.auth import Caller, CallerRole
+from serving.auth import CLAIM_HANDLERS, CLAIM_NOTIFIERS, CLAIM_READERS, Caller
 from serving.claims import service
 from serving.claims.cases import referenced_suit
-from serving.claims.estimates import estimate_claim
+from serving.claims.estimates import assess_with_models
 from serving.claims.schemas import (
     AdvanceRequest,
     AssessRequest,
@@ -30,8 +30,7 @@ from serving.claims.schemas import (
 )
 from serving.deps import SessionDep, get_dataset, require_roles
 from serving.idempotency import IdempotencyKey, run_once
-from serving.policies.service import Actor, current_version, schedule_from
-from serving.policies.tables import PolicyRecord
+from serving.policies.service import Actor
 from serving.routes.policies import PolicyDep
 from serving.schemas import ERROR_RESPONSES, ErrorOut
 from serving.scoring.context import ScoringDep
@@ -45,10 +44,9 @@ router = APIRouter(
                      "state and the allowed next states; or a rule of state."}},
 )
 
-AdjusterDep = Annotated[Caller, Depends(require_roles(CallerRole.adjuster))]
-NotifierDep = Annotated[Caller, Depends(require_roles(CallerRole.adjuster, CallerRole.bank))]
-ReaderDep = Annotated[Caller, Depends(require_roles(
-    CallerRole.adjuster, CallerRole.underwriter, CallerRole.bank, CallerRole.regulator))]
+AdjusterDep = Annotated[Caller, Depends(require_roles(*CLAIM_HANDLERS))]
+NotifierDep = Annotated[Caller, Depends(require_roles(*CLAIM_NOTIFIERS))]
+ReaderDep = Annotated[Caller, Depends(require_roles(*CLAIM_READERS))]
 
 
 def _run(session: SessionDep, caller: Caller, key: str | None, scope: str, payload: Any,
@@ -125,22 +123,9 @@ def assess(claim_id: str, caller: AdjusterDep, body: AssessRequest, session: Ses
     model's P10-P50. Stored with the model version and explanation.
     """
     actor = Actor(caller, utc_now())
-
-    def action() -> dict[str, Any]:
-        claim = service.get_claim(session, claim_id)
-        from models.policy.lifecycle import check_claim_action
-
-        check_claim_action(ClaimState(claim.state), "assess")
-        head = session.get(PolicyRecord, claim.policy_id)
-        assert head is not None
-        version = current_version(session, head)
-        cover = schedule_from(version, head.currency)
-        left = service.aggregate_left(session, head)
-        estimate = estimate_claim(ctx, claim, cover, version.document, left)
-        return service.open_assessment(session, policy, actor, claim.id, body, estimate)
-
     return _run(session, caller, idempotency_key, f"POST /v1/claims/{claim_id}/assessment",
-                body.model_dump(mode="json"), action)
+                body.model_dump(mode="json"),
+                lambda: assess_with_models(session, policy, ctx, actor, claim_id, body))
 
 
 @router.post("/{claim_id}/reserve", response_model=ClaimOut,
