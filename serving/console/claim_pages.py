@@ -18,9 +18,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from models.policy import Policy, Product
+from models.policy.circumstances import ReferencedSuit
 from models.policy.lifecycle import ClaimState
 from serving.auth import CLAIM_HANDLERS, CLAIM_NOTIFIERS, Caller
 from serving.claims import service
+from serving.claims.cases import notice_suit
 from serving.claims.estimates import assess_with_models
 from serving.claims.ledger import balances, claim_entries
 from serving.claims.schemas import (
@@ -51,7 +53,7 @@ from serving.console.forms import (
     validation_errors,
 )
 from serving.console.rendering import redirect, render, translator
-from serving.deps import SessionDep, check_roles
+from serving.deps import SessionDep, check_roles, get_dataset
 from serving.errors import NotFoundError, ServiceError
 from serving.policies.service import Actor, current_version, get_policy, schedule_from
 from serving.routes.policies import PolicyDep
@@ -63,7 +65,7 @@ PAGE_SIZE = 25
 STATES = [s.value for s in ClaimState]
 PRODUCTS = [p.value for p in Product]
 NOTICE_FIELDS = ("policy_id", "incident_date", "filed_date", "counterparty", "court_or_agency",
-                 "product_class", "loss_kind", "outstanding_amount", "description")
+                 "case_id", "product_class", "loss_kind", "outstanding_amount", "description")
 RECOVERY_SOURCES = ("subrogation", "salvage", "winner_repayment", "other")
 
 
@@ -164,13 +166,20 @@ def notice_submit(
              *(n for n in form.fields if n.startswith("claimed."))}
     outcome = run_form_action(
         session, caller, form, NotifyRequest, payload, "POST /v1/claims",
-        lambda req: service.notify_claim(session, policy, actor, req), known, status_code=201,
+        lambda req: service.notify_claim(session, policy, actor, req,
+                                         case=_notice_suit(request, req.case_id)),
+        known, status_code=201,
         id_field="policy_id", aliases={f"patent_ids[{i}]": "patent_ids" for i in range(50)},
     )
     if outcome.body is not None:
         return redirect(request, f"/console/claims/{outcome.body['id']}")
     values = {name: form.get(name) for name in form.fields}
     return _notice_page(request, session, values, outcome.errors, outcome.status_code)
+
+
+def _notice_suit(request: Request, case_id: str | None) -> ReferencedSuit | None:
+    """The suit the notice names, looked up as `POST /v1/claims` does (None when none named)."""
+    return notice_suit(get_dataset(request), case_id) if case_id is not None else None
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,30 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "bind.referral_reason": ("Referral reason (the quote was referred to an underwriter)",
                              "核保意见（该报价需人工核保）"),
     "bind.submit": ("Bind", "承保"),
+    "bind.known_title": ("Known circumstances (已知情况)", "已知情况申报"),
+    "bind.known_hint": ("Enforcement and liability cover exclude what the insured knows at "
+                        "binding: declare the disputes, warning letters and pending suits it knows "
+                        "of. A claim with the same counterparty on one of the patents (or on any "
+                        "patent when none is named) is denied at registration. Leave a row empty "
+                        "to declare nothing.",
+                        "执法险和侵权责任险不承保投保时已知的情况：请申报被保险人已知的纠纷、警告函和"
+                        "未决诉讼。与同一相对方、涉及所列专利（未列专利则为任何专利）的理赔将在立案时"
+                        "拒赔。不申报请留空。"),
+    "bind.known_kind": ("Kind", "类型"),
+    "bind.known_counterparty": ("Counterparty", "相对方"),
+    "bind.known_patents": ("Patents (separated by ';'; empty: all)",
+                           "涉及专利（用 ; 分隔，留空为全部）"),
+    "bind.known_date": ("Date", "日期"),
+    "bind.known_description": ("Description", "说明"),
+    "bind.known_add": ("Add a row", "增加一行"),
+    "circumstance.dispute": ("dispute", "纠纷"),
+    "circumstance.warning_letter": ("warning letter", "警告函"),
+    "circumstance.pending_suit": ("pending suit", "未决诉讼"),
+    "policy.bound_on": ("Bound on", "承保日"),
+    "policy.known": ("Known circumstances declared at binding (excluded)",
+                     "投保时申报的已知情况（除外责任）"),
+    "policy.known_none": ("None declared.", "未申报。"),
+    "claims.case_id": ("Case id of the suit (optional)", "诉讼案号（可选）"),
     "bind.declined": ("This quote was declined: it cannot be bound.", "该报价为拒保，不能承保。"),
     "policies.title": ("Policies", "保单"),
     "policies.status": ("Status", "状态"),
@@ -419,7 +443,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
                            "assessment. Above {limit} an advance waits for a second adjuster.",
                            "《保险法》第二十五条：赔偿数额不能确定时，先予支付可以确定的部分。按损失类别"
                            "填写目前已确定的损失（替代此前的确定数额），扣除免赔额、共担比例及限额，再减去"
-                           "已先予支付的金额。案件仍处于查勘定损。超过 {limit} 的先予支付须由第二位理赔员复核。"),
+                           "已先予支付的金额。案件仍处于查勘定损。超过 {limit} 的先予支付须由"
+                           "第二位理赔员复核。"),
     "step.advances_preview": ("Show the limit", "计算可先予支付金额"),
     "step.advance_approval": ("Approve the advance of {amount}", "复核通过 {amount} 的先予支付"),
     "step.advance_reversal": ("Reverse the advance of {amount}", "冲回 {amount} 的先予支付"),
