@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from models.policy import Policy, Product
 from models.policy.circumstances import ReferencedSuit
@@ -282,12 +284,12 @@ def _forms_of(claim: dict[str, Any], caller: Caller) -> list[str]:
 class AdvanceView:
     """The advance limit shown on the form: by kind, determined, payable, advanced, left."""
 
-    rows: list[tuple[str, Any, Any, Any, Any]]
-    total: Any
+    rows: list[tuple[str, Decimal | None, Decimal | None, Decimal | None, Decimal | None]]
+    total: Decimal
     typed: bool  # worked out from the amounts typed in the form (else the stored determination)
 
 
-def _advance_view(session: Any, claim_id: str, determined: dict[str, Any] | None,
+def _advance_view(session: Session, claim_id: str, determined: dict[str, Decimal] | None,
                   typed: bool) -> AdvanceView | None:
     """The limit `pay_advance` applies now (its own rule function); None when none is known."""
     try:
