@@ -210,6 +210,9 @@ def test_bank_binds_a_loan_assessment_into_a_guarantee(insurance, trained_ids,
     assert loan.json()["decision"] != "decline", loan.json()["explanation"]["reasons"]
     _sign_in(client, keys["bank"])
     path = f"/console/loans/{loan.json()['assessment_id']}"
+    page = client.get(path).text
+    assert 'id="bind-form"' in page
+    assert 'id="known-circumstances"' not in page  # declared for insurance cover only
     answer = client.post(f"{path}/bind", data={
         **_form(client, path, "bind-form"), "insured.name": "City Bank",
         "start_date": TODAY().isoformat(), "referral_reason": "pilot programme"},
@@ -509,10 +512,14 @@ def test_adjuster_advances_the_determined_part_within_its_limit(insurance, train
         "amount": str(investigation + Decimal("0.01")), "reason": "notary invoices"}, status=422)
     assert "[within_advanceable]" in _field_error(above, "f-advances-amount")
     assert api()["balances"]["advanced"] == "0.00"
-    # within it: paid at once (below the authority limit), the claim stays under assessment
-    post("advances", "step-advances", {
-        "determined.investigation_costs": "60000", "loss_kind": "investigation_costs",
-        "amount": "40000", "reason": "notary invoices checked"})
+    # within it: paid at once (below the authority limit), the claim stays under assessment;
+    # the form sent twice (its hidden key) pays once
+    within = {**_form(client, claim_path, "step-advances"),
+              "determined.investigation_costs": "60000", "loss_kind": "investigation_costs",
+              "amount": "40000", "reason": "notary invoices checked"}
+    for _ in range(2):
+        sent = client.post(f"{claim_path}/advances", data=within, follow_redirects=False)
+        assert sent.status_code == 303, sent.text[-1500:]
     claim = api()
     assert (claim["state"], claim["balances"]["advanced"], claim["balances"]["paid"]) == (
         "under_assessment", "40000.00", "40000.00")
