@@ -241,6 +241,30 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "bind.referral_reason": ("Referral reason (the quote was referred to an underwriter)",
                              "核保意见（该报价需人工核保）"),
     "bind.submit": ("Bind", "承保"),
+    "bind.known_title": ("Known circumstances (已知情况)", "已知情况申报"),
+    "bind.known_hint": ("Enforcement and liability cover exclude what the insured knows at "
+                        "binding: declare the disputes, warning letters and pending suits it knows "
+                        "of. A claim with the same counterparty on one of the patents (or on any "
+                        "patent when none is named) is denied at registration. Leave a row empty "
+                        "to declare nothing.",
+                        "执法险和侵权责任险不承保投保时已知的情况：请申报被保险人已知的纠纷、警告函和"
+                        "未决诉讼。与同一相对方、涉及所列专利（未列专利则为任何专利）的理赔将在立案时"
+                        "拒赔。不申报请留空。"),
+    "bind.known_kind": ("Kind", "类型"),
+    "bind.known_counterparty": ("Counterparty", "相对方"),
+    "bind.known_patents": ("Patents (separated by ';'; empty: all)",
+                           "涉及专利（用 ; 分隔，留空为全部）"),
+    "bind.known_date": ("Date", "日期"),
+    "bind.known_description": ("Description", "说明"),
+    "bind.known_add": ("Add a row", "增加一行"),
+    "circumstance.dispute": ("dispute", "纠纷"),
+    "circumstance.warning_letter": ("warning letter", "警告函"),
+    "circumstance.pending_suit": ("pending suit", "未决诉讼"),
+    "policy.bound_on": ("Bound on", "承保日"),
+    "policy.known": ("Known circumstances declared at binding (excluded)",
+                     "投保时申报的已知情况（除外责任）"),
+    "policy.known_none": ("None declared.", "未申报。"),
+    "claims.case_id": ("Case id of the suit (optional)", "诉讼案号（可选）"),
     "bind.declined": ("This quote was declined: it cannot be bound.", "该报价为拒保，不能承保。"),
     "policies.title": ("Policies", "保单"),
     "policies.status": ("Status", "状态"),
@@ -373,6 +397,22 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "claim.source": ("Source", "来源"),
     "claim.awaits_second": ("A payment of {amount} awaits approval by a second adjuster.",
                             "一笔 {amount} 的赔付待另一名理赔员复核。"),
+    "claim.advanced": ("Advanced (先予支付)", "已先予支付"),
+    "claim.determined": ("Loss determined", "已确定损失"),
+    "claim.advanceable": ("Can be advanced", "可先予支付"),
+    "claim.advance_row": ("determined {determined}, payable {payable}, less {advanced} advanced:",
+                          "已确定 {determined}，可赔付 {payable}，减已先予支付 {advanced}："),
+    "claim.advance_amount": ("Amount (empty: all that can be advanced)",
+                             "金额（留空则为全部可先予支付金额）"),
+    "claim.advance_limit_stored": ("The limit now, from the determination on record:",
+                                   "按已登记的确定损失，目前可先予支付："),
+    "claim.advance_limit_typed": ("The limit for the amounts typed above (nothing paid yet):",
+                                  "按上方填写的确定损失计算（尚未支付）："),
+    "claim.advance_limit_none": ("Type the loss determined so far and press \"Show the limit\" "
+                                 "to see what can be advanced.",
+                                 "填写目前已确定的损失并点击“计算可先予支付金额”查看可先予支付的金额。"),
+    "claim.advance_awaits_second": ("An advance of {amount} awaits approval by a second "
+                                    "adjuster.", "{amount} 的先予支付待第二位理赔员复核。"),
     "claim.awaiting": ("awaiting approval", "待复核"),
     "claim.timeline": ("Timeline", "处理时间线"),
     "claim.ledger": ("Ledger", "赔款台账"),
@@ -396,6 +436,19 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "step.recoveries": ("Record a recovery", "登记追偿"),
     "step.closure": ("Close", "结案"),
     "step.reopening": ("Reopen", "重开案件"),
+    "step.advances": ("Advance payment (先予支付)", "先予支付"),
+    "step.advances_hint": ("Insurance Law Art. 25: while the amount cannot be fixed, pay the part "
+                           "already determined. Give the loss determined so far by kind (it "
+                           "replaces the earlier determination); it pays under the deductible, "
+                           "co-pay and limits, less the earlier advances. The claim stays under "
+                           "assessment. Above {limit} an advance waits for a second adjuster.",
+                           "《保险法》第二十五条：赔偿数额不能确定时，先予支付可以确定的部分。按损失类别"
+                           "填写目前已确定的损失（替代此前的确定数额），扣除免赔额、共担比例及限额，再减去"
+                           "已先予支付的金额。案件仍处于查勘定损。超过 {limit} 的先予支付须由"
+                           "第二位理赔员复核。"),
+    "step.advances_preview": ("Show the limit", "计算可先予支付金额"),
+    "step.advance_approval": ("Approve the advance of {amount}", "复核通过 {amount} 的先予支付"),
+    "step.advance_reversal": ("Reverse the advance of {amount}", "冲回 {amount} 的先予支付"),
     "source.subrogation": ("subrogation", "代位求偿"),
     "source.salvage": ("salvage", "残值处置"),
     "source.winner_repayment": ("repaid after winning", "胜诉后返还"),
@@ -409,6 +462,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "action.pay": ("payment", "赔付"),
     "action.approve_payment": ("payment approved", "赔付复核通过"),
     "action.reverse_payment": ("payment reversed", "赔付冲回"),
+    "action.pay_advance": ("advance payment", "先予支付"),
+    "action.approve_advance": ("advance approved", "先予支付复核通过"),
+    "action.reverse_advance": ("advance reversed", "先予支付冲回"),
+    "action.count_advances": ("advances counted against the agreed amount",
+                              "先予支付计入核定赔款"),
     "action.record_recovery": ("recovery", "追偿"),
     "action.close": ("closed", "结案"),
     "action.reopen": ("reopened", "重开"),
@@ -416,6 +474,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "entry.payment": ("payment", "赔付"),
     "entry.payment_approval": ("approval", "复核"),
     "entry.payment_reversal": ("reversal", "冲回"),
+    "entry.advance_payment": ("advance payment (先予支付)", "先予支付"),
     "entry.recovery": ("recovery", "追偿"),
     # book of business (issue 14: regulator)
     "book.title": ("Book of business", "业务台账"),
