@@ -86,13 +86,16 @@ class RiskClassifier(ClassifierMixin, BoostedModel):
         """Class label 1 where the calibrated probability is at least one half."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
-    def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Contract output: `probability`, `raw_score`, `shap_base`, `shap__<feature>`."""
+    def score_frame(self, X: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
+        """Contract output: `probability`, `raw_score`, `shap_base`, `shap__<feature>`.
+
+        `explain=False` leaves out the SHAP columns (tree SHAP costs far more than scoring).
+        """
         raw = self.raw_score(X)
         out = pd.DataFrame(
             {"probability": self.calibrator_.predict(raw), "raw_score": raw}, index=X.index
         )
-        return pd.concat([out, self.contributions(X)], axis=1)
+        return pd.concat([out, self.contributions(X)], axis=1) if explain else out
 
     def _main_booster(self) -> lgb.Booster:
         return self.booster_

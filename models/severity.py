@@ -81,11 +81,14 @@ class SeverityRegressor(RegressorMixin, BoostedModel):
         cost: np.ndarray = np.exp(self.raw_score(X))
         return cost
 
-    def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Contract output: `expected_cost`, `raw_score`, `shap_base`, `shap__<feature>`."""
+    def score_frame(self, X: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
+        """Contract output: `expected_cost`, `raw_score`, `shap_base`, `shap__<feature>`.
+
+        `explain=False` leaves out the SHAP columns (tree SHAP costs far more than scoring).
+        """
         raw = self.raw_score(X)
         out = pd.DataFrame({"expected_cost": np.exp(raw), "raw_score": raw}, index=X.index)
-        return pd.concat([out, self.contributions(X)], axis=1)
+        return pd.concat([out, self.contributions(X)], axis=1) if explain else out
 
     def _main_booster(self) -> lgb.Booster:
         return self.booster_

@@ -97,12 +97,15 @@ class ValueQuantileModel(RegressorMixin, BoostedModel):
         p50: np.ndarray = np.exp(self.log_quantiles(X)["p50"].to_numpy())
         return p50
 
-    def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Contract output: `p10`, `p50`, `p90`, `raw_score` (log P50), `shap_base`, `shap__*`."""
+    def score_frame(self, X: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
+        """Contract output: `p10`, `p50`, `p90`, `raw_score` (log P50), `shap_base`, `shap__*`.
+
+        `explain=False` leaves out the SHAP columns (tree SHAP costs far more than scoring).
+        """
         logq = self.log_quantiles(X)
         out = pd.DataFrame(np.exp(logq.to_numpy()), index=logq.index, columns=logq.columns)
         out["raw_score"] = logq["p50"]
-        return pd.concat([out, self.contributions(X)], axis=1)
+        return pd.concat([out, self.contributions(X)], axis=1) if explain else out
 
     def _main_booster(self) -> lgb.Booster:
         return self.boosters_["p50"]

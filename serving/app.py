@@ -26,7 +26,8 @@ Patent risk and value scores for patent insurance and patent-pledge lending.
 
 Every call under `/v1` needs an API key in the `X-API-Key` header (`patentrisk keys create
 --role ROLE`). Roles: `underwriter` (quotes), `bank` (loan assessments, valuations), `scientist`
-(models, reload), `regulator` (read assessments and models), `admin` (everything).
+(models, reload), `regulator` (read assessments and models, market and rate reports),
+`admin` (everything). Reports: market and rates for underwriter and regulator, portfolio for bank.
 Errors: 401 no valid key, 403 wrong role, 404 unknown entity, 413 body too large, 422 invalid
 input (`detail` lists `field`, `rule`, `message`), 503 a component (dataset, model) not ready.
 """
@@ -34,11 +35,20 @@ input (`detail` lists `field`, `rule`, `message`), 503 a component (dataset, mod
 
 def _routers() -> list[APIRouter]:
     """Every router of the service."""
-    from serving.routes import assessments, loans, models, ops, patents, quotes, valuations
+    from serving.routes import (
+        assessments,
+        loans,
+        models,
+        ops,
+        patents,
+        quotes,
+        reports,
+        valuations,
+    )
 
     return [
         ops.router, quotes.router, loans.router, valuations.router, assessments.router,
-        patents.router, models.router,
+        patents.router, models.router, reports.router,
     ]
 
 
@@ -80,6 +90,8 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
             {"name": "quotes", "description": "Patent insurance quotes (专利保险报价)."},
             {"name": "loans", "description": "Patent-pledge loan assessments (质押贷款评估)."},
             {"name": "valuations", "description": "Patent values with intervals (专利估值)."},
+            {"name": "reports", "description": "Market, rate adequacy and portfolio reports "
+             "(HTML with charts, CSV tables)."},
         ],
     )
     app.state.settings = settings

@@ -18,6 +18,7 @@ from rich.console import Console
 
 import features.cli
 import models.cli
+import serving.reports.cli
 import training.cli
 from features.cli_settings import settings_or_exit
 from features.settings import Settings
@@ -181,6 +182,7 @@ def _key_session() -> Iterator[Session]:
 features.cli.register(app)
 models.cli.register(app)
 training.cli.register(app)
+serving.reports.cli.register(app)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from models.boosting import SHAP_BASE, SHAP_PREFIX
-from models.explain import top_reasons
+from models.explain import axis_subtotals, top_reasons
 from models.loading import predict_frame
 from serving.crud import json_safe
 from serving.modelset import ServedModel
@@ -27,6 +27,19 @@ def predict(served: ServedModel, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def predict_unexplained(served: ServedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """The served model's predictions for `frame` without the SHAP columns (index kept).
+
+    Same loaded artifact and contract as `predict`, minus the contributions: reports score
+    whole books, where tree SHAP would cost a hundred times the scoring itself.
+    """
+    X = frame.reindex(columns=model_features(served)).astype("float64").reset_index(drop=True)
+    estimator = served.model.pyfunc.unwrap_python_model().estimator
+    out = estimator.score_frame(X, explain=False)
+    out.index = frame.index
+    return out
+
+
 def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, Any]:
     """The explanation of one scored row: base value, raw score, contributions, top reasons."""
     contribs = {
@@ -36,6 +49,14 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
     }
     values = {k: _value(features.get(k)) for k in contribs}
     reasons = top_reasons(task, contribs, values)
+    axes = None
+    if task == "value":
+        # GB/T 42748-2023: the value explanation grouped into legal, technical, economic value.
+        axes = [
+            {"axis": a.axis, "name_en": a.name_en, "name_zh": a.name_zh,
+             "contribution": a.contribution}
+            for a in axis_subtotals(contribs)
+        ]
     return {
         "task": task,
         "base_value": float(scored[SHAP_BASE]),
@@ -46,6 +67,7 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
              "text_en": r.text_en, "text_zh": r.text_zh}
             for r in reasons
         ],
+        "axes": axes,
     }
 
 

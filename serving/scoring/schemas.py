@@ -182,6 +182,15 @@ class ReasonOut(BaseModel):
     text_zh: str = Field(examples=["5年内被引42次：风险上升"])
 
 
+class AxisSubtotalOut(BaseModel):
+    """One GB/T 42748-2023 value axis and the summed contribution of its features."""
+
+    axis: str = Field(examples=["legal"])
+    name_en: str = Field(examples=["Legal value"])
+    name_zh: str = Field(examples=["法律价值"])
+    contribution: float = Field(examples=[0.21])
+
+
 class ExplanationOut(BaseModel):
     """SHAP contributions in the model's raw space; base_value + sum(contributions) = raw_score."""
 
@@ -190,6 +199,11 @@ class ExplanationOut(BaseModel):
     raw_score: float = Field(examples=[-2.79])
     contributions: dict[str, float] = Field(examples=[{"forward_citations_5y": 0.41}])
     reasons: list[ReasonOut] = Field(max_length=4)
+    axes: list[AxisSubtotalOut] | None = Field(
+        default=None,
+        description="Value model only: contributions grouped by the GB/T 42748-2023 axes "
+        "(legal, technical, economic); base_value + sum(axes) = raw_score.",
+    )
 
 
 class ScoringOut(BaseModel):
