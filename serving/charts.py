@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 # A print-friendly palette (colour-blind safe, Okabe-Ito).
@@ -60,7 +61,7 @@ def _number(value: float, _pos: int | None = None) -> str:
     return f"{value:.2f}"
 
 
-def _style(ax: plt.Axes, value_axis: str = "y") -> None:
+def _style(ax: Axes, value_axis: str = "y") -> None:
     """Light grid, no top/right spines, plain numbers (no 1e7 offset) on the value axis."""
     from matplotlib.ticker import FuncFormatter
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from models.policy import Policy
 from serving.errors import InvalidInputError, UnavailableError
 from serving.modelset import ModelSet
 from serving.reports.document import CoverItem, Text
@@ -32,12 +33,18 @@ class ReportBasis:
     models: ModelSet
     progress: Progress = field(default=no_progress)
 
+    @property
+    def policy(self) -> Policy:
+        """The rating policy in service; raises `UnavailableError` (503) when none is loaded."""
+        if self.models.policy is None:
+            raise UnavailableError("no rating policy is loaded; try again after a reload")
+        return self.models.policy
+
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless each task has a model and a policy is set."""
         for task in tasks:
             self.models.require(task)
-        if self.models.policy is None:
-            raise UnavailableError("no rating policy is loaded; try again after a reload")
+        _ = self.policy  # raises when no policy is loaded
 
     def cover(
         self, tasks: tuple[str, ...], extra: list[CoverItem] | None = None

@@ -34,6 +34,7 @@ from models.policy import (
     ApplicantRole,
     Decision,
     IneligibleError,
+    LicenceType,
     Product,
     assess_pledge_loan,
     check_eligibility,
@@ -266,13 +267,13 @@ def _manufacturers(basis: ReportBasis, filters: MarketFilters) -> pd.DataFrame:
 
 def eligibility_table(basis: ReportBasis, by_role: dict[ApplicantRole, set[str]]) -> pd.DataFrame:
     """Firms per product and data role, and whether the policy lets that role buy it."""
-    policy = basis.models.policy
+    policy = basis.policy
     rows = []
     for product in Product:
         for role in DATA_ROLES:
             # Licensees are asked the licence type; exclusive licensees are always eligible
             # where licensees are, so the role's eligibility is tested with one.
-            licence = "exclusive" if role is ApplicantRole.LICENSEE else None
+            licence = LicenceType.EXCLUSIVE if role is ApplicantRole.LICENSEE else None
             applicant = Applicant(applicant_id="probe", role=role, licence_type=licence)
             try:
                 check_eligibility(policy, product, applicant)
@@ -300,7 +301,7 @@ def quotes(
     against all its patents in force. Subsidies are taken per applicant in that order, so the
     policy's yearly cap per applicant binds across products.
     """
-    policy = basis.models.policy
+    policy = basis.policy
     kinds = owners(basis)["kind"]
     cur, t = basis.cursor, basis.as_of
     rows: list[dict[str, object]] = []
@@ -363,25 +364,27 @@ def quotes(
         firms = book.groupby("owner_id").agg(p10=("p10", "sum"), p50=("p50", "sum"))
         firms = firms[firms["p10"] * params.loan_share_of_p10 >= 1.0]
         if len(firms):
-            by_firm = book.groupby("owner_id")
+            ids = [str(f) for f in firms.index]
+            p10 = dict(zip(ids, firms["p10"].astype(float), strict=True))
+            p50 = dict(zip(ids, firms["p50"].astype(float), strict=True))
+            pledged = {str(f): g for f, g in book.groupby("owner_id")}
             loans = [
                 LoanFacts(loan_id=firm, as_of=t, borrower_id=firm,
-                          amount=round(row.p10 * params.loan_share_of_p10, 2),
-                          term_months=params.loan_term_months, appraised_value=row.p50,
-                          pledged_patent_ids=tuple(by_firm.get_group(firm)["patent_id"]))
-                for firm, row in firms.iterrows()
+                          amount=round(p10[firm] * params.loan_share_of_p10, 2),
+                          term_months=params.loan_term_months, appraised_value=p50[firm],
+                          pledged_patent_ids=tuple(pledged[firm]["patent_id"]))
+                for firm in ids
             ]
             lf = loan_features(cur, loans).drop(columns="as_of").set_index("loan_id")
             pd_ = predict_unexplained(basis.models.require("default"), lf)["probability"]
             for ln in loans:
                 firm = ln.loan_id
-                types = by_firm.get_group(firm)["patent_type"].tolist()
-                q = assess_pledge_loan(
-                    policy, float(pd_.loc[firm]), float(firms.loc[firm, "p10"]),
-                    float(firms.loc[firm, "p50"]), ln.amount, ln.term_months, types,
+                prob = float(pd_.loc[firm])
+                lq = assess_pledge_loan(
+                    policy, prob, p10[firm], p50[firm], ln.amount, ln.term_months,
+                    pledged[firm]["patent_type"].tolist(),
                     _applicant(firm, ApplicantRole.BORROWER, kinds), used.get(firm, 0.0))
-                add("pledge_loan", firm, firm, None, q, q.premium.expected_loss,
-                    float(pd_.loc[firm]))
+                add("pledge_loan", firm, firm, None, lq, lq.premium.expected_loss, prob)
     return pd.DataFrame(rows, columns=["product", "unit", "firm", "cpc_class", "probability",
                                        "grade", "decision", "gross_premium", "subsidy",
                                        "net_premium", "expected_loss"])
@@ -485,7 +488,7 @@ def build_market_report(
     fig = market_figures(basis, filters, params)
     tb = fig.tables
     basis.progress("charts")
-    cur = basis.models.policy.currency
+    cur = basis.policy.currency
 
     def bars(name: str, by: str, label: Text, value: str = "patents") -> ReportChart:
         frame = tb[name]

@@ -177,7 +177,7 @@ def portfolio_tables(basis: ReportBasis, req: PortfolioRequest) -> dict[str, Any
     by_term["share"] = by_term["value_p50"] / max(total["p50"], 1e-9)
 
     weights = pledged["p50"] / max(total["p50"], 1e-9)
-    axes = pd.DataFrame([
+    axis_table = pd.DataFrame([
         {"axis": a, "name_en": VALUE_AXES[a][0], "name_zh": VALUE_AXES[a][1],
          "mean_contribution": float(pledged[a].mean()),
          "value_weighted_contribution": float((pledged[a] * weights).sum())}
@@ -187,7 +187,7 @@ def portfolio_tables(basis: ReportBasis, req: PortfolioRequest) -> dict[str, Any
         "portfolio_summary": summary, "portfolio_patents": patents.reset_index(drop=True),
         "concentration_by_class": by_class.reset_index(drop=True),
         "concentration_by_term": by_term.reset_index(drop=True),
-        "value_axes": axes, "stress": stress}}
+        "value_axes": axis_table, "stress": stress}}
 
 
 def _quote(
@@ -217,7 +217,7 @@ def _quote(
 
     if amount is None:
         # The largest loan the patent types allow on P10, then the policy's max loan at it.
-        caps = basis.models.policy.loan.patent_type_caps
+        caps = basis.policy.loan.patent_type_caps
         cap = min(caps.get(i["patent_type"] or "", 0.0) for i in its)
         first = run(max(1.0, round(total["p10"] * cap, 2)))
         amount = first.max_loan if first.max_loan > 0 else max(1.0, round(total["p10"] * cap, 2))
@@ -237,7 +237,7 @@ def build_portfolio_report(basis: ReportBasis, req: PortfolioRequest) -> Report:
     out = portfolio_tables(basis, req)
     tb = out["tables"]
     basis.progress("charts")
-    cur = basis.models.policy.currency
+    cur = basis.policy.currency
     patents = tb["portfolio_patents"]
     top = patents[patents["in_force"]].head(15)
     by_class, by_term, stress = (tb["concentration_by_class"], tb["concentration_by_term"],

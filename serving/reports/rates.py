@@ -10,6 +10,7 @@ which grades are under- or over-priced.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -116,7 +117,7 @@ def _price_insurance(
     basis: ReportBasis, rows: pd.DataFrame, product: Product, cover: float
 ) -> pd.DataFrame:
     """Price each row through the policy and add its actual loss (capped at the cover)."""
-    policy = basis.models.policy
+    policy = basis.policy
     grades, premiums, expected = [], [], []
     for prob, cost in zip(rows["probability"], rows["expected_cost"], strict=True):
         grade, _p, _payable, parts = insurance_premium(
@@ -159,7 +160,7 @@ def pledge_backtest(basis: ReportBasis, years: list[int]) -> pd.DataFrame:
                                 for c in codes])
     pledged = pledges.assign(as_of=as_of.loc[pledges["loan_id"]].to_numpy()).merge(
         feats[["patent_id", "as_of", "p10", "p50", "ptype"]], on=["patent_id", "as_of"])
-    policy = basis.models.policy
+    policy = basis.policy
     share = policy.loan.loss_sharing.insurer
     agg = pledged.groupby("loan_id").agg(p10=("p10", "sum"), p50=("p50", "sum"),
                                          types=("ptype", list))
@@ -234,6 +235,29 @@ def rates_tables(basis: ReportBasis, years: int = 10) -> dict[str, pd.DataFrame]
     }
 
 
+def _ae_chart(g: pd.DataFrame, name: str) -> Callable[[str], str]:
+    """Draws A/E claims per grade with their intervals."""
+    def draw(lang: str) -> str:
+        return interval_chart_svg(
+            g["grade"].tolist(), g["ae_claims"].tolist(), g["ae_lower"].tolist(),
+            g["ae_upper"].tolist(), chart_id=name,
+            xlabel="actual / expected claims" if lang == "en" else "实际/预期出险数")
+    return draw
+
+
+def _money_chart(y: pd.DataFrame, name: str, currency: str) -> Callable[[str], str]:
+    """Draws premium, actual and expected losses per year."""
+    def draw(lang: str) -> str:
+        en = lang == "en"
+        return line_chart_svg(
+            y["year"].tolist(),
+            {("premium" if en else "保费"): y["premium"].tolist(),
+             ("actual losses" if en else "实际损失"): y["actual_losses"].tolist(),
+             ("expected losses" if en else "预期损失"): y["expected_losses"].tolist()},
+            chart_id=name, ylabel=currency)
+    return draw
+
+
 def build_rates_report(basis: ReportBasis, years: int = 10) -> Report:
     """The rate adequacy report: the rate table backtested per product, grade and year."""
     tb = rates_tables(basis, years)
@@ -257,22 +281,10 @@ def build_rates_report(basis: ReportBasis, years: int = 10) -> Report:
                          g.reset_index(drop=True)),
              ReportTable(y_name, Text("By year", "按年度"), y.reset_index(drop=True))],
             [ReportChart(g_name, Text("A/E claims by grade with 95% interval",
-                                      "按评级的出险A/E及95%区间"),
-                         lambda lang, g=g, g_name=g_name: interval_chart_svg(
-                             g["grade"].tolist(), g["ae_claims"].tolist(),
-                             g["ae_lower"].tolist(), g["ae_upper"].tolist(), chart_id=g_name,
-                             xlabel="actual / expected claims" if lang == "en"
-                             else "实际/预期出险数")),
+                                      "按评级的出险A/E及95%区间"), _ae_chart(g, g_name)),
              ReportChart(y_name, Text("Premium charged and actual losses by year",
                                       "年度应收保费与实际损失"),
-                         lambda lang, y=y, y_name=y_name: line_chart_svg(
-                             y["year"].tolist(),
-                             {("premium" if lang == "en" else "保费"): y["premium"].tolist(),
-                              ("actual losses" if lang == "en" else "实际损失"):
-                              y["actual_losses"].tolist(),
-                              ("expected losses" if lang == "en" else "预期损失"):
-                              y["expected_losses"].tolist()},
-                             chart_id=y_name, ylabel=basis.models.policy.currency))],
+                         _money_chart(y, y_name, basis.policy.currency))],
         ))
     mis = tb["mispriced_grades"]
     sections.append(ReportSection(
@@ -285,10 +297,10 @@ def build_rates_report(basis: ReportBasis, years: int = 10) -> Report:
                      tb["adequacy_by_grade_year"], 30)],
         [],
     ))
-    years = sorted(set(tb["adequacy_by_year"]["year"]))
+    shown = sorted(set(tb["adequacy_by_year"]["year"]))
     cover = basis.cover(("litigation", "liability", "severity", "default", "value"), [
         CoverItem(Text("Years backtested", "回测年度"),
-                  f"{years[0]}–{years[-1]}" if years else "none"),
+                  f"{shown[0]}–{shown[-1]}" if shown else "none"),
         CoverItem(Text("Cover assumed", "假设保额"),
                   f"enforcement {ENFORCEMENT_COVER:,.0f}, liability {LIABILITY_COVER:,.0f} per "
                   "policy, no deductible, 12 months; pledge loans as drawn"),

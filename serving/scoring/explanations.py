@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from models.base import BoostedModel
 from models.boosting import SHAP_BASE, SHAP_PREFIX
 from models.explain import axis_subtotals, top_reasons
 from models.loading import predict_frame
@@ -34,7 +35,8 @@ def predict_unexplained(served: ServedModel, frame: pd.DataFrame) -> pd.DataFram
     whole books, where tree SHAP would cost a hundred times the scoring itself.
     """
     X = frame.reindex(columns=model_features(served)).astype("float64").reset_index(drop=True)
-    estimator = served.model.pyfunc.unwrap_python_model().estimator
+    wrapper = served.model.pyfunc.unwrap_python_model()  # type: ignore[no-untyped-call]
+    estimator: BoostedModel = wrapper.estimator
     out = estimator.score_frame(X, explain=False)
     out.index = frame.index
     return out

@@ -19,7 +19,7 @@ from models.policy import (
 )
 from models.policy.document import ApplicantRole
 from serving.crud import AssessmentKind
-from serving.errors import ineligible_error, policy_input_error
+from serving.errors import UnavailableError, ineligible_error, policy_input_error
 from serving.modelset import ModelSet
 from serving.scoring.context import ScoringContext
 from serving.scoring.entities import (
@@ -195,6 +195,8 @@ def quote_pledge_loan(
     d_out = predict(models.require("default"), loans)
     probability = float(d_out["probability"].iloc[0])
     types = [i["patent_type"] or "unknown" for i in items]
+    if models.policy is None:
+        raise UnavailableError("no rating policy is loaded; try again after a reload")
     quote = assess_pledge_loan(
         models.policy, probability, total["p10"], total["p50"], requested_amount, term_months,
         types, applicant, used,
