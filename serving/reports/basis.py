@@ -15,6 +15,8 @@ from serving.modelset import ModelSet
 from serving.reports.document import CoverItem, Text
 
 Progress = Callable[[str], None]
+# Reports look back several years from their date; before this there is no patent data to show.
+EARLIEST_REPORT_DATE = dt.date(1900, 1, 1)
 
 
 def no_progress(_step: str) -> None:
@@ -72,6 +74,12 @@ def resolve_as_of(requested: dt.date | None, default: dt.date, end: dt.date | No
     """The report date: `requested` (not after the data's end) or the service's as-of date."""
     if requested is None:
         return default
+    if requested < EARLIEST_REPORT_DATE:
+        raise InvalidInputError(
+            "as_of", "not_before_1900",
+            f"as_of must be on or after {EARLIEST_REPORT_DATE.isoformat()}, "
+            f"got {requested.isoformat()}",
+        )
     if end is not None and requested > end:
         raise InvalidInputError(
             "as_of", "not_after_data_end",

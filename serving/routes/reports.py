@@ -8,6 +8,7 @@ or a zip with both languages and every CSV (`format=zip`).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -29,6 +30,7 @@ router = APIRouter(
         **ERROR_RESPONSES,
         200: {"content": {"text/html": {}, "text/csv": {}, "application/zip": {}},
               "description": "The report page, one CSV table, or a zip of both."},
+        404: {"model": ErrorOut, "description": "Unknown borrower or patent (portfolio)."},
         503: {"model": ErrorOut, "description": "A model or the dataset is missing."},
     },
 )
@@ -60,30 +62,49 @@ def report_basis(
 BasisDep = Annotated[ReportBasis, Depends(report_basis)]
 
 
-def _answer(report: Report, request: Request, fmt: Format, lang: Lang,
-            table: str | None) -> Response:
-    """The report as HTML, as one CSV table or as a zip."""
-    if fmt == "zip":
-        return Response(report_zip(report), media_type="application/zip", headers={
-            "Content-Disposition": f'attachment; filename="{report.folder}.zip"'})
-    if fmt == "csv":
-        tables = {t.name: t for t in report.tables()}
-        if table not in tables:
-            raise InvalidInputError("table", "one_of", f"table must be one of "
-                                    f"{', '.join(tables)}, got {table!r}")
-        return Response(table_csv(tables[table]), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition":
-                                 f'attachment; filename="{report.folder}-{table}.csv"'})
-
-    def link(name: str) -> str:
-        return str(request.url.include_query_params(format="csv", table=name))
-
-    return HTMLResponse(render_html(report, lang, csv_link=link))
-
-
 FormatQ = Annotated[Format, Query(alias="format", description="html, csv (with table) or zip.")]
 LangQ = Annotated[Lang, Query(description="Language of the HTML page.")]
 TableQ = Annotated[str | None, Query(description="With format=csv: the table to download.")]
+
+
+@dataclass(frozen=True)
+class ReportAnswer:
+    """How the caller wants the report: HTML in a language, one CSV table, or a zip."""
+
+    request: Request
+    fmt: Format
+    lang: Lang
+    table: str | None
+
+    def respond(self, report: Report) -> Response:
+        """The report as HTML, as one CSV table or as a zip."""
+        if self.fmt == "zip":
+            return Response(report_zip(report), media_type="application/zip", headers={
+                "Content-Disposition": f'attachment; filename="{report.folder}.zip"'})
+        if self.fmt == "csv":
+            tables = {t.name: t for t in report.tables()}
+            if self.table not in tables:
+                raise InvalidInputError("table", "one_of", f"table must be one of "
+                                        f"{', '.join(tables)}, got {self.table!r}")
+            return Response(
+                table_csv(tables[self.table]), media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition":
+                         f'attachment; filename="{report.folder}-{self.table}.csv"'})
+
+        def link(name: str) -> str:
+            return str(self.request.url.include_query_params(format="csv", table=name))
+
+        return HTMLResponse(render_html(report, self.lang, csv_link=link))
+
+
+def report_answer(
+    request: Request, fmt: FormatQ = "html", lang: LangQ = "en", table: TableQ = None
+) -> ReportAnswer:
+    """The answer format of one report request."""
+    return ReportAnswer(request, fmt, lang, table)
+
+
+AnswerDep = Annotated[ReportAnswer, Depends(report_answer)]
 
 
 @router.get("/market", summary="Market and demand report (需求调查及分析)",
@@ -91,10 +112,7 @@ TableQ = Annotated[str | None, Query(description="With format=csv: the table to 
 def market_report(
     _caller: MarketReaderDep,
     basis: BasisDep,
-    request: Request,
-    fmt: FormatQ = "html",
-    lang: LangQ = "en",
-    table: TableQ = None,
+    answer: AnswerDep,
     region: Annotated[str | None, Query(max_length=64)] = None,
     industry: Annotated[str | None, Query(max_length=64)] = None,
     owner_kind: Annotated[str | None, Query(max_length=32)] = None,
@@ -112,7 +130,7 @@ def market_report(
     report = build_report(basis, "market", region=region, industry=industry,
                           owner_kind=owner_kind, cpc_section=cpc_section,
                           take_up=tuple(take_up or (0.05, 0.10, 0.20)), years=years)
-    return _answer(report, request, fmt, lang, table)
+    return answer.respond(report)
 
 
 @router.get("/rates", summary="Rate adequacy backtest (费率充足性回测)",
@@ -120,10 +138,7 @@ def market_report(
 def rates_report(
     _caller: MarketReaderDep,
     basis: BasisDep,
-    request: Request,
-    fmt: FormatQ = "html",
-    lang: LangQ = "en",
-    table: TableQ = None,
+    answer: AnswerDep,
     years: Annotated[int, Query(ge=1, le=50, description="Past years backtested.")] = 10,
 ) -> Response:
     """The rate table backtested per product, grade and past year of the data.
@@ -131,7 +146,7 @@ def rates_report(
     Premium charged against the losses the data shows, actual / expected claims with a 95 %
     interval, and the under- or over-priced grades.
     """
-    return _answer(build_report(basis, "rates", years=years), request, fmt, lang, table)
+    return answer.respond(build_report(basis, "rates", years=years))
 
 
 @router.get("/portfolio", summary="Portfolio valuation for a pledge loan (质押估值报告)",
@@ -139,10 +154,7 @@ def rates_report(
 def portfolio_report(
     _caller: BankReaderDep,
     basis: BasisDep,
-    request: Request,
-    fmt: FormatQ = "html",
-    lang: LangQ = "en",
-    table: TableQ = None,
+    answer: AnswerDep,
     borrower: Annotated[str | None, Query(max_length=64, description="Assignee id; its "
                                           "patents in force unless patents are listed.")] = None,
     patents: Annotated[list[str] | None, Query(description="Patent ids (repeat the "
@@ -158,4 +170,4 @@ def portfolio_report(
     ids = [p.strip() for item in patents or () for p in item.split(",") if p.strip()]
     report = build_report(basis, "portfolio", borrower=borrower, patent_ids=ids,
                           amount=amount, term_months=term_months)
-    return _answer(report, request, fmt, lang, table)
+    return answer.respond(report)

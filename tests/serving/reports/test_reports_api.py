@@ -92,9 +92,10 @@ def test_bad_report_requests_name_the_field(scoring_client, keys) -> None:
     r = scoring_client.get("/v1/reports/market?owner_kind=pirate", headers=h)
     assert r.status_code == 422
     assert "owner_kind" in r.text
-    r = scoring_client.get("/v1/reports/market?as_of=2099-01-01", headers=h)
-    assert r.status_code == 422
-    assert "as_of" in r.text
+    for day in ("2099-01-01", "0001-01-01"):
+        r = scoring_client.get(f"/v1/reports/market?as_of={day}", headers=h)
+        assert r.status_code == 422
+        assert "as_of" in r.text
     r = scoring_client.get("/v1/reports/rates?years=2&format=csv&table=nope", headers=h)
     assert r.status_code == 422
     assert "table" in r.text
@@ -103,6 +104,15 @@ def test_bad_report_requests_name_the_field(scoring_client, keys) -> None:
     assert "borrower" in r.text
     r = scoring_client.get("/v1/reports/portfolio?borrower=NOPE", headers=_h(keys, "bank"))
     assert r.status_code == 404
+
+
+def test_a_market_with_nothing_in_it_still_reports(scoring_client, keys) -> None:
+    r = scoring_client.get("/v1/reports/market?region=Atlantis&years=1",
+                           headers=_h(keys, "regulator"))
+    assert r.status_code == 200, r.text
+    csv = scoring_client.get("/v1/reports/market?region=Atlantis&years=1&format=csv"
+                             "&table=stock_by_type", headers=_h(keys, "regulator"))
+    assert pd.read_csv(io.StringIO(csv.text)).empty
 
 
 def test_portfolio_over_http(scoring_client, keys, basis, raw) -> None:
