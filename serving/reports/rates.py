@@ -224,7 +224,11 @@ def rates_tables(basis: ReportBasis, years: int = 10) -> dict[str, pd.DataFrame]
     lia = liability_backtest(basis, shown)
     basis.progress("pledge-loan backtest")
     loan = pledge_backtest(basis, shown)
-    rows = pd.concat([f for f in (enf, lia, loan) if len(f)], ignore_index=True)
+    parts = [f for f in (enf, lia, loan) if len(f)]
+    columns = ["product", "unit", "year", "grade", "probability", "claim", "premium",
+               "expected_loss", "actual_loss"]
+    # A report date before the first snapshot year has nothing to backtest: empty tables.
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     basis.progress("adequacy")
     by_grade = adequacy(rows, ["product", "grade"])
     return {
