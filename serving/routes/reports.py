@@ -108,7 +108,7 @@ AnswerDep = Annotated[ReportAnswer, Depends(report_answer)]
 
 
 @router.get("/market", summary="Market and demand report (需求调查及分析)",
-            response_class=HTMLResponse)
+            response_class=Response)
 def market_report(
     _caller: MarketReaderDep,
     basis: BasisDep,
@@ -134,7 +134,7 @@ def market_report(
 
 
 @router.get("/rates", summary="Rate adequacy backtest (费率充足性回测)",
-            response_class=HTMLResponse)
+            response_class=Response)
 def rates_report(
     _caller: MarketReaderDep,
     basis: BasisDep,
@@ -150,7 +150,7 @@ def rates_report(
 
 
 @router.get("/portfolio", summary="Portfolio valuation for a pledge loan (质押估值报告)",
-            response_class=HTMLResponse)
+            response_class=Response)
 def portfolio_report(
     _caller: BankReaderDep,
     basis: BasisDep,
