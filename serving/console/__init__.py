@@ -18,11 +18,20 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def console_routers() -> list[APIRouter]:
     """Every router of the console."""
-    from serving.console import model_review, pledge, profile, quoting, search, signin, supervision
+    from serving.console import (
+        model_review,
+        pledge,
+        profile,
+        quoting,
+        report_pages,
+        search,
+        signin,
+        supervision,
+    )
 
     return [
         signin.router, search.router, profile.router, quoting.router, pledge.router,
-        supervision.router, model_review.router,
+        supervision.router, model_review.router, report_pages.router,
     ]
 
 

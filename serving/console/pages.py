@@ -40,6 +40,9 @@ CONSOLE_PAGES: tuple[Page, ...] = (
     Page("record", "/console/assessments/{assessment_id}", "nav.assessments",
          frozenset(r.value for r in CallerRole), in_nav=False),
     Page("models", "/console/models", "nav.models", frozenset({"scientist", "regulator"})),
+    # Market and rates for insurers and the regulator, portfolio valuations for banks.
+    Page("reports", "/console/reports", "nav.reports",
+         frozenset({"underwriter", "bank", "regulator"})),
 )
 
 

@@ -51,8 +51,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "premium_volume": ("Gross premium", "毛保费"),
     "reasons_en": ("Main reasons", "主要原因"), "reasons_zh": ("Main reasons", "主要原因"),
     "name_en": ("Axis", "维度"), "name_zh": ("Axis", "维度"), "axis": ("Axis key", "维度代码"),
-    "mean_contribution": ("Mean contribution", "平均贡献"),
-    "value_weighted_contribution": ("P50-weighted contribution", "按P50加权贡献"),
+    "mean_log_contribution": ("Mean log-value contribution", "平均对数价值贡献"),
+    "base_p50": ("Base value", "基准价值"),
     "in_force": ("In force", "有效"), "base_value": ("Base value", "基准值"),
     "raw_score": ("log P50", "log P50"), "decision": ("Decision", "结论"),
     "unit": ("Unit", "单位"),
@@ -124,12 +124,16 @@ def _rows(table: ReportTable, lang: str) -> tuple[list[str], list[list[str]], bo
 
 
 def render_html(
-    report: Report, lang: str, csv_link: Callable[[str], str] | None = None
+    report: Report,
+    lang: str,
+    csv_link: Callable[[str], str] | None = None,
+    lang_link: Callable[[str], str] | None = None,
 ) -> str:
     """The report as one self-contained HTML page in `lang` (charts inline, no network).
 
     Each chart and long table links its CSV: `<table>.csv` beside the page by default, or
-    `csv_link(table)` (the API links the same report's CSV download).
+    `csv_link(table)` (the API links the same report's CSV download). The footer links the page
+    in the other language: `report.<lang>.html` beside it by default, or `lang_link(lang)`.
     """
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
@@ -152,11 +156,13 @@ def render_html(
         sections.append({"key": s.key, "title": s.title.get(lang),
                          "paragraphs": [p.get(lang) for p in s.paragraphs],
                          "tables": tables, "charts": charts})
+    other = "zh" if lang == "en" else "en"
     template = _TEMPLATES.get_template("report.html.j2")
     return template.render(
         lang=lang, title=report.title.get(lang), subtitle=report.subtitle.get(lang),
         cover=[(c.label.get(lang), c.value) for c in report.cover],
-        sections=sections, other_lang="zh" if lang == "en" else "en",
+        sections=sections, other_lang=other,
+        other_href=lang_link(other) if lang_link else f"report.{other}.html",
         csv_label="CSV" if lang == "en" else "数据表 CSV",
         rows_note=("first {shown} of {rows} rows; all in" if lang == "en"
                    else "仅显示前{shown}行（共{rows}行），全部数据见"),

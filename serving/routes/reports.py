@@ -94,7 +94,10 @@ class ReportAnswer:
         def link(name: str) -> str:
             return str(self.request.url.include_query_params(format="csv", table=name))
 
-        return HTMLResponse(render_html(report, self.lang, csv_link=link))
+        def other(lang: str) -> str:
+            return str(self.request.url.include_query_params(lang=lang))
+
+        return HTMLResponse(render_html(report, self.lang, csv_link=link, lang_link=other))
 
 
 def report_answer(
