@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from features.registry import ASSIGNEE_KINDS, CPC_SECTIONS, INDUSTRIES
+from features.registry import CPC_SECTIONS, INDUSTRIES
+from features.schema import ASSIGNEE_KINDS
 from serving.auth import Caller, CallerRole
 from serving.console.access import PageForbiddenError, page_caller
 from serving.console.forms import FormErrors, service_errors, split_ids

@@ -157,7 +157,9 @@ def test_regulator_builds_the_market_report_in_the_browser(
     charts = frame.locator("figure.chart svg")
     assert charts.count() > 3
     box = charts.first.bounding_box()
-    assert box is not None and box["width"] > 200 and box["height"] > 80
+    assert box is not None
+    assert box["width"] > 200
+    assert box["height"] > 80
     assert frame.locator("dl.cover dd").count() >= 5
     page.screenshot(path=str(screenshot_dir / "reports-market.png"), full_page=True)
     # A bad take-up rate comes back on the form, in the user's language.
