@@ -286,7 +286,8 @@ def build_portfolio_report(basis: ReportBasis, req: PortfolioRequest) -> Report:
                   "patents not in force are valued at 0 and not pledged.",
                   "价值模型给出的每件专利估值区间及主要原因；失效专利估值为0，不计入质押。")],
             [ReportTable("portfolio_patents", Text("Patents", "专利清单"), patents, 25,
-                         hidden=("base_value", "raw_score", "in_force",
+                         # base_p50 is the model's one base value (in the axes table).
+                         hidden=("base_value", "raw_score", "in_force", "base_p50",
                                  *(f"{a}_log" for a in VALUE_AXES)))],
             [ReportChart("portfolio_patents", Text("P10 / P50 / P90 of the 15 most valuable "
                                                    "patents", "估值最高的15件专利的P10/P50/P90"),

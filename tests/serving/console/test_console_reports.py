@@ -187,7 +187,7 @@ def test_bank_builds_a_portfolio_report_in_chinese(
     rows = frame.locator("table[data-table=portfolio_patents] tbody tr")
     assert rows.count() == len(trained_ids["patents"])
     assert frame.locator("table[data-table=value_axes] tbody tr").count() == 4
-    page.screenshot(path=str(screenshot_dir / "reports-portfolio.zh.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "reports-portfolio-zh.png"), full_page=True)
     with page.expect_download() as download:
         page.click("#report-zip")
     names = zipfile.ZipFile(download.value.path()).namelist()
