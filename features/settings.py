@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         min_length=16,
         description="Optional bootstrap admin key accepted in addition to stored keys.",
     )
+    monitoring_window_days: int = Field(
+        default=30, ge=1, le=366,
+        description="Days of served traffic (up to today) the model monitoring PSI is taken over.",
+    )
+    monitoring_flush_seconds: float = Field(
+        default=30.0, ge=0.0, le=3600.0,
+        description="Longest time served-row summaries stay in memory before they are stored.",
+    )
     log_level: str = Field(default="INFO", description="Logging level name.")
     online_store_url: str | None = Field(
         default=None,

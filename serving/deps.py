@@ -21,6 +21,7 @@ from serving.dataset import DatasetHandle
 from serving.errors import AuthenticationError, DatasetUnavailableError, PermissionDeniedError
 from serving.metrics import ServiceMetrics
 from serving.modelset import ModelSet
+from serving.monitoring import ServingMonitor
 from serving.tables import Assessment
 
 API_KEY_HEADER = "X-API-Key"
@@ -45,6 +46,12 @@ def get_metrics(request: Request) -> ServiceMetrics:
     """The app's Prometheus metrics."""
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
+
+
+def get_monitor(request: Request) -> ServingMonitor:
+    """The app's model monitor (served-row summaries)."""
+    monitor: ServingMonitor = request.app.state.monitor
+    return monitor
 
 
 def get_models(request: Request) -> ModelSet:
@@ -74,6 +81,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 ModelsDep = Annotated[ModelSet, Depends(get_models)]
+MonitorDep = Annotated[ServingMonitor, Depends(get_monitor)]
 DatasetDep = Annotated[DatasetHandle, Depends(get_dataset)]
 
 

@@ -19,7 +19,7 @@ from serving.claims.tables import ClaimRecord
 from serving.errors import InvalidInputError
 from serving.scoring.context import ScoringContext
 from serving.scoring.entities import (
-    class_severity_frame,
+    class_only_severity_frame,
     request_patent_features,
     severity_frame,
 )
@@ -73,7 +73,7 @@ def estimate_claim(
         patents = request_patent_features(ctx.cursor, [ref], ctx.as_of)
         frame = severity_frame(patents, kind)
     else:
-        frame = class_severity_frame(inc.get("product_class"), kind)
+        frame = class_only_severity_frame(inc.get("product_class"), kind)
     served = ctx.models.require("severity")
     out = predict(served, frame)
     cost = rounded(Decimal(str(float(out["expected_cost"].iloc[0]))), cur)

@@ -310,6 +310,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
                            "无法读取模型注册表：{message}"),
     "models.no_calibration": ("No calibration data logged for this version.",
                               "该版本未记录校准数据。"),
+    "models.validation": ("Validation report", "模型验证报告"),
+    "models.no_validation": ("Not validated yet: run `patentrisk validate --task {task}`.",
+                             "尚未验证：请运行 `patentrisk validate --task {task}`。"),
+    "models.no_report": ("No validation report is logged for the champion of task {task}.",
+                         "任务 {task} 的冠军模型尚无验证报告。"),
 }
 
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models.policy import Applicant, ApplicantRole, Policy, Product
+from models.policy.circumstances import KnownCircumstance
 from models.policy.cover import CoverSchedule, pro_rata_change, schedule_cover
 from models.policy.errors import QuoteInputError
 from models.policy.lifecycle import (
@@ -202,6 +203,7 @@ def bind_policy(session: Session, policy: Policy, actor: Actor, req: BindRequest
     except QuoteInputError as exc:
         raise input_error(exc) from None
     patents, classes = _insured_objects(quote, req, product)
+    known = _known_circumstances(req, product, actor.today)
     cur = policy.currency
     gross = _money(out["gross_premium"], cur)
     expected = _money(out["premium"]["expected_loss"], cur)
@@ -237,6 +239,7 @@ def bind_policy(session: Session, policy: Policy, actor: Actor, req: BindRequest
         "referral_reason": req.referral_reason,
         "subsidy": json_safe(subsidy.model_dump(mode="json")),
         "quote_request": quote.request,
+        "known_circumstances": known,
     }
     _add_version(session, head, 1, "bind", cover.start_date, actor, req.reason, gross,
                  rounded(Decimal(str(subsidy.amount)), cur), gross,
@@ -244,6 +247,29 @@ def bind_policy(session: Session, policy: Policy, actor: Actor, req: BindRequest
                  document)
     session.flush()
     return policy_body(session, head, actor.today)
+
+
+def _known_circumstances(req: BindRequest, product: Product, today: dt.date
+                         ) -> list[dict[str, Any]]:
+    """The declared known circumstances as stored JSON; 422 naming the item when one is wrong."""
+    if req.known_circumstances and product is Product.PLEDGE_LOAN:
+        raise InvalidInputError(
+            "known_circumstances", "insurance_only",
+            "known_circumstances: declared for enforcement and liability cover only",
+        )
+    out = []
+    for i, c in enumerate(req.known_circumstances):
+        if c.date > today:
+            raise InvalidInputError(
+                f"known_circumstances[{i}].date", "not_after_binding",
+                f"known_circumstances[{i}].date must be on or before the binding day {today}, "
+                f"got {c.date}",
+            )
+        circumstance = KnownCircumstance(kind=c.kind, counterparty=c.counterparty.strip(),
+                                         patent_ids=tuple(c.patent_ids), date=c.date,
+                                         description=c.description)
+        out.append(circumstance.model_dump(mode="json"))
+    return out
 
 
 def _add_version(
@@ -337,7 +363,8 @@ def policy_body(session: Session, head: PolicyRecord, today: dt.date,
             subsidy_change=from_minor(version.subsidy_change_minor, cur),
         ),
         cancelled_from=head.cancelled_from, created_at=head.created_at,
-        updated_at=version.created_at,
+        updated_at=version.created_at, bound_on=head.created_at.date(),
+        known_circumstances=doc.get("known_circumstances", []),
     )
     return out.model_dump(mode="json")
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from models.policy import Policy
 from serving.errors import InvalidInputError, UnavailableError
 from serving.modelset import ModelSet
 from serving.reports.document import CoverItem, Text
+from serving.scoring.explanations import predict
 
 Progress = Callable[[str], None]
 # Reports look back several years from their date; before this there is no patent data to show.
@@ -41,6 +43,15 @@ class ReportBasis:
         if self.models.policy is None:
             raise UnavailableError("no rating policy is loaded; try again after a reload")
         return self.models.policy
+
+    def score(self, task: str, frame: pd.DataFrame, namespace: str | None = None,
+              stored_ids: Sequence[str] = ()) -> pd.DataFrame:
+        """The task model's outputs with explanations (a `serving.scoring.lending.Scorer`).
+
+        Reports score through the pipelines for their own date, not from the online store, and
+        are not serving traffic: they are not counted into the day's monitoring.
+        """
+        return predict(self.models.require(task), frame)
 
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless each task has a model and a policy is set."""

@@ -52,7 +52,8 @@ from serving.reports.document import (
     ReportTable,
     Text,
 )
-from serving.scoring.entities import class_severity_frame, severity_frame
+from serving.reports.liability_costs import liability_claim_costs
+from serving.scoring.entities import severity_frame
 from serving.scoring.explanations import predict_unexplained
 
 PRODUCT_NAMES = {
@@ -344,10 +345,7 @@ def quotes(
         ff = firm_features(cur, t, assignee_ids=makers.index.tolist()) \
             .drop(columns="as_of").set_index("assignee_id")
         p = predict_unexplained(basis.models.require("liability"), ff)["probability"]
-        sev_in = pd.concat([class_severity_frame(c, "liability") for c in makers["cpc_class"]],
-                           ignore_index=True)
-        sev_in.index = makers.index
-        cost = predict_unexplained(basis.models.require("severity"), sev_in)["expected_cost"]
+        cost = liability_claim_costs(basis, makers["cpc_class"], t)
         for firm, cls in zip(makers.index, makers["cpc_class"], strict=True):
             prob = float(p.loc[firm])
             q = quote_insurance(policy, Product.LIABILITY, prob, float(cost.loc[firm]),

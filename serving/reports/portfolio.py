@@ -108,7 +108,7 @@ def portfolio_tables(basis: ReportBasis, req: PortfolioRequest) -> dict[str, Any
     borrower, ids = _borrower_and_ids(basis, req)
     basis.progress("values")
     refs = [PatentRef(patent_id=p) for p in ids]
-    items, _total, feats = value_items(basis.cursor, basis.models, refs, basis.as_of)
+    items, _total, feats = value_items(basis.cursor, basis.score, refs, basis.as_of)
     held = patents_in_force(basis.cursor, basis.as_of).set_index("patent_id")
     rows = []
     for item in items:
@@ -219,7 +219,7 @@ def _quote(
 
     def run(value: float) -> Any:
         try:
-            return quote_pledge_loan(basis.cursor, basis.models, basis.as_of,
+            return quote_pledge_loan(basis.cursor, basis.models, basis.score, basis.as_of,
                                      FirmRef(assignee_id=borrower), value, term_months, refs,
                                      its, total, appraised, applicant, 0.0, features)[0]
         except (IneligibleError, QuoteInputError) as exc:

@@ -33,8 +33,9 @@ from serving.reports.document import (
     ReportTable,
     Text,
 )
+from serving.reports.liability_costs import liability_claim_costs
 from serving.reports.market import PRODUCT_NAMES
-from serving.scoring.entities import class_severity_frame, severity_frame
+from serving.scoring.entities import severity_frame
 from serving.scoring.explanations import predict_unexplained
 
 CONFIDENCE = 0.95
@@ -95,10 +96,13 @@ def liability_backtest(basis: ReportBasis, years: list[int]) -> pd.DataFrame:
     frame = snaps.set_index("entity_id")
     p = predict_unexplained(basis.models.require("liability"),
                 frame[task_features("liability")])["probability"].to_numpy()
-    classes = main.reindex(frame.index).tolist()
-    by_class = {c: class_severity_frame(c, "liability") for c in set(classes)}
-    sev_in = pd.concat([by_class[c] for c in classes], ignore_index=True)
-    cost = predict_unexplained(basis.models.require("severity"), sev_in)["expected_cost"].to_numpy()
+    # Each firm-year's claim cost as a liability quote on that date would have priced it.
+    classes = main.reindex(frame.index)
+    cost = np.empty(len(frame))
+    for day in sorted(set(frame["as_of"])):
+        rows = np.flatnonzero((frame["as_of"] == day).to_numpy())
+        at = classes.iloc[rows]  # one row per firm on each date
+        cost[rows] = liability_claim_costs(basis, at, pd.Timestamp(day).date()).to_numpy()
     # What the claims cost: damages and defence costs of the cases the firm was sued in, in Y.
     costs = basis.cursor.execute(
         "SELECT defendant_id AS unit, year(filed_date) AS year, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,13 +18,16 @@ from serving.deps import (
     CursorDep,
     DatasetDep,
     ModelsDep,
+    MonitorDep,
     RecorderDep,
     SessionDep,
     SettingsDep,
 )
 from serving.errors import UnavailableError
 from serving.modelset import ModelSet
+from serving.monitoring import ServingMonitor
 from serving.online.view import OnlineView
+from serving.scoring.explanations import model_features, scored_rows
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,26 @@ class ScoringContext:
     # The online store's generation in service when the request started (as of `as_of`), or
     # None: stored entities are then computed through the pipelines per request.
     online: OnlineView | None = None
+    monitor: ServingMonitor | None = None
+
+    def predict(self, task: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score `frame` with the task's model and count the rows into the day's monitoring."""
+        return self.score(task, frame)
+
+    def score(
+        self, task: str, frame: pd.DataFrame, namespace: str | None = None,
+        stored_ids: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        """The task model's outputs for `frame`, counted into the day's monitoring.
+
+        Rows of `stored_ids` come from the online store when it holds this model's outputs
+        (`scored_rows`); the others are predicted here. Both are monitored alike.
+        """
+        served = self.models.require(task)
+        out = scored_rows(served, frame, self.online, namespace, stored_ids)
+        if self.monitor is not None:
+            self.monitor.observe(served, frame.reindex(columns=model_features(served)), out)
+        return out
 
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""
@@ -64,6 +88,7 @@ def get_scoring_context(
     cursor: CursorDep,
     settings: SettingsDep,
     session: SessionDep,
+    monitor: MonitorDep,
 ) -> ScoringContext:
     """The scoring context of one request (the caller is checked first, then the dataset).
 
@@ -76,7 +101,7 @@ def get_scoring_context(
     view = service.view if service is not None else None
     return ScoringContext(
         models=models, cursor=cursor, tables=dataset.tables, as_of=as_of,
-        session=session, recorder=recorder,
+        session=session, recorder=recorder, monitor=monitor,
         online=view if view is not None and view.as_of == as_of else None,
     )
 

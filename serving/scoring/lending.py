@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
@@ -30,7 +30,7 @@ from serving.scoring.entities import (
     require_firm,
     require_in_force,
 )
-from serving.scoring.explanations import explanation, feature_record, predict, scored_rows
+from serving.scoring.explanations import explanation, feature_record
 from serving.scoring.records import record_and_answer
 from serving.scoring.schemas import (
     FirmRef,
@@ -48,12 +48,22 @@ def patent_values(
     ctx: ScoringContext, refs: list[PatentRef]
 ) -> tuple[list[dict[str, Any]], dict[str, float], pd.DataFrame]:
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features."""
-    return value_items(ctx.cursor, ctx.models, refs, ctx.as_of, ctx.patent_features, ctx.online)
+    return value_items(ctx.cursor, ctx.score, refs, ctx.as_of, ctx.patent_features,
+                       ctx.online)
+
+
+class Scorer(Protocol):
+    """Scores a feature frame with a task's model (`ScoringContext.score`, or a report's)."""
+
+    def __call__(self, task: str, frame: pd.DataFrame, namespace: str | None = None,
+                 stored_ids: Sequence[str] = ()) -> pd.DataFrame:
+        """The task model's contract frame for `frame` (index kept)."""
+        ...
 
 
 def value_items(
     cursor: duckdb.DuckDBPyConnection,
-    models: ModelSet,
+    score: Scorer,
     refs: Sequence[PatentRef],
     as_of: dt.date,
     computed: pd.DataFrame | None = None,
@@ -61,12 +71,14 @@ def value_items(
 ) -> tuple[list[dict[str, Any]], dict[str, float], pd.DataFrame]:
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features.
 
-    `computed` and `online` are the request's precomputed features and online store view (as
-    of `as_of`), if any; reports for any date pass neither and compute through the pipelines.
+    `score` scores with the models in service (a request's `ScoringContext.score` reads the
+    online store and counts into monitoring); `computed` and `online` are the request's
+    precomputed features and online store view (as of `as_of`), if any. Reports for any date
+    pass neither and compute through the pipelines.
     """
     patents = request_patent_features(cursor, refs, as_of, computed, online)
-    out = scored_rows(models.require("value"), patents, online, "patent",
-                      [r.patent_id for r in refs if r.patent_id is not None])
+    out = score("value", patents, "patent",
+                [r.patent_id for r in refs if r.patent_id is not None])
     items: list[dict[str, Any]] = []
     # `scored_rows` keeps the patents' index, so row i of `out` scores row i of `patents`.
     for i, (pid, scored) in enumerate(out.iterrows()):
@@ -144,7 +156,7 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
     used = subsidy_used_this_year(ctx.session, applicant.applicant_id, utc_now())
     try:
         quote, loans, d_out = quote_pledge_loan(
-            ctx.cursor, ctx.models, ctx.as_of, req.borrower, req.requested_amount,
+            ctx.cursor, ctx.models, ctx.score, ctx.as_of, req.borrower, req.requested_amount,
             req.term_months, req.pledged, items, total, req.appraised_value, applicant, used,
             patents, ctx.online,
         )
@@ -191,6 +203,7 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
 def quote_pledge_loan(
     cursor: duckdb.DuckDBPyConnection,
     models: ModelSet,
+    score: Scorer,
     as_of: dt.date,
     borrower: FirmRef,
     requested_amount: float,
@@ -226,7 +239,7 @@ def quote_pledge_loan(
     )
     loans = _loan_features(cursor, online, loan, patents).drop(columns="as_of")
     loans = loans.set_index("loan_id")
-    d_out = predict(models.require("default"), loans)
+    d_out = score("default", loans)
     probability = float(d_out["probability"].iloc[0])
     types = [i["patent_type"] or "unknown" for i in items]
     if models.policy is None:

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from features.settings import Settings
+from features.store import TableStore
 from serving import crud
 from serving.app import create_app
 from serving.auth import CallerRole
@@ -30,6 +31,27 @@ CENT = D("0.01")
 def world(trained_ids: dict[str, object]) -> dict[str, object]:
     """In-force patents of one firm with financials and product classes, and product makers."""
     return trained_ids
+
+
+@pytest.fixture(scope="module")
+def collateral(trained_settings: Settings, world: dict[str, object]) -> list[str]:
+    """The firm's three most cited patents in force (citations known by the world's end).
+
+    Citations are what a lender values in a pledge (the default model's `pledged_citations_*`),
+    and the tiny world's default model declines a pledge of uncited patents; the firm's newest
+    patents (`world["patents"]`) are not yet cited.
+    """
+    con = TableStore(trained_settings.dataset_dir).connect()
+    rows = con.execute(
+        "SELECT p.patent_id FROM patents p LEFT JOIN citations c "
+        "ON c.cited_patent_id = p.patent_id AND c.citation_date <= DATE '2025-12-31' "
+        "WHERE p.assignee_id = ? AND p.grant_date IS NOT NULL "
+        "AND p.expiry_date > DATE '2025-12-31' AND p.patent_id NOT IN (SELECT patent_id "
+        "FROM legal_events WHERE event_type IN ('lapsed', 'invalidated')) "
+        "GROUP BY 1 ORDER BY count(c.citing_patent_id) DESC, 1 LIMIT 3", [world["firm"]],
+    ).fetchall()
+    con.close()
+    return [r[0] for r in rows]
 
 
 @pytest.fixture
@@ -260,12 +282,15 @@ def test_concurrent_payments_never_pass_the_aggregate_limit(app: tuple, world: d
     assert paid == D(100_000)
 
 
-def test_pledge_loan_guarantee_claim_shares_the_lenders_loss(app: tuple, world: dict) -> None:
+def test_pledge_loan_guarantee_claim_shares_the_lenders_loss(
+    app: tuple, world: dict, collateral: list[str]
+) -> None:
     """Reserve from the value model's P10; after the sale the insurer pays 60 % of the loss."""
     client, keys = app
     loan = _ok(client.post("/v1/loans/assessments", headers=_h(keys, "bank"), json={
         "borrower": {"assignee_id": world["firm"]}, "requested_amount": 50_000,
-        "term_months": 12, "pledged": [{"patent_id": p} for p in world["patents"]]}))
+        "term_months": 12, "pledged": [{"patent_id": p} for p in collateral]}))
+    assert loan["decision"] != "decline", loan["explanation"]["reasons"]
     exposure = min(D(str(loan["requested_amount"])), D(str(loan["max_loan"]))).quantize(CENT)
     assert exposure > 0, loan
     policy = _ok(client.post("/v1/policies", headers=_h(keys, "bank"), json={
