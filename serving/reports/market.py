@@ -262,7 +262,9 @@ def _manufacturers(basis: ReportBasis, filters: MarketFilters) -> pd.DataFrame:
     if filters.cpc_section is not None:
         in_section = tech.loc[tech["cpc_class"].str[0] == filters.cpc_section, "assignee_id"]
         tech = tech[tech["assignee_id"].isin(set(in_section))]
-    tech = tech.sort_values(["assignee_id", "weight", "cpc_class"], ascending=[True, False, True])
+    # The main class as a liability quote takes it: largest weight, then the larger class name.
+    tech = tech.sort_values(["assignee_id", "weight", "cpc_class"],
+                            ascending=[True, False, False])
     return tech.groupby("assignee_id").first()
 
 

@@ -91,7 +91,8 @@ def liability_backtest(basis: ReportBasis, years: list[int]) -> pd.DataFrame:
     if snaps.empty:
         return pd.DataFrame()
     main = basis.cursor.execute(
-        "SELECT assignee_id, arg_max(cpc_class, weight) AS cls FROM firm_technology GROUP BY 1"
+        "SELECT assignee_id, arg_max(cpc_class, (weight, cpc_class)) AS cls FROM firm_technology "
+        "GROUP BY 1"
     ).df().set_index("assignee_id")["cls"]
     frame = snaps.set_index("entity_id")
     p = predict_unexplained(basis.models.require("liability"),

@@ -144,3 +144,21 @@ def test_bad_filters_name_the_field(field: str, kwargs: dict) -> None:
 def test_bad_take_up_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="take_up"):
         MarketParams(take_up=(0.0, 0.5))
+
+
+def test_liability_claim_costs_are_the_quotes(basis, scoring_client, scoring_keys) -> None:
+    from serving.reports.liability_costs import liability_claim_costs
+    from serving.reports.market import _manufacturers
+
+    makers = _manufacturers(basis, MarketFilters())["cpc_class"]
+    # Firms of different main classes, priced as one liability quote each.
+    picked = makers.drop_duplicates().head(4)
+    costs = liability_claim_costs(basis, picked, basis.as_of)
+    for firm, cost in costs.items():
+        answer = scoring_client.post("/v1/quotes/liability", json={
+            "firm": {"assignee_id": firm},
+            "applicant": {"applicant_id": firm, "role": "manufacturer"},
+            "cover_limit": 2_000_000, "deductible": 0},
+            headers={"X-API-Key": scoring_keys["underwriter"]})
+        assert answer.status_code == 200, answer.text
+        assert cost == pytest.approx(answer.json()["expected_claim_cost"], rel=1e-6), firm
