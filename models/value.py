@@ -162,14 +162,17 @@ class ValueQuantileModel(RegressorMixin, BoostedModel):
         p50: np.ndarray = np.exp(self.log_quantiles(X)["p50"].to_numpy())
         return p50
 
-    def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
+    def score_frame(self, X: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
         """Contract output: `p10`, `p50`, `p90`, `raw_score` (log P50), `shap_base`, `shap__*`.
 
-        Plus `base_output`: the P50 value with every contribution removed.
+        Plus `base_output`: the P50 value with every contribution removed. `explain=False`
+        returns only the quantiles and `raw_score` (tree SHAP costs far more than scoring).
         """
         logq = self.log_quantiles(X)
         out = pd.DataFrame(np.exp(logq.to_numpy()), index=logq.index, columns=logq.columns)
         out["raw_score"] = logq["p50"]
+        if not explain:
+            return out
         frame = pd.concat([out, self.contributions(X)], axis=1)
         shap = frame.filter(like=SHAP_PREFIX).to_numpy().sum(axis=1)
         frame[BASE_OUTPUT] = np.exp(logq["p50"].to_numpy() - shap)

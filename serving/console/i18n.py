@@ -33,6 +33,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "nav.regulator": ("Supervision", "监管"),
     "nav.assessments": ("Assessments", "评估记录"),
     "nav.models": ("Models", "模型"),
+    "nav.reports": ("Reports", "报告"),
     # sign-in
     "signin.title": ("Sign in", "登录"),
     "signin.with_password": ("With username and password", "用户名和密码"),
@@ -61,6 +62,45 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "error.unavailable": ("Not available right now: {message}", "暂不可用：{message}"),
     "error.back": ("Back to the console", "返回平台首页"),
     "form.fix": ("Please correct the fields marked below.", "请更正下方标注的字段。"),
+    # reports (serving/console/report_pages.py)
+    "reports.title": ("Reports", "分析报告"),
+    "reports.kind.market": ("Market and demand", "市场与需求分析"),
+    "reports.kind.rates": ("Rate adequacy", "费率充足性回测"),
+    "reports.kind.portfolio": ("Portfolio valuation", "质押组合估值"),
+    "reports.about.market": (
+        "Patents in force, litigation observed and expected, eligible firms, premium volume and "
+        "subsidy budget at the take-up rates, expected loss ratio and concentration of risk.",
+        "有效专利存量、实际与模型预期诉讼、可投保企业、按投保率测算的保费规模和补贴预算、"
+        "预期赔付率及风险集中度。"),
+    "reports.about.rates": (
+        "The rate table backtested per product, grade and past year: premium charged against "
+        "the losses in the data, actual / expected claims with a 95 % interval.",
+        "按险种、评级和年度回测费率表：应收保费与数据中的实际损失对比，"
+        "实际/预期出险比及其95%置信区间。"),
+    "reports.about.portfolio": (
+        "A borrower's patents in force (or the listed patents) valued P10/P50/P90 with reasons "
+        "and the GB/T 42748-2023 axes, loan-to-value, default probability, grade and stress.",
+        "借款人的有效专利（或所列专利）的P10/P50/P90估值及原因、GB/T 42748-2023维度、"
+        "质押率、违约概率、评级与压力测试。"),
+    "reports.as_of": ("Report date (optional)", "报告基准日（可选）"),
+    "reports.region": ("Owner region", "权利人地区"),
+    "reports.industry": ("Industry", "行业"),
+    "reports.owner_kind": ("Owner kind", "权利人类型"),
+    "reports.cpc_section": ("CPC section", "CPC 部"),
+    "reports.take_up": ("Take-up rates (comma-separated)", "投保率（逗号分隔）"),
+    "reports.years_market": ("Years of litigation shown", "显示的诉讼年数"),
+    "reports.years_rates": ("Past years backtested", "回测年数"),
+    "reports.borrower": ("Borrower firm id", "借款企业编号"),
+    "reports.amount": ("Requested amount (default: the policy's max loan)",
+                       "申请金额（默认：政策最高可贷额）"),
+    "reports.patents": ("…or patent ids (one per line or separated by ';' or ',')",
+                        "……或专利号（每行一个，或以“;”“,”分隔）"),
+    "reports.build": ("Build the report", "生成报告"),
+    "reports.wait": ("On a large dataset a report takes up to a minute or two.",
+                     "数据量大时生成报告可能需要一到两分钟。"),
+    "reports.zip": ("Download (HTML + CSV, zip)", "下载（HTML + CSV，zip）"),
+    "reports.open_page": ("Open as a page", "单独打开"),
+    "reports.csv": ("CSV tables", "CSV 数据表"),
     # search
     "search.title": ("Patent search", "专利检索查询"),
     "search.q": ("Id or title words", "专利号或标题关键词"),
