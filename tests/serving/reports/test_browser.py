@@ -20,8 +20,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Read at import: the suite's autouse fixture clears PATENTRISK_* variables, these are not.
 SHOTS_DIR = os.environ.get("REPORTS_SCREENSHOT_DIR")
 PAGES_DIR = os.environ.get("REPORTS_UNDER_TEST")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -58,48 +56,45 @@ def world_pages(basis, written, raw, tmp_path_factory) -> dict[str, WrittenRepor
 
 @pytest.mark.parametrize("kind", ["market", "rates", "portfolio"])
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_report_renders_offline(pages, kind: str, lang: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_report_renders_offline(pages, chromium, kind: str, lang: str, tmp_path: Path) -> None:
     shots = Path(SHOTS_DIR or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     page_file = pages[kind][lang]
     blocked: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = context.new_page()
 
-            def route(r) -> None:  # noqa: ANN001 - playwright's Route
-                url = r.request.url
-                if url.startswith("file://") or url.startswith("http://127.0.0.1"):
-                    r.continue_()
-                else:
-                    blocked.append(url)
-                    r.abort()
+        def route(r) -> None:  # noqa: ANN001 - playwright's Route
+            url = r.request.url
+            if url.startswith("file://") or url.startswith("http://127.0.0.1"):
+                r.continue_()
+            else:
+                blocked.append(url)
+                r.abort()
 
-            page.route("**/*", route)
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(page_file.as_uri())
-            figures = page.locator("figure.chart svg")
-            assert figures.count() > 0
-            for i in range(figures.count()):
-                box = figures.nth(i).bounding_box()
-                assert box is not None
-                assert box["width"] > 200
-                assert box["height"] > 80
-            title = page.locator("h1").inner_text()
-            assert title
-            if lang == "zh":
-                assert any("\u4e00" <= ch <= "\u9fff" for ch in title)
-            assert page.locator("dl.cover dd").count() >= 5
-            page.screenshot(path=str(shots / f"{kind}.{lang}.png"), full_page=True)
-            page.emulate_media(media="print")
-            pdf = page.pdf(format="A4")
-            assert pdf[:4] == b"%PDF"
-        finally:
-            browser.close()
+        page.route("**/*", route)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        figures = page.locator("figure.chart svg")
+        assert figures.count() > 0
+        for i in range(figures.count()):
+            box = figures.nth(i).bounding_box()
+            assert box is not None
+            assert box["width"] > 200
+            assert box["height"] > 80
+        title = page.locator("h1").inner_text()
+        assert title
+        if lang == "zh":
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in title)
+        assert page.locator("dl.cover dd").count() >= 5
+        page.screenshot(path=str(shots / f"{kind}.{lang}.png"), full_page=True)
+        page.emulate_media(media="print")
+        pdf = page.pdf(format="A4")
+        assert pdf[:4] == b"%PDF"
+    finally:
+        context.close()
     assert blocked == [], f"the report tried to reach the network: {blocked}"
     assert errors == []
