@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from features.settings import Settings
 from serving import crud
-from serving.auth import ADMIN_BOOTSTRAP_KEY_ID, Caller, CallerRole, same_secret
+from serving.auth import ADMIN_BOOTSTRAP_KEY_ID, Caller, CallerRole, hash_key, same_secret
 from serving.dataset import DatasetHandle
 from serving.errors import AuthenticationError, DatasetUnavailableError, PermissionDeniedError
+from serving.key_cache import CallerCache
 from serving.metrics import ServiceMetrics
 from serving.modelset import ModelSet
 from serving.monitoring import ServingMonitor
@@ -95,24 +96,35 @@ CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
 
 
 def get_caller(
+    request: Request,
     settings: SettingsDep,
     session: SessionDep,
     api_key: Annotated[str | None, Security(api_key_scheme)] = None,
 ) -> Caller:
-    """The caller identified by the `X-API-Key` header; 401 without a valid, unrevoked key."""
+    """The caller identified by the `X-API-Key` header; 401 without a valid, unrevoked key.
+
+    A key found active is kept in the app's `CallerCache` for `api_key_cache_seconds`, so a
+    revocation takes effect at most that long after; other keys are looked up every time.
+    """
     if not api_key:
         raise AuthenticationError(f"missing API key: send it in the {API_KEY_HEADER} header")
     if settings.admin_api_key and same_secret(api_key, settings.admin_api_key):
         return Caller(
             key_id=ADMIN_BOOTSTRAP_KEY_ID, name="settings admin key", role=CallerRole.admin
         )
-    caller = crud.caller_for_key(session, api_key)
+    cache: CallerCache = request.app.state.caller_cache
+    key_hash = hash_key(api_key)
+    caller = cache.get(key_hash)
+    if caller is not None:
+        return caller
+    caller = crud.caller_for_key_hash(session, key_hash)
     # End the lookup's transaction so its connection goes back to the pool at once: the request
     # resolves further dependencies in other pool threads, and a connection held across them
     # deadlocks the pool under load (all threads waiting for connections held by waiting requests).
     session.rollback()
     if caller is None:
         raise AuthenticationError("invalid or revoked API key")
+    cache.put(key_hash, caller)
     return caller
 
 
