@@ -152,6 +152,15 @@ class ReferenceProfile:
         return {name: bins.counts(frame[name].to_numpy(dtype=np.float64, na_value=np.nan))
                 for name, bins in self.variables.items() if name in frame.columns}
 
+    def counts_of_columns(self, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Rows per bin of each profiled variable among `columns` (name -> float64 values).
+
+        What `counts` gives for a frame of those columns, without building one (a served
+        request bins one row: pandas per column would cost more than the binning).
+        """
+        return {name: bins.counts(columns[name])
+                for name, bins in self.variables.items() if name in columns}
+
     def psi_of_counts(self, counts: Mapping[str, Sequence[float] | np.ndarray]
                       ) -> dict[str, float]:
         """PSI of each variable's observed bin counts against the reference."""

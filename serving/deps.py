@@ -1,7 +1,9 @@
 """Request dependencies as `Annotated` aliases: settings, DB session, caller, models, dataset.
 
 Everything comes from `app.state` (filled by the lifespan), so tests build apps with their own
-settings or replace a dependency through `app.dependency_overrides`.
+settings or replace a dependency through `app.dependency_overrides`. Dependencies that only read
+`app.state` are `async def`: FastAPI runs a plain `def` dependency in a worker thread, a hop that
+costs more than such a dependency's work; those that wait on the database stay plain `def`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ api_key_scheme = APIKeyHeader(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings  # app.state is untyped: name the type
     return settings
@@ -43,25 +45,25 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_metrics(request: Request) -> ServiceMetrics:
+async def get_metrics(request: Request) -> ServiceMetrics:
     """The app's Prometheus metrics."""
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
 
 
-def get_monitor(request: Request) -> ServingMonitor:
+async def get_monitor(request: Request) -> ServingMonitor:
     """The app's model monitor (served-row summaries)."""
     monitor: ServingMonitor = request.app.state.monitor
     return monitor
 
 
-def get_models(request: Request) -> ModelSet:
+async def get_models(request: Request) -> ModelSet:
     """The model set in service when the request started (a reload does not change it midway)."""
     models: ModelSet = request.app.state.models
     return models
 
 
-def get_dataset(request: Request) -> DatasetHandle:
+def active_dataset(request: Request) -> DatasetHandle:
     """The opened active dataset; 503 when it is not present."""
     handle: DatasetHandle | None = request.app.state.dataset
     if handle is None:
@@ -69,6 +71,11 @@ def get_dataset(request: Request) -> DatasetHandle:
             f"the active dataset {request.app.state.settings.dataset!r} is not present"
         )
     return handle
+
+
+async def get_dataset(request: Request) -> DatasetHandle:
+    """The opened active dataset, as a dependency (`active_dataset`)."""
+    return active_dataset(request)
 
 
 # Paging of every list endpoint. The offset is capped so that no database is asked to skip more
@@ -135,7 +142,7 @@ def require_roles(*roles: CallerRole) -> Callable[..., Caller]:
     """A dependency admitting callers with one of `roles` (admin always); 403 for others."""
     allowed = ", ".join(sorted({r.value for r in roles} | {CallerRole.admin.value}))
 
-    def dependency(caller: CallerDep) -> Caller:
+    async def dependency(caller: CallerDep) -> Caller:
         if not caller.has_role(*roles):
             raise PermissionDeniedError(
                 f"role {caller.role.value!r} may not call this endpoint; allowed: {allowed}"
@@ -183,7 +190,9 @@ class AssessmentRecorder:
         return row
 
 
-def get_recorder(session: SessionDep, caller: CallerDep, metrics: MetricsDep) -> AssessmentRecorder:
+async def get_recorder(
+    session: SessionDep, caller: CallerDep, metrics: MetricsDep
+) -> AssessmentRecorder:
     """The assessment recorder of this request."""
     return AssessmentRecorder(session, caller, metrics)
 

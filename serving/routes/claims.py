@@ -28,7 +28,7 @@ from serving.claims.schemas import (
     ReserveRequest,
     SaleRequest,
 )
-from serving.deps import SessionDep, get_dataset, require_roles
+from serving.deps import SessionDep, active_dataset, require_roles
 from serving.idempotency import IdempotencyKey, run_once
 from serving.policies.service import Actor, current_version, schedule_from
 from serving.policies.tables import PolicyRecord
@@ -70,7 +70,7 @@ def notify(caller: NotifierDep, body: NotifyRequest, session: SessionDep, policy
     actor = Actor(caller, utc_now())
     case = None
     if body.case_id is not None:
-        dataset = get_dataset(request)
+        dataset = active_dataset(request)
         with dataset.cursor() as cur:
             case = referenced_suit(cur, dataset.tables, body.case_id)
     return _run(session, caller, idempotency_key, "POST /v1/claims", body.model_dump(mode="json"),
