@@ -80,7 +80,7 @@ def json_safe(value: Any) -> Any:
 
 
 ASSESSMENT_KINDS = frozenset(k.value for k in AssessmentKind)
-_INSERT_ASSESSMENT = sa.insert(Assessment)
+_INSERT_ASSESSMENT = sa.insert(Assessment.__table__)
 
 
 def record_assessment(
@@ -119,10 +119,11 @@ def record_assessment(
         "policy_hash": policy_hash,
         "status": status,
     }
-    # One INSERT through Core rather than the ORM's unit of work (which tracks, flushes and
-    # refreshes the object): the row is written once and never changed, so nothing is lost.
+    # One Core INSERT on the session's connection (its transaction), not the ORM's unit of work
+    # or bulk path (which track, flush and refresh an object): the row is written once and
+    # never changed, so nothing is lost, and the commit below is the session's as before.
     try:
-        session.execute(_INSERT_ASSESSMENT, values)
+        session.connection().execute(_INSERT_ASSESSMENT, values)
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()

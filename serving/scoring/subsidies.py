@@ -19,7 +19,7 @@ def subsidy_used_this_year(session: Session, applicant_id: str, now: dt.datetime
     """Subsidy granted to the applicant's policies bound in the calendar year of `now`."""
     # A Core SELECT of the two columns: the ORM's identity map and object loading cost more
     # than the read itself on the quote path, and the row is not changed here.
-    row = session.execute(
+    row = session.connection().execute(
         sa.select(SubsidyAccount.granted_minor, SubsidyAccount.currency).where(
             SubsidyAccount.applicant_id == applicant_id, SubsidyAccount.year == now.year
         )
