@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
+import anyio
 import duckdb
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from features.settings import Settings
 from serving import crud
@@ -102,16 +103,16 @@ def get_cursor(dataset: DatasetDep) -> Iterator[duckdb.DuckDBPyConnection]:
 CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     settings: SettingsDep,
-    session: SessionDep,
     api_key: Annotated[str | None, Security(api_key_scheme)] = None,
 ) -> Caller:
     """The caller identified by the `X-API-Key` header; 401 without a valid, unrevoked key.
 
     A key found active is kept in the app's `CallerCache` for `api_key_cache_seconds`, so a
-    revocation takes effect at most that long after; other keys are looked up every time.
+    revocation takes effect at most that long after; other keys are looked up every time, in
+    a worker thread with a session of their own (the event loop never waits on the database).
     """
     if not api_key:
         raise AuthenticationError(f"missing API key: send it in the {API_KEY_HEADER} header")
@@ -124,15 +125,18 @@ def get_caller(
     caller = cache.get(key_hash)
     if caller is not None:
         return caller
-    caller = crud.caller_for_key_hash(session, key_hash)
-    # End the lookup's transaction so its connection goes back to the pool at once: the request
-    # resolves further dependencies in other pool threads, and a connection held across them
-    # deadlocks the pool under load (all threads waiting for connections held by waiting requests).
-    session.rollback()
+    caller = await anyio.to_thread.run_sync(_look_up_caller, request.app.state.sessionmaker,
+                                            key_hash)
     if caller is None:
         raise AuthenticationError("invalid or revoked API key")
     cache.put(key_hash, caller)
     return caller
+
+
+def _look_up_caller(sessions: sessionmaker[Session], key_hash: str) -> Caller | None:
+    """The caller of an active key by its hash, in a session closed at once (connection freed)."""
+    with sessions() as session:
+        return crud.caller_for_key_hash(session, key_hash)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

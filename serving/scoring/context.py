@@ -80,7 +80,7 @@ class ScoringContext:
         return self.models.policy
 
 
-def get_scoring_context(
+async def get_scoring_context(
     request: Request,
     recorder: RecorderDep,
     models: ModelsDep,
@@ -92,10 +92,10 @@ def get_scoring_context(
 ) -> ScoringContext:
     """The scoring context of one request (the caller is checked first, then the dataset).
 
-    The caller lookup left a transaction open; ending it returns the database connection to the
-    pool for the CPU-bound scoring, so connections are held only to read subsidies and to store.
+    Nothing has used the request's session yet (the caller is looked up in a session of its
+    own), so no database connection is held during the CPU-bound scoring: connections are
+    checked out only to read subsidies and to store. `async`: it only reads `app.state`.
     """
-    session.rollback()
     as_of = dataset.as_of(settings)
     service = getattr(request.app.state, "online", None)
     view = service.view if service is not None else None
