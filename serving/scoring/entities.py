@@ -147,7 +147,7 @@ def patent_type_of(row: pd.Series) -> str | None:
 
 def severity_frame(patents: pd.DataFrame, claim_kind: str) -> pd.DataFrame:
     """Severity model inputs: the patent features with `claim_kind` set."""
-    frame = patents.reindex(columns=task_features("severity")).copy()
+    frame = patents.reindex(columns=task_features("severity"))  # a new frame: no .copy()
     frame["claim_kind"] = float(CLAIM_KINDS.index(claim_kind))
     return frame
 
