@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import sqlalchemy as sa
@@ -80,7 +80,7 @@ def json_safe(value: Any) -> Any:
 
 
 ASSESSMENT_KINDS = frozenset(k.value for k in AssessmentKind)
-_INSERT_ASSESSMENT = sa.insert(Assessment.__table__)
+_INSERT_ASSESSMENT = sa.insert(cast(sa.Table, Assessment.__table__))
 
 
 def record_assessment(

@@ -8,7 +8,7 @@ costs more than such a dependency's work; those that wait on the database stay p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 import anyio
@@ -142,7 +142,7 @@ def _look_up_caller(sessions: sessionmaker[Session], key_hash: str) -> Caller | 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def require_roles(*roles: CallerRole) -> Callable[..., Caller]:
+def require_roles(*roles: CallerRole) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting callers with one of `roles` (admin always); 403 for others."""
     allowed = ", ".join(sorted({r.value for r in roles} | {CallerRole.admin.value}))
 
