@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         min_length=16,
         description="Optional bootstrap admin key accepted in addition to stored keys.",
     )
+    api_key_cache_seconds: float = Field(
+        default=5.0, ge=0.0, le=60.0,
+        description="Longest time the service keeps a looked-up API key's caller in memory: a "
+        "key revoked in the store is refused at most this long after (0: look up every request).",
+    )
     monitoring_window_days: int = Field(
         default=30, ge=1, le=366,
         description="Days of served traffic (up to today) the model monitoring PSI is taken over.",

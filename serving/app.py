@@ -16,6 +16,7 @@ from serving.console import install_console
 from serving.database import make_engine, make_sessionmaker, migrate
 from serving.dataset import open_dataset
 from serving.errors import install_error_handlers
+from serving.key_cache import CallerCache
 from serving.limits import BodySizeLimitMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.modelset import ModelLoader, ModelSet, load_served_models
@@ -127,6 +128,7 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
     )
     app.state.settings = settings
     app.state.metrics = ServiceMetrics()
+    app.state.caller_cache = CallerCache(settings.api_key_cache_seconds)
     install_error_handlers(app)
     # Added last = outermost: metrics see every answer, including 413s from the body limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

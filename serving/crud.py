@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import sqlalchemy as sa
@@ -79,6 +79,10 @@ def json_safe(value: Any) -> Any:
     raise TypeError(f"cannot store a value of type {type(value).__name__} as JSON")
 
 
+ASSESSMENT_KINDS = frozenset(k.value for k in AssessmentKind)
+_INSERT_ASSESSMENT = sa.insert(cast(sa.Table, Assessment.__table__))
+
+
 def record_assessment(
     session: Session,
     *,
@@ -98,34 +102,36 @@ def record_assessment(
     Call it before returning the answer, and build the answer from the returned row (its JSON
     fields are what was stored, with NaN as null), so a stored record reads back identically.
     """
-    kinds = {k.value for k in AssessmentKind}
-    if kind not in kinds:
-        raise ValueError(f"assessment kind must be one of {sorted(kinds)}, got {kind!r}")
-    row = Assessment(
-        id=str(uuid.uuid4()),
-        kind=kind,
-        created_at=utc_now(),
-        caller_key_id=caller.key_id,
-        caller_role=caller.role.value,
-        request=json_safe(request),
-        features=json_safe(features),
-        outputs=json_safe(outputs),
-        explanation=json_safe(explanation),
-        model_versions=json_safe(model_versions),
-        policy_version=policy_version,
-        policy_hash=policy_hash,
-        status=status,
-    )
+    if kind not in ASSESSMENT_KINDS:
+        raise ValueError(f"assessment kind must be one of {sorted(ASSESSMENT_KINDS)}, got {kind!r}")
+    values = {
+        "id": str(uuid.uuid4()),
+        "kind": kind,
+        "created_at": utc_now(),
+        "caller_key_id": caller.key_id,
+        "caller_role": caller.role.value,
+        "request": json_safe(request),
+        "features": json_safe(features),
+        "outputs": json_safe(outputs),
+        "explanation": json_safe(explanation),
+        "model_versions": json_safe(model_versions),
+        "policy_version": policy_version,
+        "policy_hash": policy_hash,
+        "status": status,
+    }
+    # One Core INSERT on the session's connection (its transaction), not the ORM's unit of work
+    # or bulk path (which track, flush and refresh an object): the row is written once and
+    # never changed, so nothing is lost, and the commit below is the session's as before.
     try:
-        session.add(row)
+        session.connection().execute(_INSERT_ASSESSMENT, values)
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
-        log.error("assessment %s of kind %s not stored", row.id, kind, exc_info=exc)
+        log.error("assessment %s of kind %s not stored", values["id"], kind, exc_info=exc)
         raise AssessmentNotStoredError(
             "the assessment could not be stored, so no answer is given; try again"
         ) from exc
-    return row
+    return Assessment(**values)
 
 
 def get_assessment(session: Session, assessment_id: str) -> Assessment | None:
@@ -207,9 +213,15 @@ def revoke_api_key(session: Session, key_id: str) -> ApiKey:
 
 def caller_for_key(session: Session, raw_key: str) -> Caller | None:
     """The caller owning the active key `raw_key`, or None for unknown or revoked keys."""
-    row = session.scalar(
-        sa.select(ApiKey).where(ApiKey.key_hash == hash_key(raw_key), ApiKey.revoked_at.is_(None))
-    )
+    return caller_for_key_hash(session, hash_key(raw_key))
+
+
+def caller_for_key_hash(session: Session, key_hash: str) -> Caller | None:
+    """The caller owning the active key whose SHA-256 is `key_hash`, or None."""
+    row = session.execute(
+        sa.select(ApiKey.id, ApiKey.name, ApiKey.role)
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+    ).first()
     if row is None:
         return None
     return Caller(key_id=row.id, name=row.name, role=CallerRole(row.role))

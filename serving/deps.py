@@ -1,24 +1,28 @@
 """Request dependencies as `Annotated` aliases: settings, DB session, caller, models, dataset.
 
 Everything comes from `app.state` (filled by the lifespan), so tests build apps with their own
-settings or replace a dependency through `app.dependency_overrides`.
+settings or replace a dependency through `app.dependency_overrides`. Dependencies that only read
+`app.state` are `async def`: FastAPI runs a plain `def` dependency in a worker thread, a hop that
+costs more than such a dependency's work; those that wait on the database stay plain `def`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
+import anyio
 import duckdb
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from features.settings import Settings
 from serving import crud
-from serving.auth import ADMIN_BOOTSTRAP_KEY_ID, Caller, CallerRole, same_secret
+from serving.auth import ADMIN_BOOTSTRAP_KEY_ID, Caller, CallerRole, hash_key, same_secret
 from serving.dataset import DatasetHandle
 from serving.errors import AuthenticationError, DatasetUnavailableError, PermissionDeniedError
+from serving.key_cache import CallerCache
 from serving.metrics import ServiceMetrics
 from serving.modelset import ModelSet
 from serving.monitoring import ServingMonitor
@@ -30,7 +34,7 @@ api_key_scheme = APIKeyHeader(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings  # app.state is untyped: name the type
     return settings
@@ -42,25 +46,30 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_metrics(request: Request) -> ServiceMetrics:
+async def get_metrics(request: Request) -> ServiceMetrics:
     """The app's Prometheus metrics."""
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
 
 
-def get_monitor(request: Request) -> ServingMonitor:
+async def get_monitor(request: Request) -> ServingMonitor:
     """The app's model monitor (served-row summaries)."""
     monitor: ServingMonitor = request.app.state.monitor
     return monitor
 
 
-def get_models(request: Request) -> ModelSet:
-    """The model set in service when the request started (a reload does not change it midway)."""
+def models_in_service(request: Request) -> ModelSet:
+    """The model set in service now (a plain function for code outside dependencies)."""
     models: ModelSet = request.app.state.models
     return models
 
 
-def get_dataset(request: Request) -> DatasetHandle:
+async def get_models(request: Request) -> ModelSet:
+    """The model set in service when the request started (a reload does not change it midway)."""
+    return models_in_service(request)
+
+
+def active_dataset(request: Request) -> DatasetHandle:
     """The opened active dataset; 503 when it is not present."""
     handle: DatasetHandle | None = request.app.state.dataset
     if handle is None:
@@ -68,6 +77,11 @@ def get_dataset(request: Request) -> DatasetHandle:
             f"the active dataset {request.app.state.settings.dataset!r} is not present"
         )
     return handle
+
+
+async def get_dataset(request: Request) -> DatasetHandle:
+    """The opened active dataset, as a dependency (`active_dataset`)."""
+    return active_dataset(request)
 
 
 # Paging of every list endpoint. The offset is capped so that no database is asked to skip more
@@ -94,26 +108,40 @@ def get_cursor(dataset: DatasetDep) -> Iterator[duckdb.DuckDBPyConnection]:
 CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
 
 
-def get_caller(
+async def get_caller(
+    request: Request,
     settings: SettingsDep,
-    session: SessionDep,
     api_key: Annotated[str | None, Security(api_key_scheme)] = None,
 ) -> Caller:
-    """The caller identified by the `X-API-Key` header; 401 without a valid, unrevoked key."""
+    """The caller identified by the `X-API-Key` header; 401 without a valid, unrevoked key.
+
+    A key found active is kept in the app's `CallerCache` for `api_key_cache_seconds`, so a
+    revocation takes effect at most that long after; other keys are looked up every time, in
+    a worker thread with a session of their own (the event loop never waits on the database).
+    """
     if not api_key:
         raise AuthenticationError(f"missing API key: send it in the {API_KEY_HEADER} header")
     if settings.admin_api_key and same_secret(api_key, settings.admin_api_key):
         return Caller(
             key_id=ADMIN_BOOTSTRAP_KEY_ID, name="settings admin key", role=CallerRole.admin
         )
-    caller = crud.caller_for_key(session, api_key)
-    # End the lookup's transaction so its connection goes back to the pool at once: the request
-    # resolves further dependencies in other pool threads, and a connection held across them
-    # deadlocks the pool under load (all threads waiting for connections held by waiting requests).
-    session.rollback()
+    cache: CallerCache = request.app.state.caller_cache
+    key_hash = hash_key(api_key)
+    caller = cache.get(key_hash)
+    if caller is not None:
+        return caller
+    caller = await anyio.to_thread.run_sync(_look_up_caller, request.app.state.sessionmaker,
+                                            key_hash)
     if caller is None:
         raise AuthenticationError("invalid or revoked API key")
+    cache.put(key_hash, caller)
     return caller
+
+
+def _look_up_caller(sessions: sessionmaker[Session], key_hash: str) -> Caller | None:
+    """The caller of an active key by its hash, in a session closed at once (connection freed)."""
+    with sessions() as session:
+        return crud.caller_for_key_hash(session, key_hash)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -129,10 +157,10 @@ def check_roles(caller: Caller, roles: tuple[CallerRole, ...]) -> Caller:
     return caller
 
 
-def require_roles(*roles: CallerRole) -> Callable[..., Caller]:
+def require_roles(*roles: CallerRole) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting callers with one of `roles` (admin always); 403 for others."""
 
-    def dependency(caller: CallerDep) -> Caller:
+    async def dependency(caller: CallerDep) -> Caller:
         return check_roles(caller, roles)
 
     dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles) or 'admin'}"
@@ -176,7 +204,9 @@ class AssessmentRecorder:
         return row
 
 
-def get_recorder(session: SessionDep, caller: CallerDep, metrics: MetricsDep) -> AssessmentRecorder:
+async def get_recorder(
+    session: SessionDep, caller: CallerDep, metrics: MetricsDep
+) -> AssessmentRecorder:
     """The assessment recorder of this request."""
     return AssessmentRecorder(session, caller, metrics)
 

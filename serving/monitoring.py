@@ -56,9 +56,11 @@ class ServingMonitor:
         if profile is None or features.empty:
             return
         day = today or dt.datetime.now(dt.UTC).date()
-        frame = features.reset_index(drop=True).assign(
-            **{SCORE_VARIABLE: score_of("", scored.reset_index(drop=True))})
-        counts = profile.counts(frame)
+        # One float matrix of the rows, its columns as views: no frame is built per request.
+        matrix = features.to_numpy(dtype=np.float64, na_value=np.nan)
+        columns = {str(name): matrix[:, j] for j, name in enumerate(features.columns)}
+        columns[SCORE_VARIABLE] = score_of("", scored)
+        counts = profile.counts_of_columns(columns)
         with self._lock:
             for variable, c in counts.items():
                 key = (day, served.task, served.version, variable)

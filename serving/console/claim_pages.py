@@ -55,7 +55,7 @@ from serving.console.forms import (
     validation_errors,
 )
 from serving.console.rendering import redirect, render, translator
-from serving.deps import SessionDep, check_roles, get_dataset
+from serving.deps import SessionDep, active_dataset, check_roles
 from serving.errors import NotFoundError, ServiceError
 from serving.policies.service import Actor, current_version, get_policy, schedule_from
 from serving.routes.policies import PolicyDep
@@ -181,7 +181,7 @@ def notice_submit(
 
 def _notice_suit(request: Request, case_id: str | None) -> ReferencedSuit | None:
     """The suit the notice names, looked up as `POST /v1/claims` does (None when none named)."""
-    return notice_suit(get_dataset(request), case_id) if case_id is not None else None
+    return notice_suit(active_dataset(request), case_id) if case_id is not None else None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from serving.console.actions import (
 )
 from serving.console.forms import FormErrors, split_ids, text_fields
 from serving.console.rendering import redirect, render, translator
-from serving.deps import SessionDep, check_roles, get_models
+from serving.deps import SessionDep, check_roles, models_in_service
 from serving.policies.pricing import endorse_repriced
 from serving.policies.schemas import CancelRequest, EndorseRequest
 from serving.policies.service import (
@@ -109,7 +109,7 @@ def _policy_page(request: Request, caller: Caller, session: SessionDep, policy_i
                  errors: dict[str, FormErrors] | None = None, status_code: int = 200
                  ) -> Response:
     """A policy: status, schedule, premium and subsidy, versions, claims, allowed actions."""
-    policy = get_models(request).policy
+    policy = models_in_service(request).policy
     head = get_policy(session, policy_id)
     today = utc_now().date()
     body = policy_body(session, head, today)

@@ -28,7 +28,7 @@ from serving.claims.schemas import (
     ReserveRequest,
     SaleRequest,
 )
-from serving.deps import SessionDep, get_dataset, require_roles
+from serving.deps import SessionDep, active_dataset, require_roles
 from serving.idempotency import IdempotencyKey, run_once
 from serving.policies.service import Actor
 from serving.routes.policies import PolicyDep
@@ -66,7 +66,7 @@ def notify(caller: NotifierDep, body: NotifyRequest, session: SessionDep, policy
     against the binding date at registration (known circumstances are excluded).
     """
     actor = Actor(caller, utc_now())
-    case = notice_suit(get_dataset(request), body.case_id) if body.case_id is not None else None
+    case = notice_suit(active_dataset(request), body.case_id)
     return _run(session, caller, idempotency_key, "POST /v1/claims", body.model_dump(mode="json"),
                 lambda: service.notify_claim(session, policy, actor, body, case=case), 201)
 

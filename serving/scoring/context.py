@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 import duckdb
 import pandas as pd
 from fastapi import Depends, Request
@@ -80,7 +81,7 @@ class ScoringContext:
         return self.models.policy
 
 
-def get_scoring_context(
+async def get_scoring_context(
     request: Request,
     recorder: RecorderDep,
     models: ModelsDep,
@@ -92,10 +93,13 @@ def get_scoring_context(
 ) -> ScoringContext:
     """The scoring context of one request (the caller is checked first, then the dataset).
 
-    The caller lookup left a transaction open; ending it returns the database connection to the
-    pool for the CPU-bound scoring, so connections are held only to read subsidies and to store.
+    A dependency resolved before (a policy or claim lookup) may have left a transaction open;
+    ending it returns the database connection to the pool for the CPU-bound scoring, so
+    connections are held only to read subsidies and to store. A quote's session is unused
+    here (the caller is looked up in a session of its own): no worker thread is needed then.
     """
-    session.rollback()
+    if session.in_transaction():
+        await anyio.to_thread.run_sync(session.rollback)
     as_of = dataset.as_of(settings)
     service = getattr(request.app.state, "online", None)
     view = service.view if service is not None else None

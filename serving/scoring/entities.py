@@ -147,7 +147,7 @@ def patent_type_of(row: pd.Series) -> str | None:
 
 def severity_frame(patents: pd.DataFrame, claim_kind: str) -> pd.DataFrame:
     """Severity model inputs: the patent features with `claim_kind` set."""
-    frame = patents.reindex(columns=task_features("severity")).copy()
+    frame = patents.reindex(columns=task_features("severity"))  # a new frame: no .copy()
     frame["claim_kind"] = float(CLAIM_KINDS.index(claim_kind))
     return frame
 
@@ -207,15 +207,25 @@ def class_severity_frame(
     claim_kind: str,
     as_of: dt.date,
     assignee_id: str | None = None,
+    online: OnlineView | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Severity inputs for a claim on a patent not known in advance, and their basis.
 
     One row per patent of `claim_patent_ids` (features as of `as_of`); the quote's cost is
-    their mean. Without any such patent, one row with only the class known.
+    their mean. Without any such patent, one row with only the class known. The patents'
+    features are read from `online` (materialized as of `as_of`) when it holds all of them,
+    else built through the pipeline.
     """
     ids, basis = claim_patent_ids(cur, tables, cpc_class, as_of, assignee_id)
     if ids:
-        frame = patent_features(cur, as_of, patent_ids=ids).set_index("patent_id")
+        stored = (online.features("patent", ids)
+                  if online is not None and online.as_of == as_of else pd.DataFrame())
+        if len(stored) == len(ids):
+            # In the pipeline's row order (by patent id): the mean cost and the typical facts
+            # are sums over the rows, which must add up in the same order to the same bits.
+            frame = stored.loc[sorted(ids)].rename_axis("patent_id")
+        else:
+            frame = patent_features(cur, as_of, patent_ids=ids).set_index("patent_id")
         frame = frame.reindex(columns=task_features("severity"))
         frame["claim_kind"] = float(CLAIM_KINDS.index(claim_kind))
         return frame, basis

@@ -84,17 +84,20 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
     same contributions in the answer's units (calibrated probability, currency), adding up to
     `output - base_output`, and the reasons rank and read by them (`models.explain`).
     """
+    # Plain dicts: one conversion each instead of a pandas lookup per feature.
+    scored_row: dict[Any, Any] = scored.to_dict()
+    feature_row: dict[Any, Any] = features.to_dict()
     contribs = {
         str(k).removeprefix(SHAP_PREFIX): float(v)
-        for k, v in scored.items()
+        for k, v in scored_row.items()
         if str(k).startswith(SHAP_PREFIX)
     }
-    values = {k: _value(features.get(k)) for k in contribs}
+    values = {k: _value(feature_row.get(k)) for k in contribs}
     answer = ANSWER_COLUMN.get(task)
     effects = None
     output = base_output = None
-    if answer is not None and answer in scored.index and BASE_OUTPUT in scored.index:
-        output, base_output = float(scored[answer]), float(scored[BASE_OUTPUT])
+    if answer is not None and answer in scored_row and BASE_OUTPUT in scored_row:
+        output, base_output = float(scored_row[answer]), float(scored_row[BASE_OUTPUT])
         effects = output_effects(contribs, output, base_output)
     reasons = top_reasons(task, contribs, values, effects=effects)
     axes = None
@@ -107,8 +110,8 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
         ]
     return {
         "task": task,
-        "base_value": float(scored[SHAP_BASE]),
-        "raw_score": float(scored["raw_score"]),
+        "base_value": float(scored_row[SHAP_BASE]),
+        "raw_score": float(scored_row["raw_score"]),
         "output": output,
         "base_output": base_output,
         "contributions": contribs,
@@ -124,7 +127,7 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
 
 def feature_record(features: pd.Series) -> dict[str, float | None]:
     """A feature row as stored: name to value, missing as null."""
-    return {str(k): _value(v) for k, v in features.items()}
+    return {str(k): _value(v) for k, v in features.to_dict().items()}
 
 
 def _value(value: Any) -> float | None:

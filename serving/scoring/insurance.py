@@ -54,7 +54,8 @@ def score_liability(ctx: ScoringContext, req: LiabilityQuoteRequest) -> Insuranc
     )
     plain = req.firm.facts is None and req.product_classes is None and req.annual_revenue is None
     severity_in, basis = class_severity_frame(
-        ctx.cursor, ctx.tables, main_class, "liability", ctx.as_of, req.firm.assignee_id
+        ctx.cursor, ctx.tables, main_class, "liability", ctx.as_of, req.firm.assignee_id,
+        ctx.online,
     )
     return _quote(
         ctx, Product.LIABILITY, req, "liability", firms, severity_in,

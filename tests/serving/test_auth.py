@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 from fastapi.testclient import TestClient
 
 from features.settings import Settings
 from serving import crud
-from serving.auth import CallerRole
+from serving.auth import Caller, CallerRole
+from serving.key_cache import CallerCache
 from serving.tables import ApiKey
 from tests.serving.conftest import make_client, make_keys
 
@@ -76,15 +78,45 @@ def test_settings_admin_key_is_accepted_as_admin(started) -> None:
     assert response.status_code == 200
 
 
-def test_revoked_key_gets_401(client: TestClient) -> None:
-    with client.app.state.sessionmaker() as s:
-        row, raw = crud.create_api_key(s, CallerRole.bank)
-    assert _call(client, "GET", "/v1/patents", raw).status_code == 200
-    with client.app.state.sessionmaker() as s:
-        crud.revoke_api_key(s, row.id)
-    response = _call(client, "GET", "/v1/patents", raw)
-    assert response.status_code == 401
-    assert response.json()["detail"] == "invalid or revoked API key"
+def test_revoked_key_gets_401_once_the_cache_time_passed(world_settings: Settings) -> None:
+    settings = world_settings.model_copy(update={"api_key_cache_seconds": 0.5})
+    with make_client(settings) as client:
+        with client.app.state.sessionmaker() as s:  # type: ignore[attr-defined]
+            row, raw = crud.create_api_key(s, CallerRole.bank)
+        assert _call(client, "GET", "/v1/patents", raw).status_code == 200
+        with client.app.state.sessionmaker() as s:  # type: ignore[attr-defined]
+            crud.revoke_api_key(s, row.id)
+        # Within the cache time the key's caller may still be served from memory ...
+        started = time.monotonic()
+        kept = _call(client, "GET", "/v1/patents", raw).status_code
+        assert kept == 200 or time.monotonic() - started >= 0.5
+        # ... and once it passed the revocation holds.
+        time.sleep(0.6)
+        response = _call(client, "GET", "/v1/patents", raw)
+        assert response.status_code == 401
+        assert response.json()["detail"] == "invalid or revoked API key"
+
+
+def test_revoked_key_gets_401_at_once_without_cache(world_settings: Settings) -> None:
+    settings = world_settings.model_copy(update={"api_key_cache_seconds": 0.0})
+    with make_client(settings) as client:
+        with client.app.state.sessionmaker() as s:  # type: ignore[attr-defined]
+            row, raw = crud.create_api_key(s, CallerRole.bank)
+        assert _call(client, "GET", "/v1/patents", raw).status_code == 200
+        with client.app.state.sessionmaker() as s:  # type: ignore[attr-defined]
+            crud.revoke_api_key(s, row.id)
+        assert _call(client, "GET", "/v1/patents", raw).status_code == 401
+
+
+def test_caller_cache_is_bounded_and_expires() -> None:
+    cache = CallerCache(ttl_seconds=0.2, max_entries=3)
+    callers = [Caller(f"key_{i}", f"k{i}", CallerRole.bank) for i in range(5)]
+    for i, caller in enumerate(callers):
+        cache.put(f"h{i}", caller)
+    assert [cache.get(f"h{i}") for i in range(5)] == [None, None, *callers[2:]]
+    time.sleep(0.25)
+    assert cache.get("h4") is None
+    assert CallerCache(ttl_seconds=0).get("h0") is None
 
 
 def test_raw_key_is_not_in_the_database_file(client: TestClient, world_settings) -> None:

@@ -26,6 +26,7 @@ from serving.app import create_app
 from serving.modelset import ModelSet, ServedModel, load_served_models
 from serving.online.backends import open_online_store
 from serving.online.materialize import materialize
+from serving.scoring.entities import CLASS_ONLY_BASIS
 from tests.serving.conftest import make_keys
 
 pytestmark = pytest.mark.slow
@@ -159,6 +160,32 @@ def test_a_stored_patent_is_quoted_without_pipeline_or_model(
                                   json=_enforcement({"patent_id": ids["patents"][0]}),
                                   headers={"X-API-Key": key})
     assert response.status_code == 200, response.text
+
+
+def test_a_stored_firms_liability_claim_patents_are_read_from_the_store(
+    online_client: TestClient, ondemand_client: TestClient, ids: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = {"firm": {"assignee_id": ids["firm"]}, "cover_limit": 2_000_000,
+            "deductible": 50_000, "applicant": {"applicant_id": ids["firm"],
+                                                "role": "manufacturer"}}
+    ondemand = ondemand_client.post(
+        "/v1/quotes/liability", json=body,
+        headers={"X-API-Key": make_keys(ondemand_client)["underwriter"]})
+
+    def refuse(*_args: object, **_kwargs: object) -> pd.DataFrame:
+        raise AssertionError("stored claim patents must not go through the pipeline")
+
+    monkeypatch.setattr("serving.scoring.entities.patent_features", refuse)
+    online = online_client.post("/v1/quotes/liability", json=body,
+                                headers={"X-API-Key": make_keys(online_client)["underwriter"]})
+    assert online.status_code == ondemand.status_code == 200, online.text
+    stored = online_client.get(
+        f"/v1/assessments/{online.json()['assessment_id']}",
+        headers={"X-API-Key": make_keys(online_client)["regulator"]}).json()
+    assert stored["features"]["severity_basis"]["rows"] >= 1
+    assert stored["features"]["severity_basis"]["basis"] != CLASS_ONLY_BASIS
+    _same(online.json(), ondemand.json())
 
 
 def test_facts_are_scored_against_the_context_and_equal_the_full_pipeline(

@@ -163,9 +163,10 @@ def test_failed_write_raises_and_stores_nothing(session_factory) -> None:
 def test_naive_timestamps_are_refused(session_factory) -> None:
     with session_factory() as s:
         row = _record(s)
-        row.created_at = dt.datetime(2025, 1, 1)  # naive
+        naive = dt.datetime(2025, 1, 1)
         with pytest.raises(sa.exc.StatementError, match="timezone-aware"):
-            s.commit()
+            s.execute(sa.update(Assessment).where(Assessment.id == row.id)
+                      .values(created_at=naive))
 
 
 def test_api_keys_store_only_the_hash(session_factory) -> None:

@@ -122,3 +122,19 @@ def test_deciles_and_coverage_by_period() -> None:
                              np.full(5, 8.0))
     assert [(c.period, c.rows, c.coverage, c.below, c.above) for c in cov] == [
         ("a", 4, 0.5, 0.25, 0.25), ("b", 1, 1.0, 0.0, 0.0)]
+
+
+def test_one_row_is_binned_as_the_vectorized_counts_bin_it() -> None:
+    rng = np.random.default_rng(3)
+    numeric = fit_bins("x", rng.normal(size=500), categorical=False)
+    codes = fit_bins("kind", rng.integers(0, 6, size=500).astype(float), categorical=True)
+    empty = fit_bins("none", np.full(10, np.nan), categorical=False)
+    probes = [*rng.normal(size=50), *numeric.edges, np.nan, np.inf, -np.inf, 0.0, -0.0]
+    probes += [0.0, 1.0, 5.0, 9.0, -1.0]
+    for bins in (numeric, codes, empty):
+        for value in probes:
+            one = bins.counts(np.array([value]))
+            assert one.dtype == np.int64
+            assert one.tolist() == np.bincount(bins.assign([value]),
+                                               minlength=bins.n_bins).tolist(), (bins, value)
+    assert numeric.counts([0.1, np.nan]).sum() == 2
