@@ -15,9 +15,11 @@ from serving.database import make_engine, make_sessionmaker, migrate
 from serving.dataset import open_dataset
 from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimitMiddleware
+from serving.logs import RequestIdMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.modelset import ModelLoader, ModelSet, load_served_models
 from serving.openapi import install_openapi
+from serving.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,9 @@ Every call under `/v1` needs an API key in the `X-API-Key` header (`patentrisk k
 --role ROLE`). Roles: `underwriter` (quotes), `bank` (loan assessments, valuations), `scientist`
 (models, reload), `regulator` (read assessments and models), `admin` (everything).
 Errors: 401 no valid key, 403 wrong role, 404 unknown entity, 413 body too large, 422 invalid
-input (`detail` lists `field`, `rule`, `message`), 503 a component (dataset, model) not ready.
+input (`detail` lists `field`, `rule`, `message`), 429 the key's rate limit passed (`Retry-After`),
+503 a component (database, dataset, model) not ready (`Retry-After`). Every answer carries an
+`X-Request-ID` header (the client's own, or a new one) and every error body its `request_id`.
 """
 
 
@@ -84,10 +88,13 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
     )
     app.state.settings = settings
     app.state.metrics = ServiceMetrics()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_error_handlers(app)
-    # Added last = outermost: metrics see every answer, including 413s from the body limit.
+    # Added last = outermost: metrics see every answer, including 413s from the body limit, and
+    # every answer carries its request id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestIdMiddleware)
     for router in _routers():
         app.include_router(router)
     install_openapi(app)

@@ -6,7 +6,6 @@ packages, and it does so lazily inside commands so that `--help` stays fast.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,14 +66,17 @@ def serve(
     import uvicorn
 
     from serving.app import create_app
+    from serving.logs import configure_logging
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
+    # log_config=None: uvicorn's own loggers go through the masking handler with request ids.
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,
     )
 
 
@@ -87,9 +89,10 @@ def demo(
     from rich.table import Table
 
     from serving.demo import prepare_demo
+    from serving.logs import configure_logging
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
     try:
         state = prepare_demo(settings, say=console.print, trials=trials)
     except Exception as exc:

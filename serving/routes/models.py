@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 
 from serving.auth import CallerRole
 from serving.deps import ModelsDep, SettingsDep, require_roles
-from serving.errors import UnavailableError
-from serving.modelset import ModelSet
+from serving.errors import ModelReloadError, UnavailableError
+from serving.modelset import ModelSet, reload_failures
 from serving.schemas import ERROR_RESPONSES, ErrorOut, ModelOut, ModelsOut
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,15 @@ def list_models(models: ModelsDep) -> ModelsOut:
     response_model=ModelsOut,
     summary="Load the current champions",
     dependencies=[Depends(require_roles(CallerRole.scientist))],
-    responses={503: {"model": ErrorOut, "description": "Loading failed; old models stay."}},
+    responses={503: {"model": ErrorOut, "description": "Loading failed (naming each task that "
+                                                     "failed); the previous models stay."}},
 )
 def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:
-    """Load every champion and swap them in at once; requests in flight keep the old set."""
+    """Load every champion and swap them in at once; requests in flight keep the old set.
+
+    When a champion does not load (or a served task lost its champion) nothing is swapped: the
+    answer is 503 naming each such task, and the previous models keep serving.
+    """
     state = request.app.state
     with state.reload_lock:
         try:
@@ -58,6 +63,10 @@ def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:
             raise UnavailableError(
                 f"model reload failed ({exc.__class__.__name__}); the previous models stay"
             ) from exc
+        failures = reload_failures(state.models, fresh)
+        if failures:
+            log.error("model reload refused; keeping the models in service: %s", failures)
+            raise ModelReloadError(failures)
         state.models = fresh
     log.info("models reloaded", extra={"versions": fresh.versions()})
     return _describe(fresh)

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -195,3 +196,10 @@ def scoring_client(trained_settings: Settings) -> Iterator[TestClient]:
 def scoring_keys(scoring_client: TestClient) -> dict[str, str]:
     """Raw keys by role for `scoring_client`."""
     return make_keys(scoring_client)
+
+
+def error_json(response: httpx.Response) -> dict[str, object]:
+    """An error body without its `request_id`, after checking it is the response's header."""
+    body = dict(response.json())
+    assert body.pop("request_id") == response.headers["x-request-id"]
+    return body

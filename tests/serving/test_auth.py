@@ -84,7 +84,7 @@ def test_revoked_key_gets_401(client: TestClient) -> None:
         crud.revoke_api_key(s, row.id)
     response = _call(client, "GET", "/v1/patents", raw)
     assert response.status_code == 401
-    assert response.json()["detail"] == "invalid or revoked API key"
+    assert response.json()["detail"] == "invalid, expired or revoked API key"
 
 
 def test_raw_key_is_not_in_the_database_file(client: TestClient, world_settings) -> None:
