@@ -23,6 +23,8 @@ from features.settings import Settings
 from serving.auth import CallerRole
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from sqlalchemy.orm import Session
 
 app = typer.Typer(
@@ -122,13 +124,21 @@ ROLE_HELP = "What the key may do: underwriter, bank, scientist, regulator or adm
 def keys_create(
     role: CallerRole = typer.Option(..., "--role", case_sensitive=False, help=ROLE_HELP),
     name: str = typer.Option(None, "--name", help="Label to recognise the key by."),
+    expires_in_days: int = typer.Option(
+        None, "--expires-in-days", min=1, max=3650,
+        help="Days until the key stops working (default: it does not expire).",
+    ),
 ) -> None:
     """Create an API key for ROLE and print it once."""
+    import datetime as dt
+
     from serving import crud
 
+    expires_in = dt.timedelta(days=expires_in_days) if expires_in_days else None
     with _key_session() as session:
-        row, raw = crud.create_api_key(session, role, name)
-    console.print(f"created key [bold]{row.id}[/bold] ({row.role}, {row.name!r})")
+        row, raw = crud.create_api_key(session, role, name, expires_in=expires_in)
+    expiry = f", expires {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
+    console.print(f"created key [bold]{row.id}[/bold] ({row.role}, {row.name!r}{expiry})")
     console.print("store it now, it is not shown again:")
     typer.echo(raw)
 
@@ -136,18 +146,29 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List API keys (ids, roles, names; never the keys themselves)."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from serving import crud
 
     with _key_session() as session:
         rows = crud.list_api_keys(session)
-    table = Table("id", "role", "name", "created (UTC)", "revoked (UTC)")
+    from serving.tables import utc_now
+
+    table = Table(Column("id", no_wrap=True), "role", Column("name", no_wrap=True), "created",
+                  "expires", "last used (UTC)", "revoked", title="API keys (dates in UTC)")
+
+    def day(value: dt.datetime | None) -> str:
+        return value.strftime("%Y-%m-%d") if value else ""
+
+    now = utc_now()
     for r in rows:
-        revoked = r.revoked_at.strftime("%Y-%m-%d %H:%M") if r.revoked_at else ""
-        table.add_row(r.id, r.role, r.name, r.created_at.strftime("%Y-%m-%d %H:%M"), revoked)
+        last = r.last_used_at.strftime("%Y-%m-%d %H:%M") if r.last_used_at else ""
+        table.add_row(r.id, r.role, r.name, day(r.created_at), day(r.expires_at), last,
+                      day(r.revoked_at))
     console.print(table)
-    console.print(f"{len(rows)} keys, {sum(r.revoked_at is None for r in rows)} active")
+    active = sum(r.revoked_at is None and (r.expires_at is None or r.expires_at > now)
+                 for r in rows)
+    console.print(f"{len(rows)} keys, {active} active")
 
 
 @keys_app.command("revoke")

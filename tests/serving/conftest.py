@@ -186,6 +186,34 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def ids(trained_settings: Settings) -> dict[str, object]:
+    """Patents and firms of the trained world to ask about."""
+    con = TableStore(trained_settings.dataset_dir).connect()
+    firm, = con.execute(
+        "SELECT p.assignee_id FROM patents p JOIN firm_financials f USING (assignee_id) "
+        "JOIN firm_technology t USING (assignee_id) WHERE p.grant_date IS NOT NULL "
+        "GROUP BY 1 ORDER BY count(DISTINCT p.patent_id) DESC, 1 LIMIT 1"
+    ).fetchone()
+    in_force = (
+        "grant_date IS NOT NULL AND expiry_date > DATE '2025-12-31' AND patent_id NOT IN "
+        "(SELECT patent_id FROM legal_events WHERE event_type IN ('lapsed', 'invalidated'))"
+    )
+    owned = [r[0] for r in con.execute(
+        f"SELECT patent_id FROM patents WHERE assignee_id = ? AND {in_force} "
+        "AND patent_type IN ('invention', 'utility') ORDER BY grant_date DESC LIMIT 3", [firm],
+    ).fetchall()]
+    expired, = con.execute(
+        "SELECT patent_id FROM patents WHERE expiry_date <= DATE '2025-12-31' LIMIT 1"
+    ).fetchone()
+    lapsed, = con.execute(
+        "SELECT patent_id FROM legal_events WHERE event_type = 'lapsed' "
+        "AND event_date <= DATE '2025-12-31' LIMIT 1"
+    ).fetchone()
+    con.close()
+    return {"firm": firm, "patents": owned, "expired": expired, "lapsed": lapsed}
+
+
+@pytest.fixture(scope="session")
 def scoring_client(trained_settings: Settings) -> Iterator[TestClient]:
     """A started app over the trained world with the default (champion) loader."""
     with TestClient(create_app(trained_settings), raise_server_exceptions=False) as c:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import shutil
 
+from alembic.script import ScriptDirectory
+
 from features.settings import Settings
 from models.policy import load_policy
-from serving.database import make_engine
+from serving.database import alembic_config, make_engine
 from serving.modelset import SERVED_TASKS, ModelSet, ServedModel
 from tests.serving.conftest import make_client, make_keys
 
@@ -24,7 +26,8 @@ def test_readyz_reports_each_component_and_503_until_models_load(client) -> None
     assert response.status_code == 503
     body = response.json()
     assert body["ready"] is False
-    assert body["components"]["database"] == {"ok": True, "detail": "sqlite at revision 0001"}
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert body["components"]["database"] == {"ok": True, "detail": f"sqlite at revision {head}"}
     assert body["components"]["dataset"] == {
         "ok": True, "detail": "tiny: 3 tables, end 2024-12-31"}
     assert body["components"]["models"]["ok"] is False

@@ -70,7 +70,8 @@ def test_secrets_are_masked_in_every_log_line(
         data_dir=tmp_path, database_url=db_url, admin_api_key=ADMIN_KEY,
         mlflow_tracking_uri=f"postgresql://ml:{DB_PASSWORD}x@db.internal/mlflow",
     )
-    assert DB_PASSWORD not in repr(settings) and ADMIN_KEY not in repr(settings)
+    assert DB_PASSWORD not in repr(settings)
+    assert ADMIN_KEY not in repr(settings)
     assert settings.resolved_database_url == db_url
     configure_logging(settings, stream=captured_logs)
     log = logging.getLogger("patentrisk.test")
@@ -89,7 +90,8 @@ def test_secrets_are_masked_in_every_log_line(
     for secret in (DB_PASSWORD, ADMIN_KEY, raw_key):
         assert secret not in captured
     assert "postgresql+psycopg://patentrisk:***@db.internal:5432/prod" in text
-    assert "prk_***" in text and "password=***" in text
+    assert "prk_***" in text
+    assert "password=***" in text
 
 
 def test_masker_leaves_plain_text_alone() -> None:
