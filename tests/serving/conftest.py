@@ -175,7 +175,7 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("scoring") / "var", train_trials=0,
-        max_batch_items=SCORING_MAX_BATCH,
+        max_batch_items=SCORING_MAX_BATCH, rate_limit_per_minute=0,  # limits: test_reliability
     )
     generate_world(TableStore(settings.dataset_dir), SCORING_WORLD_PATENTS, SCORING_WORLD_SEED)
     results = train_tasks(settings, TASK_NAMES, trials=0)
