@@ -158,6 +158,20 @@ class RateLimitedError(ServiceError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class CurrencyMismatchError(ServiceError):
+    """The dataset's amounts are in another currency than the policy prices in (409)."""
+
+    status_code = 409
+    code = "currency_mismatch"
+
+    def __init__(self, dataset_currency: str, policy_currency: str, policy_version: str) -> None:
+        super().__init__(
+            f"the active dataset's amounts are in {dataset_currency} (dataset.json currency) but "
+            f"policy {policy_version} prices in {policy_currency}; serve a policy in "
+            f"{dataset_currency} or a dataset in {policy_currency}"
+        )
+
+
 class UnavailableError(ServiceError):
     """A component the request needs is not available right now (503, `Retry-After`)."""
 

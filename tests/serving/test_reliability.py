@@ -179,3 +179,37 @@ def test_secret_settings_accept_plain_strings() -> None:
     assert isinstance(settings.admin_api_key, SecretStr)
     with pytest.raises(ValueError, match="admin_api_key"):
         Settings(admin_api_key="short")
+
+
+@pytest.mark.slow
+def test_a_dataset_in_another_currency_is_refused_for_pricing(
+    trained_settings: Settings, tmp_path, ids
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from serving.app import create_app
+
+    settings = Settings(**{**trained_settings.model_dump(),
+                           "database_url": f"sqlite:///{tmp_path / 'store.db'}"})
+    quote = {"patent": {"patent_id": ids["patents"][0]},
+             "applicant": {"applicant_id": "APP-1", "role": "patent_holder"},
+             "cover_limit": 1_000_000, "deductible": 0, "period_months": 12}
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        keys = make_keys(client)
+        uw, bank = {"X-API-Key": keys["underwriter"]}, {"X-API-Key": keys["bank"]}
+        assert client.post("/v1/quotes/enforcement", json=quote, headers=uw).status_code == 200
+        dataset = client.app.state.dataset  # type: ignore[attr-defined]
+        dataset.meta = {**dataset.meta, "currency": "USD"}
+        refused = client.post("/v1/quotes/enforcement", json=quote, headers=uw)
+        valuation = client.post("/v1/valuations", headers=bank,
+                                json={"patents": [{"patent_id": ids["patents"][0]}]})
+        with client.app.state.sessionmaker() as s:  # type: ignore[attr-defined]
+            from serving import crud
+
+            stored = crud.list_assessments(s, crud.AssessmentFilters())[1]
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "currency_mismatch"
+    assert "USD" in refused.json()["detail"]
+    assert "CNY" in refused.json()["detail"]
+    assert valuation.status_code == 409
+    assert stored == 1  # nothing stored for the refused requests
