@@ -77,16 +77,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, port: int, log: Path, extra_env: dict[str, str] | None = None,
+    ready_seconds: float = 120,
+) -> subprocess.Popen[bytes]:
     """`patentrisk serve` on 127.0.0.1:port (output to `log`), returned once /readyz is 200."""
-    env = {**os.environ, "PATENTRISK_DATA_DIR": str(data_dir), "PATENTRISK_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "PATENTRISK_DATA_DIR": str(data_dir), "PATENTRISK_LOG_LEVEL": "WARNING",
+           **(extra_env or {})}
     exe = Path(sys.executable).with_name("patentrisk")
     with log.open("wb") as out:  # a file, not a pipe: an unread pipe would block the server
         proc = subprocess.Popen(
             [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + ready_seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"server exited: {log.read_text()[-2000:]}")
@@ -97,7 +101,7 @@ def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes
             pass
         time.sleep(0.3)
     proc.terminate()
-    sys.exit("server did not become ready within 120 s")
+    sys.exit(f"server did not become ready within {ready_seconds:.0f} s")
 
 
 async def load(url: str, method: str, concurrency: int, n: int, max_seconds: float,

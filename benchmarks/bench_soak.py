@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serving import build_world, free_port  # noqa: E402 - the sibling benchmark's helpers
+from bench_serving import build_world, free_port, start_server  # noqa: E402 - sibling's helpers
 
 CONCURRENCY = 64
 WARMUP_REQUESTS = 64
@@ -70,30 +70,6 @@ def keys(data_dir: Path) -> dict[str, str]:
                 for r in (CallerRole.underwriter, CallerRole.bank)}
     engine.dispose()
     return made
-
-
-def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`patentrisk serve` without rate limits (the soak measures capacity), once /readyz is 200."""
-    import os
-
-    env = {**os.environ, "PATENTRISK_DATA_DIR": str(data_dir), "PATENTRISK_LOG_LEVEL": "WARNING",
-           "PATENTRISK_RATE_LIMIT_PER_MINUTE": "0", "OMP_WAIT_POLICY": "PASSIVE"}
-    exe = Path(sys.executable).with_name("patentrisk")
-    with log.open("wb") as out:  # a file, not a pipe: an unread pipe would block the server
-        proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.terminate()
-    sys.exit("server did not become ready within 300 s")
 
 
 def rss_mb(pid: int) -> float:
@@ -207,7 +183,9 @@ def main() -> None:
         mix = requests_mix(ids, keys(data_dir))
         port = args.port or free_port()
         log = Path(tmp) / "server.log"
-        server = start_server(data_dir, port, log)
+        # No rate limits: the soak measures capacity. Passive OpenMP waits on a shared machine.
+        server = start_server(data_dir, port, log, ready_seconds=300, extra_env={
+            "PATENTRISK_RATE_LIMIT_PER_MINUTE": "0", "OMP_WAIT_POLICY": "PASSIVE"})
         try:
             result = asyncio.run(soak(f"http://127.0.0.1:{port}", mix, seconds, server.pid,
                                       WARMUP_REQUESTS))

@@ -130,6 +130,18 @@ class Load:
                     elif response.status_code == 503 and "retry-after" not in response.headers:
                         self.missing_retry_after += 1
 
+    def finish(self, threads: list[threading.Thread]) -> None:
+        """Stop the clients and wait for them."""
+        self.stop.set()
+        for t in threads:
+            t.join(timeout=30)
+
+    def wait_for(self, status: int, n: int, seconds: float = 60) -> None:
+        """Wait until `n` answers had `status` (or `seconds` passed)."""
+        deadline = time.monotonic() + seconds
+        while self.count(status) < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+
     def count(self, status: int) -> int:
         """How many answers had `status`."""
         with self.lock:
@@ -151,9 +163,7 @@ def test_kill_9_under_load_loses_no_acknowledged_assessment(
     load = Load()
     try:
         threads = load.run(4, key, ids["patents"][0])
-        deadline = time.monotonic() + 60
-        while load.count(200) < 8 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        load.wait_for(200, 8)
         os.kill(proc.pid, signal.SIGKILL)  # mid-flight: requests are being scored and stored
         proc.wait(timeout=10)
         time.sleep(0.5)
@@ -161,8 +171,7 @@ def test_kill_9_under_load_loses_no_acknowledged_assessment(
         load.stop.set()
         if proc.poll() is None:
             proc.kill()
-    for t in threads:
-        t.join(timeout=30)
+    load.finish(threads)
     assert len(load.acknowledged) >= 8, server_log.read_text()[-2000:]
     assert _stored_ids(url, load.acknowledged) == load.acknowledged
 
@@ -208,24 +217,17 @@ def test_postgres_stopped_under_load_answers_503_and_recovers(
     load = Load()
     try:
         threads = load.run(4, key, ids["patents"][0])
-        deadline = time.monotonic() + 60
-        while load.count(200) < 4 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        load.wait_for(200, 4)
         subprocess.run([*ctl, "-m", "immediate", "stop"], check=True, capture_output=True)
-        deadline = time.monotonic() + 60
-        while load.count(503) < 4 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        load.wait_for(503, 4)
         ok_while_down = load.count(200)
         subprocess.run([*ctl, "start"], check=True, capture_output=True)
-        deadline = time.monotonic() + 60
-        while load.count(200) < ok_while_down + 4 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        load.wait_for(200, ok_while_down + 4)
     finally:
         load.stop.set()
         proc.terminate()
         proc.wait(timeout=30)
-    for t in threads:
-        t.join(timeout=30)
+    load.finish(threads)
     assert load.count(503) >= 4, server_log.read_text()[-2000:]
     assert load.missing_retry_after == 0
     assert set(load.statuses) <= {200, 503}, sorted(set(load.statuses))
