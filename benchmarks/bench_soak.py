@@ -30,6 +30,8 @@ from bench_serving import build_world, free_port, start_server  # noqa: E402 - s
 
 CONCURRENCY = 64
 WARMUP_REQUESTS = 64
+NO_ANSWER = 0  # the status recorded when the client got no HTTP answer at all
+CLIENT_TIMEOUT_S = 120
 
 
 def world_ids(data_dir: Path) -> dict[str, Any]:
@@ -124,7 +126,7 @@ async def soak(base: str, mix: list[tuple[str, float, Any]], seconds: float, pid
     weights = [m[1] for m in mix]
     builders = {m[0]: m[2] for m in mix}
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=CLIENT_TIMEOUT_S) as client:
 
         async def one(rng: random.Random, record: bool) -> None:
             kind = rng.choices(kinds, weights)[0]
@@ -135,7 +137,7 @@ async def soak(base: str, mix: list[tuple[str, float, Any]], seconds: float, pid
                                                 headers={"X-API-Key": key})
                 status = response.status_code
             except httpx.HTTPError:
-                status = 599  # no answer at all counts as a server error
+                status = NO_ANSWER  # no answer within the timeout, or the connection failed
             if record:
                 latencies[kind].append(time.perf_counter() - t0)
                 statuses[kind][status] += 1
@@ -199,21 +201,24 @@ def main() -> None:
             if tail.strip():
                 print(tail)
 
-    print(f"{'kind':<12}{'n':>8}{'2xx':>8}{'4xx':>6}{'5xx':>6}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'kind':<12}{'n':>8}{'2xx':>8}{'4xx':>6}{'5xx':>6}{'none':>6}{'p50 ms':>10}"
+          f"{'p99 ms':>10}")
     all_ms: list[float] = []
-    total = errors_5xx = errors_4xx = 0
+    total = errors_5xx = errors_4xx = no_answer = 0
     for kind, lat in sorted(result["latencies"].items()):
         ms = np.array(lat) * 1000
         all_ms.extend(ms.tolist())
         counts = result["statuses"][kind]
-        ok = sum(n for s, n in counts.items() if s < 400)
+        ok = sum(n for s, n in counts.items() if NO_ANSWER < s < 400)
         c4 = sum(n for s, n in counts.items() if 400 <= s < 500)
         c5 = sum(n for s, n in counts.items() if s >= 500)
+        none = counts.get(NO_ANSWER, 0)
         total += len(lat)
         errors_4xx += c4
         errors_5xx += c5
-        print(f"{kind:<12}{len(lat):>8}{ok:>8}{c4:>6}{c5:>6}{np.percentile(ms, 50):>10.1f}"
-              f"{np.percentile(ms, 99):>10.1f}")
+        no_answer += none
+        print(f"{kind:<12}{len(lat):>8}{ok:>8}{c4:>6}{c5:>6}{none:>6}"
+              f"{np.percentile(ms, 50):>10.1f}{np.percentile(ms, 99):>10.1f}")
     samples = result["samples"]
     rss_start, rss_end = samples[0][1], samples[-1][1]
     rss_max = max(s[1] for s in samples)
@@ -221,11 +226,13 @@ def main() -> None:
     growth = (rss_end - rss_start) / rss_start * 100
     print(f"{total} requests in {result['elapsed']:.0f} s ({total / result['elapsed']:.1f}/s) "
           f"at concurrency {CONCURRENCY}; RSS {rss_start:.0f} -> {rss_end:.0f} MB "
-          f"(max {rss_max:.0f}, {growth:+.1f} %); targets: 0 5xx "
-          f"[{'ok' if errors_5xx == 0 else 'FAIL'}], RSS growth < 10 % "
+          f"(max {rss_max:.0f}, {growth:+.1f} %); {no_answer} without an answer within "
+          f"{CLIENT_TIMEOUT_S} s; targets: 0 5xx and 0 unanswered "
+          f"[{'ok' if errors_5xx + no_answer == 0 else 'FAIL'}], RSS growth < 10 % "
           f"[{'ok' if growth < 10 else 'FAIL'}]")
     print(json.dumps({
         "requests": total, "errors_5xx": errors_5xx, "errors_4xx": errors_4xx,
+        "no_answer": no_answer,
         "rss_start_mb": round(rss_start, 1), "rss_end_mb": round(rss_end, 1),
         "rss_max_mb": round(rss_max, 1), "p99_ms": round(p99, 1),
         "seconds": round(result["elapsed"], 1), "concurrency": CONCURRENCY,
