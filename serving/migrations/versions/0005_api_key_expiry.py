@@ -1,7 +1,7 @@
 """API keys get an optional expiry and the time they were last used.
 
-Revision ID: 0006_api_key_expiry
-Revises: 0001
+Revision ID: 0005_api_key_expiry
+Revises: 0002_policies_claims
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_api_key_expiry"
-down_revision = "0001"
+revision = "0005_api_key_expiry"
+down_revision = "0002_policies_claims"
 branch_labels = None
 depends_on = None
 
