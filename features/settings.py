@@ -6,7 +6,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,16 +23,18 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_\-]+$",
         description="Name of the active dataset folder under data_dir/datasets.",
     )
-    mlflow_tracking_uri: str | None = Field(
+    mlflow_tracking_uri: SecretStr | None = Field(
         default=None,
-        description="MLflow tracking and registry URI; default SQLite file under data_dir.",
+        description="MLflow tracking and registry URI (secret: may hold a password); default "
+        "SQLite file under data_dir.",
     )
     mlflow_artifact_root: str | None = Field(
         default=None, description="Where MLflow stores artifacts; default data_dir/mlartifacts."
     )
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         default=None,
-        description="SQLAlchemy URL for assessments and API keys; default SQLite under data_dir.",
+        description="SQLAlchemy URL for assessments and API keys (secret: may hold a password); "
+        "default SQLite under data_dir.",
     )
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API binds to.")
@@ -56,10 +58,18 @@ class Settings(BaseSettings):
     train_trials: int = Field(
         default=10, ge=0, le=1000, description="Optuna trials per task when training."
     )
-    admin_api_key: str | None = Field(
+    admin_api_key: SecretStr | None = Field(
         default=None,
         min_length=16,
         description="Optional bootstrap admin key accepted in addition to stored keys.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=1200, ge=0, le=1_000_000,
+        description="Requests per minute each API key may send (0: no limit); above it 429.",
+    )
+    rate_limit_burst: int = Field(
+        default=120, ge=1, le=100_000,
+        description="Requests a key may send at once before the per-minute rate applies.",
     )
     log_level: str = Field(default="INFO", description="Logging level name.")
     online_store_url: str | None = Field(
@@ -85,7 +95,7 @@ class Settings(BaseSettings):
         pattern=r"^[1-9][0-9]*[mg]$",
         description="Memory of the Spark driver (in local mode: of all of Spark), e.g. 2g.",
     )
-    console_secret: str | None = Field(
+    console_secret: SecretStr | None = Field(
         default=None,
         min_length=32,
         description="Key signing the web console's session cookies; default a random key kept "
@@ -114,7 +124,7 @@ class Settings(BaseSettings):
     def resolved_tracking_uri(self) -> str:
         """MLflow tracking URI, defaulting to a SQLite store under the data directory."""
         if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
+            return self.mlflow_tracking_uri.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
 
     @cached_property
@@ -128,6 +138,6 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """Assessment store URL, defaulting to SQLite under the data directory."""
         if self.database_url:
-            return self.database_url
+            return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'assessments.db').resolve()}"
 

@@ -21,6 +21,7 @@ from serving.dataset import DatasetHandle
 from serving.errors import AuthenticationError, DatasetUnavailableError, PermissionDeniedError
 from serving.metrics import ServiceMetrics
 from serving.modelset import ModelSet
+from serving.ratelimit import RateLimiter
 from serving.tables import Assessment
 
 API_KEY_HEADER = "X-API-Key"
@@ -86,25 +87,44 @@ def get_cursor(dataset: DatasetDep) -> Iterator[duckdb.DuckDBPyConnection]:
 CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
 
 
+def get_rate_limiter(request: Request) -> RateLimiter:
+    """The app's per-key rate limiter."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
 def get_caller(
+    request: Request,
     settings: SettingsDep,
     session: SessionDep,
     api_key: Annotated[str | None, Security(api_key_scheme)] = None,
 ) -> Caller:
-    """The caller identified by the `X-API-Key` header; 401 without a valid, unrevoked key."""
+    """The caller identified by the `X-API-Key` header; 401 without a valid key, 429 over its limit.
+
+    A valid key is stored, not revoked and not expired (or is the settings' admin key).
+    """
     if not api_key:
         raise AuthenticationError(f"missing API key: send it in the {API_KEY_HEADER} header")
-    if settings.admin_api_key and same_secret(api_key, settings.admin_api_key):
-        return Caller(
+    admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    if admin_key and same_secret(api_key, admin_key):
+        caller: Caller | None = Caller(
             key_id=ADMIN_BOOTSTRAP_KEY_ID, name="settings admin key", role=CallerRole.admin
         )
+    else:
+        caller = _stored_caller(session, api_key)
+    if caller is None:
+        raise AuthenticationError("invalid, expired or revoked API key")
+    get_rate_limiter(request).check(caller.key_id)
+    return caller
+
+
+def _stored_caller(session: Session, api_key: str) -> Caller | None:
+    """The caller of a stored, active key, or None."""
     caller = crud.caller_for_key(session, api_key)
     # End the lookup's transaction so its connection goes back to the pool at once: the request
     # resolves further dependencies in other pool threads, and a connection held across them
     # deadlocks the pool under load (all threads waiting for connections held by waiting requests).
     session.rollback()
-    if caller is None:
-        raise AuthenticationError("invalid or revoked API key")
     return caller
 
 
@@ -123,6 +143,8 @@ def require_roles(*roles: CallerRole) -> Callable[..., Caller]:
         return caller
 
     dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles) or 'admin'}"
+    # The roles a route admits, readable from the route itself (the role matrix test reads it).
+    dependency.allowed_roles = frozenset(roles) | {CallerRole.admin}  # type: ignore[attr-defined]
     return dependency
 
 

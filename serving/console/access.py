@@ -31,7 +31,7 @@ from serving.deps import (
 from serving.metrics import ServiceMetrics
 from serving.modelset import ModelSet
 from serving.scoring.context import ScoringContext
-from serving.tables import ApiKey
+from serving.tables import ApiKey, utc_now
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,9 @@ def caller_for_subject(session: Session, settings: Settings, subject: str) -> Ca
         row = session.scalar(
             sa.select(ApiKey).where(ApiKey.id == ident, ApiKey.revoked_at.is_(None))
         )
-        return Caller(key_id=row.id, name=row.name, role=CallerRole(row.role)) if row else None
+        if row is None or (row.expires_at is not None and row.expires_at <= utc_now()):
+            return None  # revoked or expired since the sign-in
+        return Caller(key_id=row.id, name=row.name, role=CallerRole(row.role))
     if kind == "user":
         user = active_user(session, ident)
         return user.caller() if user else None

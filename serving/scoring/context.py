@@ -21,7 +21,7 @@ from serving.deps import (
     SessionDep,
     SettingsDep,
 )
-from serving.errors import UnavailableError
+from serving.errors import CurrencyMismatchError, UnavailableError
 from serving.modelset import ModelSet
 from serving.online.view import OnlineView
 
@@ -41,6 +41,8 @@ class ScoringContext:
     # The online store's generation in service when the request started (as of `as_of`), or
     # None: stored entities are then computed through the pipelines per request.
     online: OnlineView | None = None
+    # The currency of the dataset's amounts (`dataset.json`), when it records one.
+    dataset_currency: str | None = None
 
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""
@@ -50,10 +52,17 @@ class ScoringContext:
 
     @property
     def policy(self) -> Policy:
-        """The rating policy in service; raises `UnavailableError` (503) when none is loaded."""
-        if self.models.policy is None:
+        """The rating policy in service; 503 when none is loaded.
+
+        409 when the dataset's amounts (values, claim costs) are in another currency than the
+        policy prices in: pricing them as if they were would be wrong by the exchange rate.
+        """
+        policy = self.models.policy
+        if policy is None:
             raise UnavailableError("no rating policy is loaded; try again after a reload")
-        return self.models.policy
+        if self.dataset_currency is not None and self.dataset_currency != policy.currency:
+            raise CurrencyMismatchError(self.dataset_currency, policy.currency, policy.version)
+        return policy
 
 
 def get_scoring_context(
@@ -78,7 +87,14 @@ def get_scoring_context(
         models=models, cursor=cursor, tables=dataset.tables, as_of=as_of,
         session=session, recorder=recorder,
         online=view if view is not None and view.as_of == as_of else None,
+        dataset_currency=_currency(dataset.meta),
     )
+
+
+def _currency(meta: dict[str, object]) -> str | None:
+    """The dataset's currency code from its `dataset.json`, if recorded."""
+    value = meta.get("currency")
+    return str(value).upper() if value else None
 
 
 ScoringDep = Annotated[ScoringContext, Depends(get_scoring_context)]
