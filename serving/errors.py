@@ -180,8 +180,9 @@ class CurrencyMismatchError(ConflictError):
         super().__init__(
             "currency", "currency_mismatch",
             f"the active dataset's amounts are in {dataset_currency} (dataset.json currency) but "
-            f"policy {policy_version} prices in {policy_currency}; serve a policy in "
-            f"{dataset_currency} or a dataset in {policy_currency}"
+            f"policy {policy_version} prices in {policy_currency} and gives no exchange rate for "
+            f"{dataset_currency} (exchange_rates in the policy file); add one, or serve a "
+            f"policy in {dataset_currency} or a dataset in {policy_currency}"
         )
 
 

@@ -89,8 +89,7 @@ class SecretMasker:
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    """The secret values of `settings`: the admin key, the console's signing key and the
-    passwords in configured URLs (database, tracking, online store)."""
+    """The secret values of `settings`: admin key, console signing key, passwords in URLs."""
     import sqlalchemy as sa
 
     found: list[str] = []

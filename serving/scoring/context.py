@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated
 
 import duckdb
@@ -55,14 +56,33 @@ class ScoringContext:
         """The rating policy in service; 503 when none is loaded.
 
         409 when the dataset's amounts (values, claim costs) are in another currency than the
-        policy prices in: pricing them as if they were would be wrong by the exchange rate.
+        policy prices in and the policy file gives no exchange rate for it: pricing them as if
+        they were would be wrong by the exchange rate.
         """
         policy = self.models.policy
         if policy is None:
             raise UnavailableError("no rating policy is loaded; try again after a reload")
-        if self.dataset_currency is not None and self.dataset_currency != policy.currency:
-            raise CurrencyMismatchError(self.dataset_currency, policy.currency, policy.version)
+        self._rate(policy)
         return policy
+
+    @property
+    def exchange_rate(self) -> Decimal:
+        """Policy-currency units per unit of the dataset's amounts (1 in the same currency)."""
+        return self._rate(self.policy)
+
+    def in_policy_currency(self, amount: float) -> float:
+        """A model's amount (dataset currency) in the policy's currency."""
+        rate = self.exchange_rate
+        return amount if rate == 1 else float(Decimal(repr(amount)) * rate)
+
+    def _rate(self, policy: Policy) -> Decimal:
+        """The policy's rate for the dataset's currency; 409 when it has none."""
+        if self.dataset_currency is None:
+            return Decimal(1)
+        rate = policy.exchange_rate(self.dataset_currency)
+        if rate is None:
+            raise CurrencyMismatchError(self.dataset_currency, policy.currency, policy.version)
+        return rate
 
 
 def get_scoring_context(

@@ -15,7 +15,13 @@ from serving.scoring.entities import (
     require_in_force,
     severity_frame,
 )
-from serving.scoring.explanations import explanation, feature_record, predict, scored_rows
+from serving.scoring.explanations import (
+    converted_explanation,
+    explanation,
+    feature_record,
+    predict,
+    scored_rows,
+)
 from serving.scoring.records import record_and_answer
 from serving.scoring.schemas import (
     EnforcementQuoteRequest,
@@ -88,10 +94,13 @@ def _quote(
     s_out = (severity_out if severity_out is not None
              else predict(ctx.models.require("severity"), severity_in))
     probability = float(p_out["probability"].iloc[0])
-    cost = float(s_out["expected_cost"].iloc[0])
+    # The severity model's cost is in the dataset's currency; the policy prices in its own.
+    rate = float(ctx.exchange_rate)
+    cost = ctx.in_policy_currency(float(s_out["expected_cost"].iloc[0]))
     explanations = {
         task: explanation(task, p_out.iloc[0], risk_in.iloc[0]),
-        "severity": explanation("severity", s_out.iloc[0], severity_in.iloc[0]),
+        "severity": converted_explanation(
+            explanation("severity", s_out.iloc[0], severity_in.iloc[0]), rate),
     }
     features = {
         task: feature_record(risk_in.iloc[0]),

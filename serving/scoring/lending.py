@@ -19,7 +19,13 @@ from serving.scoring.entities import (
     require_firm,
     require_in_force,
 )
-from serving.scoring.explanations import explanation, feature_record, predict, scored_rows
+from serving.scoring.explanations import (
+    converted_explanation,
+    explanation,
+    feature_record,
+    predict,
+    scored_rows,
+)
 from serving.scoring.records import record_and_answer
 from serving.scoring.schemas import (
     LoanAssessmentOut,
@@ -46,14 +52,17 @@ def patent_values(
         features = patents.iloc[i]
         why = not_in_force_reason(features)
         # A patent no longer in force confers no exclusive right: nothing is left to value.
-        quantiles = {q: 0.0 if why else float(scored[q]) for q in ("p10", "p50", "p90")}
+        # Values are in the dataset's currency; answers are in the policy's.
+        quantiles = {q: 0.0 if why else ctx.in_policy_currency(float(scored[q]))
+                     for q in ("p10", "p50", "p90")}
         items.append({
             "patent_id": str(pid),
             "patent_type": patent_type_of(features),
             **quantiles,
             "in_force": why is None,
             "note": f"patent {why} as of {ctx.as_of.isoformat()}: valued at 0" if why else None,
-            "explanation": explanation("value", scored, features),
+            "explanation": converted_explanation(explanation("value", scored, features),
+                                                 float(ctx.exchange_rate)),
         })
     total = {q: round(sum(i[q] for i in items), 2) for q in ("p10", "p50", "p90")}
     return items, total, patents

@@ -183,7 +183,7 @@ def test_secret_settings_accept_plain_strings() -> None:
 
 @pytest.mark.slow
 def test_a_dataset_in_another_currency_is_refused_for_pricing(
-    trained_settings: Settings, tmp_path, ids
+    trained_settings: Settings, tmp_path, trained_ids
 ) -> None:
     from fastapi.testclient import TestClient
 
@@ -191,7 +191,7 @@ def test_a_dataset_in_another_currency_is_refused_for_pricing(
 
     settings = Settings(**{**trained_settings.model_dump(),
                            "database_url": f"sqlite:///{tmp_path / 'store.db'}"})
-    quote = {"patent": {"patent_id": ids["patents"][0]},
+    quote = {"patent": {"patent_id": trained_ids["patents"][0]},
              "applicant": {"applicant_id": "APP-1", "role": "patent_holder"},
              "cover_limit": 1_000_000, "deductible": 0, "period_months": 12}
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
@@ -202,7 +202,7 @@ def test_a_dataset_in_another_currency_is_refused_for_pricing(
         dataset.meta = {**dataset.meta, "currency": "USD"}
         refused = client.post("/v1/quotes/enforcement", json=quote, headers=uw)
         valuation = client.post("/v1/valuations", headers=bank,
-                                json={"patents": [{"patent_id": ids["patents"][0]}]})
+                                json={"patents": [{"patent_id": trained_ids["patents"][0]}]})
         with client.app.state.sessionmaker() as s:  # type: ignore[attr-defined]
             from serving import crud
 
@@ -213,3 +213,57 @@ def test_a_dataset_in_another_currency_is_refused_for_pricing(
     assert "CNY" in refused.json()["detail"]
     assert valuation.status_code == 409
     assert stored == 1  # nothing stored for the refused requests
+
+
+@pytest.mark.slow
+def test_a_dataset_in_another_currency_is_priced_at_the_policy_files_exchange_rate(
+    trained_settings: Settings, tmp_path, trained_ids
+) -> None:
+    """With `exchange_rates: {USD: 7.1}` a USD dataset's costs and values are converted."""
+    from importlib import resources
+
+    from fastapi.testclient import TestClient
+
+    from serving.app import create_app
+
+    text = resources.files("models.policy").joinpath("default.yaml").read_text("utf-8")
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(text + "\nexchange_rates:\n  USD: 7.1\n", encoding="utf-8")
+    settings = Settings(**{**trained_settings.model_dump(),
+                           "database_url": f"sqlite:///{tmp_path / 'store.db'}",
+                           "policy_file": policy_file})
+    patent = trained_ids["patents"][0]
+
+    def quote(applicant: str) -> dict[str, object]:
+        return {"patent": {"patent_id": patent},
+                "applicant": {"applicant_id": applicant, "role": "patent_holder"},
+                "cover_limit": 50_000_000, "deductible": 0, "period_months": 12}
+
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        keys = make_keys(client)
+        uw, bank = {"X-API-Key": keys["underwriter"]}, {"X-API-Key": keys["bank"]}
+        value = {"patents": [{"patent_id": patent}]}
+        in_cny = client.post("/v1/quotes/enforcement", json=quote("APP-CNY"), headers=uw).json()
+        value_cny = client.post("/v1/valuations", json=value, headers=bank).json()
+        dataset = client.app.state.dataset  # type: ignore[attr-defined]
+        dataset.meta = {**dataset.meta, "currency": "USD"}
+        in_usd = client.post("/v1/quotes/enforcement", json=quote("APP-USD"), headers=uw)
+        value_usd = client.post("/v1/valuations", json=value, headers=bank)
+        dataset.meta = {**dataset.meta, "currency": "EUR"}
+        no_rate = client.post("/v1/quotes/enforcement", json=quote("APP-EUR"), headers=uw)
+    assert in_usd.status_code == 200, in_usd.text
+    assert in_usd.json()["currency"] == "CNY"
+    assert in_usd.json()["expected_claim_cost"] == pytest.approx(
+        in_cny["expected_claim_cost"] * 7.1, rel=1e-9)
+    # What is priced is the converted cost (capped by the cover limit, in the policy's currency).
+    assert in_usd.json()["payable_per_claim"] == pytest.approx(
+        min(50_000_000, in_usd.json()["expected_claim_cost"]), abs=0.01)
+    usd_value = value_usd.json()
+    assert usd_value["total"]["p50"] == pytest.approx(value_cny["total"]["p50"] * 7.1, rel=1e-6)
+    expl = usd_value["explanation"]
+    assert expl["output"] == pytest.approx(value_cny["explanation"]["output"] * 7.1, rel=1e-9)
+    assert sum(expl["effects"].values()) == pytest.approx(
+        expl["output"] - expl["base_output"], rel=1e-6, abs=1e-3)
+    assert no_rate.status_code == 409
+    assert no_rate.json()["code"] == "currency_mismatch"
+    assert "EUR" in no_rate.json()["detail"]
