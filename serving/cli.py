@@ -107,6 +107,9 @@ def materialize_cmd(
 
 def _materialize(settings: Settings, force: bool = True) -> None:
     """Run one materialization with a progress bar; the last line reports rows and seconds."""
+    import sqlite3
+
+    import duckdb
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from serving.modelset import load_served_models
@@ -143,6 +146,13 @@ def _materialize(settings: Settings, force: bool = True) -> None:
                 store.unlock()
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         console.print(f"[red]error:[/red] materialize failed: {exc}")
+        raise typer.Exit(code=1) from None
+    except (OSError, sqlite3.Error, duckdb.IOException) as exc:
+        # A full disk, a read-only or unwritable store folder: the new generation was dropped and
+        # the one in service stays.
+        console.print(f"[red]error:[/red] materialize failed writing the online store "
+                      f"({exc.__class__.__name__}: {exc}); is its folder writable and is there "
+                      "room on its disk? The generation in service is unchanged")
         raise typer.Exit(code=1) from None
     finally:
         store.close()

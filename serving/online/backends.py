@@ -183,12 +183,16 @@ class SqliteWriter(GenerationWriter):
         self.generation = generation
         self.part = store.root / f"gen-{generation}.sqlite.part"
         self._con = sqlite3.connect(self.part)
-        self._con.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-            # A rowid table: records of ~0.6 kB would overflow a WITHOUT ROWID b-tree's pages.
-            + "".join(f"CREATE TABLE {ns} (id TEXT PRIMARY KEY, v BLOB);" for ns in NAMESPACES)
-            + "CREATE TABLE blobs (name TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;"
-        )
+        try:
+            self._con.executescript(
+                "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                # A rowid table: records of ~0.6 kB would overflow a WITHOUT ROWID b-tree's pages.
+                + "".join(f"CREATE TABLE {ns} (id TEXT PRIMARY KEY, v BLOB);" for ns in NAMESPACES)
+                + "CREATE TABLE blobs (name TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;"
+            )
+        except BaseException:  # a full disk already here: no half-made file is left behind
+            self.abort()
+            raise
 
     def put_many(self, namespace: str, items: Iterable[tuple[str, bytes]]) -> None:
         """Insert records."""
