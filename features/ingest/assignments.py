@@ -35,6 +35,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -101,13 +102,14 @@ def load(paths: list[Path], loader: Loader) -> None:
 
 def _records(path: Path) -> Iterator[tuple[ET.Element, int]]:
     """Yield each patent-assignment element with its start line, clearing it once handled."""
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     root = None
     start_line = 0
     with path.open("rb") as fh:
         for number, chunk in enumerate(fh, start=1):
             parser.feed(chunk)
-            for event, elem in parser.read_events():
+            for pair in parser.read_events():
+                event, elem = cast("tuple[str, ET.Element]", pair)  # start/end: elements
                 if root is None:
                     root = elem
                 if event == "start" and elem.tag == "patent-assignment":
