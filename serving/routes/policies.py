@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from models.policy import Policy, Product
 from models.policy.lifecycle import PolicyStatus
 from serving.auth import Caller, CallerRole
-from serving.deps import ModelsDep, SessionDep, require_roles
+from serving.deps import ModelsDep, PageLimit, PageOffset, SessionDep, require_roles
 from serving.errors import UnavailableError
 from serving.idempotency import IdempotencyKey, run_once
 from serving.policies.pricing import repricer
@@ -79,8 +79,8 @@ def list_(
     product: Annotated[Product | None, Query()] = None,
     status: Annotated[PolicyStatus | None, Query(description="Status today.")] = None,
     applicant_id: Annotated[str | None, Query(max_length=128)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> dict[str, Any]:
     """Policies newest first, with their status today."""
     return list_policies(
