@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from features.schema import ASSIGNEE_KINDS
@@ -70,6 +70,8 @@ class Feature:
     reason_zh: str
     categories: tuple[str, ...] = ()
     fmt: str = ".0f"
+    # Source columns read without a date: their value today stands in for their value at T.
+    undated: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.entity not in ENTITIES:
@@ -85,6 +87,11 @@ class Feature:
     def is_categorical(self) -> bool:
         """Whether the feature holds integer category codes."""
         return bool(self.categories)
+
+    @property
+    def is_static(self) -> bool:
+        """Whether the feature reads an undated column, so the point-in-time guard cannot see it."""
+        return bool(self.undated)
 
 
 L, LI, S, D, V = "litigation", "liability", "severity", "default", "value"
@@ -109,7 +116,7 @@ def _loan(name: str, en: str, zh: str, unit: str, de: int, source: str, r_en: st
     return Feature(name, "loan", en, zh, unit, {D: de}, source, r_en, r_zh, categories, fmt)
 
 
-FEATURES: tuple[Feature, ...] = (
+_DECLARED: tuple[Feature, ...] = (
     # --- patent: bibliographic facts ---
     _patent("patent_age_years", "Years since filing", "自申请日起的年数", "years", 0, 0,
             "patents.filing_date", "{v} years since filing", "申请已{v}年", fmt=".1f"),
@@ -296,6 +303,39 @@ FEATURES: tuple[Feature, ...] = (
           fmt=".2f"),
 )
 
+# Columns the sources hold only as they are today. PatentsView's `g_cpc_current` gives the CPC
+# after later reclassification, family size counts members filed after T, an owner labelled `npe`
+# today may not have been one then, and a firm's product classes carry no dates. The leakage
+# guard cuts dated facts at T and so cannot catch these: they are flagged static, listed by the
+# guard and by the validation report, and a test rewrites the columns to prove the list complete.
+UNDATED_CPC = "patents.cpc_main (current classification)"
+UNDATED_FAMILY = "patents.family_size (members counted today)"
+UNDATED_KIND = "assignees.kind (kind today)"
+UNDATED_INDUSTRY = "assignees.industry (industry today)"
+UNDATED_TECH = "firm_technology (product classes today)"
+UNDATED_SOURCES: dict[str, tuple[str, ...]] = {
+    "cpc_section": (UNDATED_CPC,),
+    "cpc_class": (UNDATED_CPC,),
+    "family_size": (UNDATED_FAMILY,),
+    "originality": (UNDATED_CPC,),
+    "generality": (UNDATED_CPC,),
+    "owner_kind": (UNDATED_KIND,),
+    "class_suit_rate": (UNDATED_CPC,),
+    "firm_kind": (UNDATED_KIND,),
+    "firm_industry": (UNDATED_INDUSTRY,),
+    "firm_tech_classes": (UNDATED_TECH,),
+    "firm_tech_concentration": (UNDATED_TECH,),
+    "firm_class_suit_intensity": (UNDATED_TECH, UNDATED_CPC),
+    "borrower_kind": (UNDATED_KIND,),
+    "pledged_class_suit_rate_mean": (UNDATED_CPC,),
+}
+if set(UNDATED_SOURCES) - {f.name for f in _DECLARED}:
+    raise ValueError(f"UNDATED_SOURCES names unknown features "
+                     f"{sorted(set(UNDATED_SOURCES) - {f.name for f in _DECLARED})}")
+FEATURES: tuple[Feature, ...] = tuple(
+    replace(f, undated=UNDATED_SOURCES.get(f.name, ())) for f in _DECLARED
+)
+
 _RISK_WORDS = {"en": ("raises risk", "lowers risk"), "zh": ("风险上升", "风险下降")}
 _VALUE_WORDS = {"en": ("raises value", "lowers value"), "zh": ("价值上升", "价值下降")}
 
@@ -320,6 +360,11 @@ def task_features(task: str) -> list[str]:
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     return [f.name for f in FEATURES if task in f.directions]
+
+
+def static_features(task: str) -> list[str]:
+    """Features of `task` that read undated columns (their value today stands in for T)."""
+    return [n for n in task_features(task) if get(n).is_static]
 
 
 def monotone_constraints(task: str, names: Sequence[str]) -> list[int]:
@@ -371,5 +416,6 @@ __all__ = [
     "format_value",
     "get",
     "monotone_constraints",
+    "static_features",
     "task_features",
 ]

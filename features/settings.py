@@ -71,6 +71,14 @@ class Settings(BaseSettings):
         default=120, ge=1, le=100_000,
         description="Requests a key may send at once before the per-minute rate applies.",
     )
+    monitoring_window_days: int = Field(
+        default=30, ge=1, le=366,
+        description="Days of served traffic (up to today) the model monitoring PSI is taken over.",
+    )
+    monitoring_flush_seconds: float = Field(
+        default=30.0, ge=0.0, le=3600.0,
+        description="Longest time served-row summaries stay in memory before they are stored.",
+    )
     log_level: str = Field(default="INFO", description="Logging level name.")
     online_store_url: str | None = Field(
         default=None,

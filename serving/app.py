@@ -20,6 +20,7 @@ from serving.limits import BodySizeLimitMiddleware
 from serving.logs import RequestIdMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.modelset import ModelLoader, ModelSet, load_served_models
+from serving.monitoring import ServingMonitor
 from serving.online.materialize import model_stamp
 from serving.online.service import OnlineService
 from serving.openapi import install_openapi
@@ -79,6 +80,8 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
         await anyio.to_thread.run_sync(migrate, engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.monitor = ServingMonitor(app.state.sessionmaker,
+                                           settings.monitoring_flush_seconds)
         app.state.dataset = await anyio.to_thread.run_sync(open_dataset, settings)
         app.state.model_loader = loader
         app.state.reload_lock = threading.Lock()
@@ -94,6 +97,10 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
             yield
         finally:
             await anyio.to_thread.run_sync(online.stop)
+            try:
+                await anyio.to_thread.run_sync(app.state.monitor.flush)
+            except Exception:
+                log.exception("storing the last monitoring counts failed")
             if app.state.dataset is not None:
                 app.state.dataset.close()
             engine.dispose()

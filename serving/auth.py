@@ -31,6 +31,17 @@ class CallerRole(StrEnum):
 # Roles that may read every stored assessment; other callers see only the ones they made.
 AUDIT_ROLES: frozenset[CallerRole] = frozenset({CallerRole.regulator, CallerRole.admin})
 
+# Who may call the policy, claim and book-of-business endpoints (admin always may). The API's
+# role checks and the console's pages and buttons both read these, so they cannot disagree.
+POLICY_WRITERS: tuple[CallerRole, ...] = (CallerRole.underwriter, CallerRole.bank)
+POLICY_READERS: tuple[CallerRole, ...] = (
+    CallerRole.underwriter, CallerRole.bank, CallerRole.adjuster, CallerRole.regulator)
+CLAIM_HANDLERS: tuple[CallerRole, ...] = (CallerRole.adjuster,)
+CLAIM_NOTIFIERS: tuple[CallerRole, ...] = (CallerRole.adjuster, CallerRole.bank)
+CLAIM_READERS: tuple[CallerRole, ...] = (
+    CallerRole.adjuster, CallerRole.underwriter, CallerRole.bank, CallerRole.regulator)
+BOOK_READERS: tuple[CallerRole, ...] = (CallerRole.regulator,)
+
 
 @dataclass(frozen=True)
 class Caller:

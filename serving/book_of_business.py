@@ -3,7 +3,9 @@
 One row per product, grade and policy year (the year cover starts): policies, written and
 earned premium, subsidy granted, claims reported / paid / reserved, loss ratio, actual over
 expected losses against the models' expected loss at binding, median days to decision and to
-payment, and claims that missed a deadline of the Insurance Law (Art. 23).
+payment, and claims that missed a deadline of the Insurance Law (Art. 23); the advances paid
+before decisions (先予支付, part of the claims paid) and the claims denied at registration under
+the known-circumstances exclusion.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ BOOK_COLUMNS = (
     "subsidy", "claims_reported", "claims_paid", "claims_reserved", "recoveries",
     "incurred", "loss_ratio", "expected_loss", "actual_over_expected",
     "median_days_to_decision", "median_days_to_payment", "overdue_claims",
+    "claims_advanced", "known_circumstance_denials",
 )
+# Registration denial codes of the known-circumstances exclusion.
+KNOWN_CIRCUMSTANCE_CODES = frozenset({"known_circumstance", "suit_before_binding"})
 
 
 @dataclass
@@ -51,6 +56,8 @@ class _Cell:
     reserved: Decimal = ZERO
     recovered: Decimal = ZERO
     overdue: int = 0
+    advanced: Decimal = ZERO
+    known_denials: int = 0
     days_to_decision: list[int] = field(default_factory=list)
     days_to_payment: list[int] = field(default_factory=list)
 
@@ -101,6 +108,9 @@ def book_of_business(session: Session, policy: Policy, as_of: dt.date,
         cell.paid += b.paid
         cell.reserved += b.reserve
         cell.recovered += b.recovered
+        cell.advanced += b.advanced
+        if any(r.get("code") in KNOWN_CIRCUMSTANCE_CODES for r in c.denial_reasons or []):
+            cell.known_denials += 1
         agreed = Decimal((c.payable or {}).get("total", "0"))
         if claim_deadlines(policy.claims, c.documents_complete_on, c.decided_on, agreed > 0,
                            c.fully_paid_on, as_of).overdue:
@@ -129,6 +139,8 @@ def book_of_business(session: Session, policy: Policy, as_of: dt.date,
             "median_days_to_decision": _median(cell.days_to_decision),
             "median_days_to_payment": _median(cell.days_to_payment),
             "overdue_claims": cell.overdue,
+            "claims_advanced": str(rounded(cell.advanced, cur)),
+            "known_circumstance_denials": cell.known_denials,
         })
     return rows
 

@@ -67,6 +67,16 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def head_revision() -> str:
+    """The newest Alembic revision of the packaged migrations (what `migrate` upgrades to)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
+    return head
+
+
 def ping(engine: sa.Engine) -> None:
     """Raise if the database cannot answer a trivial query."""
     with engine.connect() as connection:

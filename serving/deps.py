@@ -21,6 +21,7 @@ from serving.dataset import DatasetHandle
 from serving.errors import AuthenticationError, DatasetUnavailableError, PermissionDeniedError
 from serving.metrics import ServiceMetrics
 from serving.modelset import ModelSet
+from serving.monitoring import ServingMonitor
 from serving.ratelimit import RateLimiter
 from serving.tables import Assessment
 
@@ -46,6 +47,12 @@ def get_metrics(request: Request) -> ServiceMetrics:
     """The app's Prometheus metrics."""
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
+
+
+def get_monitor(request: Request) -> ServingMonitor:
+    """The app's model monitor (served-row summaries)."""
+    monitor: ServingMonitor = request.app.state.monitor
+    return monitor
 
 
 def get_models(request: Request) -> ModelSet:
@@ -75,6 +82,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 ModelsDep = Annotated[ModelSet, Depends(get_models)]
+MonitorDep = Annotated[ServingMonitor, Depends(get_monitor)]
 DatasetDep = Annotated[DatasetHandle, Depends(get_dataset)]
 
 
@@ -131,16 +139,21 @@ def _stored_caller(session: Session, api_key: str) -> Caller | None:
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+def check_roles(caller: Caller, roles: tuple[CallerRole, ...]) -> Caller:
+    """`caller` when it holds one of `roles` (admin always); else 403 naming the allowed roles."""
+    if not caller.has_role(*roles):
+        allowed = ", ".join(sorted({r.value for r in roles} | {CallerRole.admin.value}))
+        raise PermissionDeniedError(
+            f"role {caller.role.value!r} may not call this endpoint; allowed: {allowed}"
+        )
+    return caller
+
+
 def require_roles(*roles: CallerRole) -> Callable[..., Caller]:
     """A dependency admitting callers with one of `roles` (admin always); 403 for others."""
-    allowed = ", ".join(sorted({r.value for r in roles} | {CallerRole.admin.value}))
 
     def dependency(caller: CallerDep) -> Caller:
-        if not caller.has_role(*roles):
-            raise PermissionDeniedError(
-                f"role {caller.role.value!r} may not call this endpoint; allowed: {allowed}"
-            )
-        return caller
+        return check_roles(caller, roles)
 
     dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles) or 'admin'}"
     # The roles a route admits, readable from the route itself (the role matrix test reads it).

@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -18,7 +18,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 class ServiceMetrics:
-    """Request counts and latencies by route and status, and assessments written by kind."""
+    """Request counts and latencies, assessments written by kind, and model drift gauges."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -39,6 +39,20 @@ class ServiceMetrics:
             "patentrisk_assessments_written",
             "Assessments stored, by kind.",
             ["kind"],
+            registry=self.registry,
+        )
+
+        self.psi = Gauge(
+            "patentrisk_model_psi",
+            "Population stability index of served rows against the model's reference, by task "
+            "and variable (feature or score), over the monitoring window.",
+            ["task", "variable"],
+            registry=self.registry,
+        )
+        self.monitored_rows = Gauge(
+            "patentrisk_model_monitored_rows",
+            "Rows scored by each task's model in service over the monitoring window.",
+            ["task"],
             registry=self.registry,
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from features.settings import Settings
 from models.loading import ChampionMissingError, LoadedModel, load_champions
@@ -30,6 +31,8 @@ class ServedModel:
     version: str
     model: LoadedModel
     alias: str = "champion"
+    # Binned reference of the model's inputs and score (`models.drift`), None when not logged.
+    reference: Any = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def load_served_models(settings: Settings) -> ModelSet:
             failures[task] = reason[:300]
             continue
         models[task] = ServedModel(
-            task=task, name=loaded.registered_name, version=loaded.version, model=loaded
+            task=task, name=loaded.registered_name, version=loaded.version, model=loaded,
+            reference=load_reference(loaded.run_id),
         )
     if not models:
         log.warning("no champion model found in %s", settings.resolved_tracking_uri)
@@ -107,6 +111,20 @@ def reload_failures(previous: ModelSet, fresh: ModelSet) -> dict[str, str]:
         if task not in fresh.models and task not in failures:
             failures[task] = "served before, but the registry no longer gives a champion"
     return failures
+
+
+def load_reference(run_id: str) -> Any:
+    """The monitoring reference profile logged with a model's run, or None without one."""
+    import mlflow.artifacts
+
+    from models.drift import PROFILE_ARTIFACT, ReferenceProfile
+
+    try:
+        return ReferenceProfile.from_json(
+            mlflow.artifacts.load_text(f"runs:/{run_id}/{PROFILE_ARTIFACT}"))
+    except Exception as exc:  # noqa: BLE001 - an old run without a profile serves unmonitored
+        log.warning("run %s has no monitoring reference profile: %s", run_id, exc)
+        return None
 
 
 def _registry_exists(settings: Settings) -> bool:

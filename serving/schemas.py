@@ -163,6 +163,51 @@ class ModelsOut(BaseModel):
     missing: list[str] = Field(description="Tasks with no model loaded (their endpoints: 503).")
 
 
+class VariableDriftOut(BaseModel):
+    """One variable's population stability over the window."""
+
+    name: str = Field(examples=["patent_age_years"], description="Feature name, or `score`.")
+    psi: float = Field(examples=[0.04])
+    status: str = Field(examples=["stable"],
+                        description="stable (< 0.10), watch (< 0.25), drift, or insufficient.")
+
+
+class DayDriftOut(BaseModel):
+    """One day's served rows and the score's PSI that day."""
+
+    day: dt.date
+    rows: int
+    score_psi: float
+    status: str
+
+
+class TaskDriftOut(BaseModel):
+    """Drift of one model in service against its reference profile."""
+
+    task: str = Field(examples=["litigation"])
+    model_version: str = Field(examples=["3"])
+    reference_period: list[str] = Field(description="As-of range of the reference rows.")
+    reference_rows: int
+    rows: int = Field(description="Rows the model scored in the window.")
+    status: str = Field(examples=["stable"], description="Status of the largest PSI.")
+    max_psi: float | None
+    score_psi: float | None
+    variables: list[VariableDriftOut]
+    days: list[DayDriftOut]
+
+
+class MonitoringOut(BaseModel):
+    """Population stability of the served rows against each champion's reference (PSI)."""
+
+    since: dt.date
+    until: dt.date
+    thresholds: dict[str, float] = Field(examples=[{"watch": 0.10, "drift": 0.25}])
+    min_rows: int = Field(description="Fewer rows than this: status `insufficient`.")
+    items: list[TaskDriftOut]
+    unmonitored: list[str] = Field(
+        description="Tasks in service whose model was logged without a reference profile.")
+
+
 class ErrorOut(BaseModel):
     """Body of an error answer."""
 

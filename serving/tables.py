@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -80,3 +80,16 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Updated at most once a minute per key (LAST_USED_RESOLUTION), not on every request.
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class MonitoringBin(Base):
+    """Served rows per day, model version, variable and reference bin (no request data kept)."""
+
+    __tablename__ = "model_monitoring_bins"
+
+    day: Mapped[date] = mapped_column(sa.Date(), primary_key=True)
+    task: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    model_version: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    variable: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    bin: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
+    rows: Mapped[int] = mapped_column(sa.BigInteger())

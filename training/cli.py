@@ -18,8 +18,18 @@ log = logging.getLogger(__name__)
 
 
 def register(app: typer.Typer) -> None:
-    """Add `patentrisk train` to the root CLI."""
+    """Add `patentrisk train` and `patentrisk validate` to the root CLI."""
     app.command("train")(train)
+    app.command("validate")(validate)
+
+
+def chosen_tasks(console: Console, task: str) -> list[str]:
+    """The tasks `--task` names (`all` or one task); exit code 2 naming the choices otherwise."""
+    if task != "all" and task not in TASK_NAMES:
+        console.print(f"[red]error:[/red] --task must be all or one of {list(TASK_NAMES)}, "
+                      f"got {task!r}")
+        raise typer.Exit(code=2)
+    return list(TASK_NAMES) if task == "all" else [task]
 
 
 def train(
@@ -35,12 +45,8 @@ def train(
     from training.runs import train_tasks
 
     console = Console()
-    if task != "all" and task not in TASK_NAMES:
-        console.print(f"[red]error:[/red] --task must be all or one of {list(TASK_NAMES)}, "
-                      f"got {task!r}")
-        raise typer.Exit(code=2)
+    tasks = chosen_tasks(console, task)
     settings = settings_or_exit(console)
-    tasks = list(TASK_NAMES) if task == "all" else [task]
 
     def report(result: TaskResult) -> None:
         if result.status == "skipped":
@@ -89,3 +95,39 @@ def results_table(results: list[TaskResult]) -> Table:
         promoted = "[green]yes[/green]" if r.promoted else f"[yellow]no[/yellow]: {r.reason}"
         table.add_row(r.task, rows, text, ratio, str(r.version), promoted)
     return table
+
+
+def validate(
+    task: str = typer.Option(
+        "all", "--task", help=f"Task to validate: all or one of {', '.join(TASK_NAMES)}."
+    ),
+) -> None:
+    """Write the validation report of each champion and log it to the champion's MLflow run."""
+    from features.cli_settings import settings_or_exit
+    from training.validation.runner import ValidationResult, validate_tasks
+
+    console = Console()
+    tasks = chosen_tasks(console, task)
+    settings = settings_or_exit(console)
+
+    def report(result: ValidationResult) -> None:
+        if result.status == "skipped":
+            console.print(f"[yellow]skipped[/yellow] {result.task}: {result.reason}")
+        else:
+            console.print(f"[green]validated[/green] {result.task} v{result.version} "
+                          f"({result.seconds:.0f} s) -> {result.path}")
+
+    try:
+        results = validate_tasks(settings, tasks, on_result=report)
+    except Exception as exc:
+        console.print(f"[red]error:[/red] validation failed: {exc}")
+        raise typer.Exit(code=1) from exc
+    table = Table(title="patentrisk validation reports")
+    for col in ("task", "version", "report", "headline"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r.task, r.version or "-", str(r.path or f"skipped: {r.reason}"),
+                      r.headline)
+    console.print(table)
+    if not any(r.status == "validated" for r in results):
+        raise typer.Exit(code=1)

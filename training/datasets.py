@@ -26,7 +26,7 @@ LABEL_TABLES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
     "default": ("loans", "loan_patents"),
     "value": ("transactions",),
 })
-SNAPSHOT_COLUMNS = ("entity_id", "as_of", "label", "truth")
+SNAPSHOT_COLUMNS = ("entity_id", "as_of", "label", "truth", "label_date")
 
 
 class TaskUnavailable(RuntimeError):
@@ -119,8 +119,9 @@ def load_task_data(
 
 
 def _typed(frame: pd.DataFrame, features: tuple[str, ...]) -> pd.DataFrame:
-    """Feature, label and truth columns as float64 (NaN for missing); as_of as datetime."""
+    """Feature, label and truth columns as float64 (NaN for missing); dates as datetime."""
     out = frame.loc[:, list(SNAPSHOT_COLUMNS) + list(features)].copy()
+    out["label_date"] = pd.to_datetime(out["label_date"])
     for col in ("label", "truth", *features):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
         out[col] = out[col].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -12,7 +12,7 @@ from sklearn.metrics import roc_curve
 from models.boosting import SHAP_PREFIX
 
 
-def _figure(width: float = 6.0, height: float = 4.5) -> Figure:
+def blank_figure(width: float = 6.0, height: float = 4.5) -> Figure:
     """A figure drawn on an Agg canvas (no display, no global pyplot state)."""
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
@@ -23,7 +23,7 @@ def shap_summary_figure(contributions: pd.DataFrame, X: pd.DataFrame, top: int =
     """Beeswarm-style SHAP summary: per feature, contributions coloured by the feature's value."""
     shap_cols = [c for c in contributions.columns if c.startswith(SHAP_PREFIX)]
     importance = contributions[shap_cols].abs().mean().sort_values(ascending=False).head(top)
-    fig = _figure(7.0, 0.35 * len(importance) + 1.5)
+    fig = blank_figure(7.0, 0.35 * len(importance) + 1.5)
     ax = fig.add_subplot()
     rng = np.random.default_rng(0)
     scatter = None
@@ -65,7 +65,7 @@ def calibration_points(
 
 def calibration_figure(y: np.ndarray, p: np.ndarray, truth: np.ndarray | None = None) -> Figure:
     """Reliability diagram (quantile bins) of the model and, where known, of the oracle."""
-    fig = _figure()
+    fig = blank_figure()
     ax = fig.add_subplot()
     top = 0.0
     for label, probs in (("model", p), ("oracle", truth)):
@@ -84,7 +84,7 @@ def calibration_figure(y: np.ndarray, p: np.ndarray, truth: np.ndarray | None = 
 
 def roc_figure(y: np.ndarray, p: np.ndarray, truth: np.ndarray | None = None) -> Figure:
     """ROC curve of the model and, where known, of the oracle."""
-    fig = _figure()
+    fig = blank_figure()
     ax = fig.add_subplot()
     for label, probs in (("model", p), ("oracle", truth)):
         if probs is None or np.isnan(probs).all():
@@ -101,7 +101,7 @@ def roc_figure(y: np.ndarray, p: np.ndarray, truth: np.ndarray | None = None) ->
 
 def actual_vs_predicted_figure(y: np.ndarray, frame: pd.DataFrame, column: str) -> Figure:
     """Log-log scatter of actual against predicted (with P10-P90 bars for value)."""
-    fig = _figure()
+    fig = blank_figure()
     ax = fig.add_subplot()
     pred = frame[column].to_numpy()
     if {"p10", "p90"} <= set(frame.columns):

@@ -16,8 +16,10 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.data.pandas_dataset import from_pandas
 
+from features.registry import static_features
 from features.settings import Settings
 from models.base import BoostedModel
+from models.drift import PROFILE_ARTIFACT, build_profile, score_of
 from models.persistence import estimator_class
 from models.pyfunc import log_pyfunc
 from models.tasks import TaskSpec, task_spec
@@ -32,7 +34,7 @@ from training.plots import (
     shap_summary_figure,
 )
 from training.registry import GateDecision, apply_gate
-from training.splits import TimeSplit, out_of_time_split
+from training.splits import TimeSplit, task_split
 from training.tuning import tune
 
 log = logging.getLogger(__name__)
@@ -115,7 +117,7 @@ def train_on_data(
     started = time.monotonic() if started is None else started
     task = spec.name
     frame = data.frame
-    split = out_of_time_split(frame["as_of"])
+    split = task_split(frame)
     parts = {name: frame.iloc[getattr(split, name)] for name in ("train", "valid", "test")}
     X = {k: v.loc[:, list(data.features)] for k, v in parts.items()}
     y = {k: v["label"].to_numpy() for k, v in parts.items()}
@@ -200,6 +202,8 @@ def _log_run(
         "train_period": "..".join(split.train_period),
         "valid_period": "..".join(split.valid_period),
         "test_period": "..".join(split.test_period),
+        "purged_train_rows": split.purged[0], "purged_valid_rows": split.purged[1],
+        "static_features": ",".join(static_features(spec.name)) or "none",
         "best_iteration": getattr(model, "best_iteration_", ""),
         "calibration": getattr(getattr(model, "calibrator_", None), "method_", ""),
         "monotone_constraints": sum(1 for c in model.monotone_constraints_ if c),
@@ -232,7 +236,14 @@ def _log_artifacts(
     run_id: str,
     decision: GateDecision,
 ) -> None:
-    """Log SHAP summary, calibration/ROC (or actual-vs-predicted) plots and the model card."""
+    """Log plots, the model card and the monitoring reference profile of the test period.
+
+    Serving bins the rows it scores by this profile and compares them with it (PSI); it is the
+    newest period the model was tested on, the state of the world nearest to the one it serves.
+    """
+    profile = build_profile(spec.name, X_test, score_of(spec.kind, scored), data.categorical(),
+                            split.test_period, {"run_id": run_id})
+    mlflow.log_text(profile.to_json(), PROFILE_ARTIFACT)
     sample = np.sort(np.random.default_rng(0).choice(
         len(X_test), min(PLOT_ROWS, len(X_test)), replace=False))
     mlflow.log_figure(
@@ -256,6 +267,17 @@ def _log_artifacts(
         constraints=constraints,
         calibration=getattr(getattr(model, "calibrator_", None), "method_", None),
         run_id=run_id,
-        notes=[f"Registry gate: {decision.alias} ({decision.reason})."],
+        notes=[f"Registry gate: {decision.alias} ({decision.reason}).", _static_note(spec.name),
+               f"Purged {split.purged[0]} training and {split.purged[1]} validation rows whose "
+               "label matured after the next period started."],
     )
     mlflow.log_text(render_model_card(card), "model_card.md")
+
+
+def _static_note(task: str) -> str:
+    """The model card's line on features read from undated columns."""
+    names = static_features(task)
+    if not names:
+        return "Every feature is dated: none reads a column without a date."
+    return ("Static features (read from undated columns, their value today stands in for T; "
+            f"the point-in-time guard cannot check them): {', '.join(names)}.")

@@ -38,9 +38,12 @@ _FEATURE_SQL: dict[str, tuple[str, Callable[[TableRelations, str, Sequence[str]]
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Snapshot columns typed as `build_snapshots` types them."""
     frame["entity_id"] = frame["entity_id"].astype(str)
-    frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[ns]")
+    for col in ("as_of", "label_date"):
+        if col in frame.columns:
+            frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
     for col in frame.columns[2:]:
-        frame[col] = frame[col].astype("float64")
+        if col != "label_date":
+            frame[col] = frame[col].astype("float64")
     return frame
 
 
@@ -80,6 +83,6 @@ def spark_snapshots(
                       validate="one_to_one")
     if check_leakage:
         assert_point_in_time(frame, ["entity_id", "as_of"], names, rel, recompute)
-    cols = ["entity_id", "as_of", *names, "label", "truth"]
+    cols = ["entity_id", "as_of", *names, "label", "truth", "label_date"]
     return frame[cols].sort_values(["entity_id", "as_of"], kind="stable").reset_index(drop=True)
 

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 # Yearly snapshots start this many years after the first recorded case, so that owner and class
 # suit histories have something to say.
 HISTORY_YEARS = 2
-SNAPSHOT_COLUMNS = ("entity_id", "as_of", "label", "truth")
+SNAPSHOT_COLUMNS = ("entity_id", "as_of", "label", "truth", "label_date")
 
 
 def dataset_end_date(con: duckdb.DuckDBPyConnection) -> date:
@@ -151,7 +151,7 @@ def build_snapshots(
     if check_leakage:
         checked = [n for n in [*names, *extra] if n != "claim_kind"]
         assert_point_in_time(frame, keys, checked, rel, recompute)
-    cols = ["entity_id", "as_of", *names, *extra, "label", "truth"]
+    cols = ["entity_id", "as_of", *names, *extra, "label", "truth", "label_date"]
     frame = frame[cols].sort_values(keys, kind="stable").reset_index(drop=True)
     log.info("snapshots built", extra={"task": task, "rows": len(frame)})
     return frame
@@ -161,7 +161,8 @@ def _empty(features: list[str]) -> pd.DataFrame:
     """An empty snapshot frame with the contract's columns."""
     cols = {"entity_id": pd.Series([], dtype=str), "as_of": pd.Series([], dtype="datetime64[ns]")}
     cols.update({n: pd.Series([], dtype="float64") for n in features})
-    cols.update({"label": pd.Series([], dtype="float64"), "truth": pd.Series([], dtype="float64")})
+    cols.update({"label": pd.Series([], dtype="float64"), "truth": pd.Series([], dtype="float64"),
+                 "label_date": pd.Series([], dtype="datetime64[ns]")})
     return pd.DataFrame(cols)
 
 

@@ -5,6 +5,9 @@ it starts); the time-driven part is derived from the dates, the rest from what w
 Claims: `notified (报案) -> registered (立案) -> under_assessment (查勘/定损) -> approved |
 partially_approved | denied -> paid | partially_paid -> closed`, and `closed -> reopened ->
 under_assessment`. A claim cannot close while a part of it is open (partly paid).
+An advance payment (先予支付) of the part already determined is made while the claim is under
+assessment and leaves it there; at the decision the advances count against the agreed amount, so
+the claim moves on to partly paid or paid when they cover part or all of it.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ CLAIM_TRANSITIONS: dict[ClaimState, tuple[ClaimState, ...]] = {
     S.NOTIFIED: (S.REGISTERED, S.DENIED),
     S.REGISTERED: (S.UNDER_ASSESSMENT,),
     S.UNDER_ASSESSMENT: (S.APPROVED, S.PARTIALLY_APPROVED, S.DENIED),
+    # A decision covered (partly) by advances moves on at once to partly paid or paid.
     S.APPROVED: (S.PARTIALLY_PAID, S.PAID),
     S.PARTIALLY_APPROVED: (S.PARTIALLY_PAID, S.PAID),
     # A reversal takes a paid claim back to partly paid, or to its decision when nothing is left.
@@ -103,6 +107,10 @@ CLAIM_ACTIONS: dict[str, tuple[ClaimState, ...]] = {
     "assess": (S.REGISTERED, S.REOPENED),
     "revise_reserve": (S.UNDER_ASSESSMENT, S.APPROVED, S.PARTIALLY_APPROVED, S.PARTIALLY_PAID),
     "record_sale": (S.UNDER_ASSESSMENT,),
+    # Advance payment of the part already determined, its second approval and its reversal.
+    "pay_advance": (S.UNDER_ASSESSMENT,),
+    "approve_advance": (S.UNDER_ASSESSMENT,),
+    "reverse_advance": (S.UNDER_ASSESSMENT,),
     "decide": (S.UNDER_ASSESSMENT,),
     "pay": (S.APPROVED, S.PARTIALLY_APPROVED, S.PARTIALLY_PAID),
     "approve_payment": (S.APPROVED, S.PARTIALLY_APPROVED, S.PARTIALLY_PAID),

@@ -5,6 +5,14 @@ first (shared over the kinds in proportion), then the insurer's share (1 - co-pa
 pledge-loan guarantee also the insurer's part of the loss-sharing split), then each kind's remaining
 sub-limit, then the policy's remaining aggregate limit. Every figure is computed at full precision
 and rounded once.
+
+Advance payment (先予支付, PRC Insurance Law Art. 25; the domain brief lists it with Art. 23's
+deadlines): while the amount cannot be fixed, the insurer pays the part it can determine. That part
+is the payable amount of the loss determined so far (the costs already documented or agreed, kind
+by kind) under the same terms, less what was already advanced. The payable amount grows with the
+assessed amounts, and the aggregate limit's pro-rata cut never takes a kind below what this claim
+has already paid of it, so a decision on at least the determined amounts pays at least the
+advances; the advances count against it.
 """
 
 from __future__ import annotations
@@ -41,8 +49,15 @@ def compute_payable(
     sub_limit_left: Mapping[str, Decimal],
     aggregate_left: Decimal,
     currency: str,
+    *,
+    already_paid: Mapping[str, Decimal] | None = None,
 ) -> Payable:
-    """Payable amount of assessed losses by kind under deductible, share, sub-limits, aggregate."""
+    """Payable amount of assessed losses by kind under deductible, share, sub-limits, aggregate.
+
+    `sub_limit_left` and `aggregate_left` are what is left for this claim (its own payments not
+    counted as used); `already_paid` is what this claim has paid by kind (advances): when the
+    aggregate limit cuts the kinds pro rata, no kind is cut below it.
+    """
     for kind, amount in assessed.items():
         if kind not in sub_limit_left:
             allowed = ", ".join(sorted(sub_limit_left))
@@ -64,15 +79,17 @@ def compute_payable(
         exact[kind] = share
     capped_total = sum(exact.values(), ZERO)
     agg = max(ZERO, aggregate_left)
+    floors = {k: min(v, max(ZERO, (already_paid or {}).get(k, ZERO))) for k, v in exact.items()}
     if capped_total > agg:
         limited.append("aggregate_limit")
-        exact = {k: v * agg / capped_total for k, v in exact.items()}
+        exact = _cut_to_aggregate(exact, floors, agg)
     by_kind = {k: rounded(v, currency) for k, v in exact.items()}
     paid = sum(by_kind.values(), ZERO)
     cap = rounded(min(capped_total, agg), currency)
     if paid > cap and by_kind:
-        # Rounding each kind half up can overshoot the cap by a minor unit: take it off the largest.
-        largest = max(by_kind, key=lambda k: (by_kind[k], k))
+        # Rounding each kind half up can overshoot the cap by a minor unit: take it off the kind
+        # with the most above its floor.
+        largest = max(by_kind, key=lambda k: (by_kind[k] - floors[k], k))
         by_kind[largest] -= paid - cap
         paid = cap
     return Payable(
@@ -84,6 +101,63 @@ def compute_payable(
         by_kind=by_kind,
         limited_by=limited,
         total=paid,
+    )
+
+
+def _cut_to_aggregate(exact: dict[str, Decimal], floors: dict[str, Decimal], agg: Decimal
+                      ) -> dict[str, Decimal]:
+    """Cut the kinds to `agg` pro rata to what each has above its floor (its floor is kept)."""
+    floor_total = sum(floors.values(), ZERO)
+    if floor_total >= agg:
+        # Cannot happen when the floors were paid within the limit; scale them all the same.
+        return {k: v * agg / floor_total for k, v in floors.items()} if floor_total else floors
+    excess = {k: v - floors[k] for k, v in exact.items()}
+    excess_total = sum(excess.values(), ZERO)
+    rest = agg - floor_total
+    return {k: floors[k] + excess[k] * rest / excess_total for k in exact}
+
+
+class AdvanceLimit(BaseModel):
+    """What a claim under assessment may be advanced: determined part's payable less advances."""
+
+    model_config = ConfigDict(frozen=True)
+
+    determined: Payable
+    advanced: dict[str, Decimal]
+    advanceable: dict[str, Decimal]
+    over_advanced: dict[str, Decimal]
+
+    @property
+    def total(self) -> Decimal:
+        """Everything still advanceable, over the kinds."""
+        return sum(self.advanceable.values(), ZERO)
+
+
+def advance_limit(
+    determined: Mapping[str, Decimal],
+    deductible: Decimal,
+    insurer_share: Decimal,
+    sub_limit_left: Mapping[str, Decimal],
+    aggregate_left: Decimal,
+    advanced: Mapping[str, Decimal],
+    currency: str,
+) -> AdvanceLimit:
+    """The advanceable part of a claim (Art. 25) from the loss determined so far, by kind.
+
+    The determined loss pays under the claim's terms (deductible first, co-pay, sub-limits and
+    the aggregate left for this claim) what a decision on it alone would pay; the advances already
+    made by kind come off. `over_advanced` names the kinds whose advances exceed that payable
+    (the determination was lowered below what was advanced).
+    """
+    payable = compute_payable(determined, deductible, insurer_share, sub_limit_left,
+                              aggregate_left, currency, already_paid=advanced)
+    left = {k: payable.by_kind.get(k, ZERO) - advanced.get(k, ZERO)
+            for k in sorted(set(payable.by_kind) | set(advanced))}
+    return AdvanceLimit(
+        determined=payable,
+        advanced={k: rounded(v, currency) for k, v in advanced.items()},
+        advanceable={k: max(ZERO, v) for k, v in left.items()},
+        over_advanced={k: -v for k, v in left.items() if v < 0},
     )
 
 

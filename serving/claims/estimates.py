@@ -11,15 +11,22 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from models.policy import Product
+from sqlalchemy.orm import Session
+
+from models.policy import Policy, Product
 from models.policy.cover import CoverSchedule
+from models.policy.lifecycle import ClaimState, check_claim_action
 from models.policy.money import rounded
 from models.policy.settlement import estimate_lender_loss, reserve_for_cost
+from serving.claims import service
+from serving.claims.schemas import AssessRequest
 from serving.claims.tables import ClaimRecord
 from serving.errors import InvalidInputError
+from serving.policies.service import Actor, current_version, schedule_from
+from serving.policies.tables import PolicyRecord
 from serving.scoring.context import ScoringContext
 from serving.scoring.entities import (
-    class_severity_frame,
+    class_only_severity_frame,
     request_patent_features,
     severity_frame,
 )
@@ -73,7 +80,7 @@ def estimate_claim(
         patents = request_patent_features(ctx.cursor, [ref], ctx.as_of)
         frame = severity_frame(patents, kind)
     else:
-        frame = class_severity_frame(inc.get("product_class"), kind)
+        frame = class_only_severity_frame(inc.get("product_class"), kind)
     served = ctx.models.require("severity")
     out = predict(served, frame)
     cost = rounded(Decimal(str(float(out["expected_cost"].iloc[0]))), cur)
@@ -86,3 +93,17 @@ def estimate_claim(
         "explanation": explanation("severity", out.iloc[0], frame.iloc[0]),
         "reserve": str(reserve),
     }
+
+
+def assess_with_models(session: Session, policy: Policy, ctx: ScoringContext, actor: Actor,
+                       claim_id: str, req: AssessRequest) -> dict[str, Any]:
+    """Open the assessment of a claim with the first reserve from the models in service."""
+    claim = service.get_claim(session, claim_id)
+    check_claim_action(ClaimState(claim.state), "assess")
+    head = session.get(PolicyRecord, claim.policy_id)
+    assert head is not None, f"claim {claim.id} has no policy {claim.policy_id}"
+    version = current_version(session, head)
+    cover = schedule_from(version, head.currency)
+    left = service.aggregate_left(session, head)
+    estimate = estimate_claim(ctx, claim, cover, version.document, left)
+    return service.open_assessment(session, policy, actor, claim.id, req, estimate)

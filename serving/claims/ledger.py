@@ -22,8 +22,11 @@ class EntryKind(StrEnum):
 
     RESERVE = "reserve"  # a change of the outstanding reserve (+ or -)
     PAYMENT = "payment"  # money paid to the insured (effective at once or after approval)
-    APPROVAL = "payment_approval"  # a second approver releases a payment above the authority
-    REVERSAL = "payment_reversal"  # a payment taken back (returned, made in error)
+    # An advance of the part already determined, paid before the decision (Art. 25); it is a
+    # payment in every balance and counts against the agreed amount.
+    ADVANCE = "advance_payment"
+    APPROVAL = "payment_approval"  # a second approver releases a payment or advance
+    REVERSAL = "payment_reversal"  # a payment or advance taken back (returned, made in error)
     RECOVERY = "recovery"  # money recovered (subrogation, salvage, the winner's repayment)
 
 
@@ -39,6 +42,10 @@ class Balances:
     pending_by_kind: dict[str, Decimal] = field(default_factory=dict)
     pending_ids: list[str] = field(default_factory=list)
     effective_payment_ids: list[str] = field(default_factory=list)
+    # Advances (effective or awaiting approval, not reversed); they are also in paid / pending.
+    advanced: Decimal = ZERO
+    advanced_by_kind: dict[str, Decimal] = field(default_factory=dict)
+    pending_advance_ids: list[str] = field(default_factory=list)
 
     @property
     def incurred(self) -> Decimal:
@@ -63,6 +70,7 @@ def balances(entries: Iterable[LedgerEntry], currency: str) -> Balances:
     b = Balances()
     paid_kind: dict[str, Decimal] = defaultdict(lambda: ZERO)
     pending_kind: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    advanced_kind: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for e in entries:
         amount = from_minor(e.amount_minor, currency)
         kind = e.loss_kind or ""
@@ -70,19 +78,25 @@ def balances(entries: Iterable[LedgerEntry], currency: str) -> Balances:
             b.reserve += amount
         elif e.kind == EntryKind.RECOVERY:
             b.recovered += amount
-        elif e.kind == EntryKind.PAYMENT:
+        elif e.kind in (EntryKind.PAYMENT, EntryKind.ADVANCE):
             if e.id in reversed_:
                 continue
+            if e.kind == EntryKind.ADVANCE:
+                b.advanced += amount
+                advanced_kind[kind] += amount
             if e.needs_approval and e.id not in approved:
                 b.pending += amount
                 pending_kind[kind] += amount
                 b.pending_ids.append(e.id)
+                if e.kind == EntryKind.ADVANCE:
+                    b.pending_advance_ids.append(e.id)
             else:
                 b.paid += amount
                 paid_kind[kind] += amount
                 b.effective_payment_ids.append(e.id)
     b.paid_by_kind = dict(paid_kind)
     b.pending_by_kind = dict(pending_kind)
+    b.advanced_by_kind = dict(advanced_kind)
     return b
 
 

@@ -36,6 +36,10 @@ class NotifyRequest(_Request):
     court_or_agency: str | None = Field(default=None, max_length=200)
     product_class: str | None = Field(default=None, pattern=r"^[A-HY][0-9]{2}[A-Z]?$")
     loss_kind: str | None = Field(default=None, max_length=48)
+    case_id: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="The suit in the dataset's litigation table (`cases`), when the claim is one "
+        "of its cases: registration denies it when the suit was filed before binding.")
     claimed: dict[str, Money] = Field(
         default_factory=dict, description="Amounts the insured claims, by kind of loss.")
     outstanding_amount: Money | None = Field(
@@ -93,6 +97,27 @@ class DecideRequest(_Request):
     reason: str = Field(min_length=3, max_length=1000)
 
 
+class AdvanceRequest(_Request):
+    """An advance of the part already determined (先予支付) while the amount cannot be fixed."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "determined": {"investigation_costs": 40000}, "loss_kind": "investigation_costs",
+        "reason": "notary and purchase invoices checked",
+    }]})
+
+    determined: dict[str, Money] | None = Field(
+        default=None, description="The loss determined so far, by kind of loss (documented or "
+        "agreed costs), cumulative: it replaces the previous determination. Omit to keep it.")
+    loss_kind: str = Field(min_length=1, max_length=48, description="The kind advanced.")
+    amount: Money | None = Field(
+        default=None, gt=0, description="Default: all that can still be advanced for loss_kind "
+        "(the determined loss after deductible, co-pay and limits, less earlier advances).")
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$",
+                                 description="Must be the policy's currency when given.")
+    reason: str = Field(default="advance of the part already determined", min_length=1,
+                        max_length=1000)
+
+
 class PaymentRequest(_Request):
     """A payment of the agreed amount (or part of it) for one kind of loss."""
 
@@ -119,6 +144,9 @@ class BalancesOut(BaseModel):
     paid: Decimal
     pending_approval: Decimal
     recovered: Decimal
+    advanced: Decimal = Field(
+        default=Decimal(0), description="Advances before the decision (also in paid or "
+        "pending_approval); they count against the agreed amount.")
     incurred: Decimal
     payable: Decimal | None
     left_to_pay: Decimal | None

@@ -4,6 +4,10 @@ Every action that changes a claim first locks its policy's row (`lock_policy`), 
 claim: actions on one policy run one after another, so payments on all its claims together never
 pass the aggregate limit. Each action checks the state machine of `models.policy.lifecycle`,
 appends to the timeline and, for money, to the ledger; the route commits once.
+
+A claim's payable amount and its advances (先予支付) are computed with the limits left *for this
+claim*: what the policy's other claims used comes off the sub-limits and the aggregate, what this
+claim already paid does not (it counts against the claim's own agreed amount instead).
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models.policy import Policy, Product
+from models.policy.circumstances import (
+    KnownCircumstance,
+    ReferencedSuit,
+    known_circumstance_denials,
+)
 from models.policy.cover import CoverSchedule
 from models.policy.deadlines import claim_deadlines
 from models.policy.errors import QuoteInputError
@@ -30,7 +39,7 @@ from models.policy.lifecycle import (
 )
 from models.policy.money import ZERO, from_minor, parse_amount, rounded
 from models.policy.registration import IncidentFacts, InsuredObjects, registration_denials
-from models.policy.settlement import compute_payable, share_loss
+from models.policy.settlement import advance_limit, compute_payable, share_loss
 from serving.auth import CallerRole
 from serving.claims.ledger import (
     Balances,
@@ -41,6 +50,7 @@ from serving.claims.ledger import (
     policy_balances,
 )
 from serving.claims.schemas import (
+    AdvanceRequest,
     AssessRequest,
     BalancesOut,
     ClaimOut,
@@ -78,9 +88,10 @@ def _amount(field: str, value: Decimal, currency: str, given: str | None = None,
             *, positive: bool = False) -> Decimal:
     """A request amount in the policy's currency; 422 naming the field otherwise."""
     if given is not None and given != currency:
+        # Every money request has one top-level `currency` for all its amounts.
         raise InvalidInputError(
-            field.rsplit(".", 1)[0] + ".currency" if "." in field else "currency",
-            "policy_currency", f"amounts must be in the policy currency {currency}, got {given}",
+            "currency", "policy_currency",
+            f"amounts must be in the policy currency {currency}, got {given}",
         )
     try:
         return parse_amount(field, value, currency, positive=positive)
@@ -134,9 +145,13 @@ def _cover(session: Session, head: PolicyRecord) -> tuple[CoverSchedule, dict[st
     return schedule_from(version, head.currency), version.document
 
 
-def notify_claim(session: Session, policy: Policy, actor: Actor, req: NotifyRequest
-                 ) -> dict[str, Any]:
-    """First notice of loss (报案) on a policy; the claim starts `notified`."""
+def notify_claim(session: Session, policy: Policy, actor: Actor, req: NotifyRequest,
+                 *, case: ReferencedSuit | None = None) -> dict[str, Any]:
+    """First notice of loss (报案) on a policy; the claim starts `notified`.
+
+    `case` is the suit of the litigation data that `req.case_id` names, looked up by the caller
+    (`serving.claims.cases.referenced_suit`); registration checks its filing date.
+    """
     head = lock_policy(session, get_policy(session, req.policy_id).id)
     product = Product(head.product)
     notifiers = (CallerRole.bank, CallerRole.adjuster)
@@ -174,7 +189,15 @@ def notify_claim(session: Session, policy: Policy, actor: Actor, req: NotifyRequ
     if req.incident_date > actor.today:
         raise InvalidInputError("incident_date", "not_in_future",
                                 f"incident_date must not be after {actor.today}")
+    if req.case_id is not None and (case is None or case.case_id != req.case_id):
+        raise InvalidInputError("case_id", "known_case",
+                                f"case_id {req.case_id!r} is not a case of the litigation data")
+    if case is not None and product is Product.PLEDGE_LOAN:
+        raise InvalidInputError("case_id", "insurance_only",
+                                "case_id: pledge-loan claims do not refer to a suit")
     incident = req.model_dump(mode="json", exclude={"claimed", "policy_id"})
+    if case is not None:
+        incident["case"] = case.model_dump(mode="json")
     if req.outstanding_amount is not None:
         incident["outstanding_amount"] = str(_amount("outstanding_amount",
                                                      req.outstanding_amount, cur))
@@ -209,6 +232,12 @@ def register_claim(session: Session, policy: Policy, actor: Actor, claim_id: str
         cancelled_from=head.cancelled_from,
     )
     denials = registration_denials(cover, insured, facts)
+    if Product(head.product) is not Product.PLEDGE_LOAN:
+        declared = [KnownCircumstance.model_validate(c)
+                    for c in doc.get("known_circumstances", [])]
+        suit = ReferencedSuit.model_validate(inc["case"]) if inc.get("case") else None
+        denials += known_circumstance_denials(declared, bound_on(head), inc.get("counterparty"),
+                                              facts.patent_ids, suit)
     docs_on = req.documents_complete_on or actor.today
     if docs_on > actor.today or docs_on < claim.notified_on:
         raise InvalidInputError(
@@ -297,6 +326,23 @@ def record_sale(session: Session, policy: Policy, actor: Actor, claim_id: str,
     return claim_body(session, claim, policy, actor.today)
 
 
+def bound_on(head: PolicyRecord) -> dt.date:
+    """The day the policy was bound (what the insured knew by then is excluded)."""
+    return head.created_at.date()
+
+
+def _claim_limits(session: Session, head: PolicyRecord, cover: CoverSchedule, own: Balances
+                  ) -> tuple[dict[str, Decimal], Decimal]:
+    """Sub-limits and aggregate left for one claim: what the policy's other claims used is gone."""
+    pb = policy_balances(session, head.id, head.currency)
+    used_kind = pb.used_by_kind()
+    own_kind = own.used_by_kind()
+    sub_left = {k: v - (used_kind.get(k, ZERO) - own_kind.get(k, ZERO))
+                for k, v in cover.sub_limits.items()}
+    others = (pb.paid + pb.pending) - (own.paid + own.pending)
+    return sub_left, max(ZERO, cover.aggregate_limit - others)
+
+
 def aggregate_left(session: Session, head: PolicyRecord) -> Decimal:
     """What is left of the policy's aggregate limit (paid and awaiting approval count)."""
     cover, _ = _cover(session, head)
@@ -311,10 +357,12 @@ def decide_claim(session: Session, policy: Policy, actor: Actor, claim_id: str,
     check_claim_action(ClaimState(claim.state), "decide")
     cover, _doc = _cover(session, head)
     cur = claim.currency
-    pb = policy_balances(session, head.id, cur)
-    used_kind = pb.used_by_kind()
-    sub_left = {k: v - used_kind.get(k, ZERO) for k, v in cover.sub_limits.items()}
-    agg_left = max(ZERO, cover.aggregate_limit - pb.paid - pb.pending)
+    b = balances(claim_entries(session, claim.id), cur)
+    if b.pending_advance_ids:
+        raise ConflictError("claim_id", "advance_awaiting_approval",
+                            "an advance awaits approval: a second adjuster approves it before the "
+                            "decision")
+    sub_left, agg_left = _claim_limits(session, head, cover, b)
     loss: dict[str, Any] | None = None
     if claim.product == Product.PLEDGE_LOAN.value:
         sale = (claim.assessment or {}).get("sale")
@@ -336,9 +384,17 @@ def decide_claim(session: Session, policy: Policy, actor: Actor, claim_id: str,
                     for k, v in req.assessed.items()}
     try:
         payable = compute_payable(assessed, cover.deductible, cover.insurer_share, sub_left,
-                                  agg_left, cur)
+                                  agg_left, cur, already_paid=b.paid_by_kind)
     except QuoteInputError as exc:
         raise input_error(exc) from None
+    for kind, paid in sorted(b.paid_by_kind.items()):
+        if payable.by_kind.get(kind, ZERO) < paid:
+            raise InvalidInputError(
+                f"assessed.{kind}", "not_below_paid",
+                f"assessed.{kind}: pays {payable.by_kind.get(kind, ZERO)} {cur}, less than the "
+                f"{paid} {cur} already paid for it (advances included); reverse the payment "
+                "first if it was too much",
+            )
     claimed = {k: Decimal(v) for k, v in (claim.claimed or {}).items()}
     cut = bool(payable.limited_by) or any(assessed.get(k, ZERO) < v for k, v in claimed.items())
     if payable.total == 0:
@@ -358,12 +414,17 @@ def decide_claim(session: Session, policy: Policy, actor: Actor, claim_id: str,
             "message": "nothing is payable after the deductible, co-pay and limits",
             "message_zh": "扣除免赔额、共担比例及限额后无应付金额",
         }]
-    b = balances(claim_entries(session, claim.id), cur)
-    if payable.total != b.reserve:
-        append_entry(session, claim, EntryKind.RESERVE, payable.total - b.reserve, on=actor.today,
+    # The reserve becomes what is left to pay of the agreed amount (advances are paid already).
+    outstanding = payable.total - b.paid
+    if outstanding != b.reserve:
+        append_entry(session, claim, EntryKind.RESERVE, outstanding - b.reserve, on=actor.today,
                      now=actor.now, by=actor.caller.key_id, role=actor.caller.role.value,
-                     reason=f"reserve set to the agreed amount: {req.reason}")
+                     reason=f"reserve set to the agreed amount left to pay: {req.reason}")
     _move(session, claim, actor, "decide", target, req.reason, {"payable": claim.payable})
+    if b.paid > 0:
+        _after_payment(session, claim, actor, "count_advances",
+                       f"{b.paid} {cur} already paid counts against the agreed amount",
+                       {"paid": str(b.paid), "advanced": str(b.advanced)})
     return claim_body(session, claim, policy, actor.today)
 
 
@@ -434,31 +495,54 @@ def pay_claim(session: Session, policy: Policy, actor: Actor, claim_id: str,
 
 def _release(session: Session, claim: ClaimRecord, actor: Actor, entry: LedgerEntry,
              amount: Decimal, action: str, reason: str) -> None:
-    """An effective payment takes the same amount off the reserve and moves the state."""
+    """An effective payment takes the same amount off the reserve and moves the state.
+
+    An advance leaves the claim under assessment: only the timeline records it.
+    """
     b = balances(claim_entries(session, claim.id), claim.currency)
     drawdown = min(amount, max(ZERO, b.reserve))
     if drawdown > 0:
         append_entry(session, claim, EntryKind.RESERVE, -drawdown, on=actor.today, now=actor.now,
                      by=actor.caller.key_id, role=actor.caller.role.value,
                      reason=f"paid {amount}", ref=entry.id)
-    _after_payment(session, claim, actor, action, reason,
-                   {"entry_id": entry.id, "amount": str(amount)})
+    details = {"entry_id": entry.id, "amount": str(amount), "kind": entry.kind}
+    if entry.kind == EntryKind.ADVANCE:
+        state = ClaimState(claim.state)
+        _event(session, claim, actor, action, state, state, reason, details)
+    else:
+        _after_payment(session, claim, actor, action, reason, details)
 
 
-def _entry(session: Session, claim: ClaimRecord, entry_id: str, kind: EntryKind) -> LedgerEntry:
-    """A ledger entry of this claim; 404 otherwise."""
+def _entry(session: Session, claim: ClaimRecord, entry_id: str, *kinds: EntryKind
+           ) -> LedgerEntry:
+    """A ledger entry of this claim of one of `kinds`; 404 otherwise."""
     row = session.get(LedgerEntry, entry_id)
-    if row is None or row.claim_id != claim.id or row.kind != kind.value:
-        raise NotFoundError(f"{kind.value} {entry_id!r} not found on claim {claim.number}")
+    if row is None or row.claim_id != claim.id or row.kind not in kinds:
+        raise NotFoundError(f"{kinds[0].value} {entry_id!r} not found on claim {claim.number}")
     return row
 
 
+def _money_action(entry: LedgerEntry, claim: ClaimRecord, on_payment: str, on_advance: str
+                  ) -> str:
+    """The state-machine action for an approval or reversal of a payment or an advance.
+
+    An advance before the decision is approved or reversed under assessment; once the claim is
+    decided it is a payment of the agreed amount like any other.
+    """
+    if entry.kind == EntryKind.ADVANCE and ClaimState(claim.state) is S.UNDER_ASSESSMENT:
+        return on_advance
+    return on_payment
+
+
 def approve_payment(session: Session, policy: Policy, actor: Actor, claim_id: str,
-                    entry_id: str, reason: str) -> dict[str, Any]:
-    """A second approver releases a payment above the authority limit."""
+                    entry_id: str, reason: str, *, only_advances: bool = False
+                    ) -> dict[str, Any]:
+    """A second approver releases a payment (or an advance) above the authority limit."""
     claim, _head = _locked(session, claim_id)
-    check_claim_action(ClaimState(claim.state), "approve_payment")
-    payment = _entry(session, claim, entry_id, EntryKind.PAYMENT)
+    kinds = (EntryKind.ADVANCE,) if only_advances else (EntryKind.PAYMENT, EntryKind.ADVANCE)
+    payment = _entry(session, claim, entry_id, *kinds)
+    action = _money_action(payment, claim, "approve_payment", "approve_advance")
+    check_claim_action(ClaimState(claim.state), action)
     b = balances(claim_entries(session, claim.id), claim.currency)
     if payment.id not in b.pending_ids:
         raise ConflictError("entry_id", "not_awaiting_approval",
@@ -471,16 +555,19 @@ def approve_payment(session: Session, policy: Policy, actor: Actor, claim_id: st
     append_entry(session, claim, EntryKind.APPROVAL, ZERO, on=actor.today, now=actor.now,
                  by=actor.caller.key_id, role=actor.caller.role.value, reason=reason,
                  loss_kind=payment.loss_kind, ref=payment.id)
-    _release(session, claim, actor, payment, amount, "approve_payment", reason)
+    _release(session, claim, actor, payment, amount, action, reason)
     return claim_body(session, claim, policy, actor.today)
 
 
 def reverse_payment(session: Session, policy: Policy, actor: Actor, claim_id: str,
-                    entry_id: str, reason: str) -> dict[str, Any]:
-    """Take back an effective payment (returned or made in error); the reserve is restored."""
+                    entry_id: str, reason: str, *, only_advances: bool = False
+                    ) -> dict[str, Any]:
+    """Take back an effective payment or advance (returned, made in error); restore the reserve."""
     claim, _head = _locked(session, claim_id)
-    check_claim_action(ClaimState(claim.state), "reverse_payment")
-    payment = _entry(session, claim, entry_id, EntryKind.PAYMENT)
+    kinds = (EntryKind.ADVANCE,) if only_advances else (EntryKind.PAYMENT, EntryKind.ADVANCE)
+    payment = _entry(session, claim, entry_id, *kinds)
+    action = _money_action(payment, claim, "reverse_payment", "reverse_advance")
+    check_claim_action(ClaimState(claim.state), action)
     b = balances(claim_entries(session, claim.id), claim.currency)
     if payment.id not in b.effective_payment_ids:
         raise ConflictError("entry_id", "effective_payment",
@@ -492,8 +579,103 @@ def reverse_payment(session: Session, policy: Policy, actor: Actor, claim_id: st
     append_entry(session, claim, EntryKind.RESERVE, amount, on=actor.today, now=actor.now,
                  by=actor.caller.key_id, role=actor.caller.role.value,
                  reason=f"reserve restored by reversal: {reason}", ref=payment.id)
-    _after_payment(session, claim, actor, "reverse_payment", reason,
-                   {"entry_id": payment.id, "amount": str(-amount)})
+    details = {"entry_id": payment.id, "amount": str(-amount), "kind": payment.kind}
+    if action == "reverse_advance":
+        state = ClaimState(claim.state)
+        _event(session, claim, actor, action, state, state, reason, details)
+    else:
+        _after_payment(session, claim, actor, "reverse_payment", reason, details)
+    return claim_body(session, claim, policy, actor.today)
+
+
+def pay_advance(session: Session, policy: Policy, actor: Actor, claim_id: str,
+                req: AdvanceRequest) -> dict[str, Any]:
+    """Advance the part of the loss already determined (先予支付) while the claim is assessed.
+
+    The determined loss (cumulative, by kind) pays what a decision on it alone would pay after
+    deductible, co-pay, sub-limits and the aggregate left for the claim; less the advances already
+    made, that is the most that can be advanced. Above the authority limit the advance waits for
+    a second approver, as payments do.
+    """
+    claim, head = _locked(session, claim_id)
+    check_claim_action(ClaimState(claim.state), "pay_advance")
+    if claim.product == Product.PLEDGE_LOAN.value:
+        raise InvalidInputError(
+            "claim_id", "insurance_only",
+            "advances are paid on enforcement and liability claims; a pledge-loan loss is fixed "
+            "by the sale of the pledged patents",
+        )
+    cover, _doc = _cover(session, head)
+    cur = claim.currency
+    assessment = dict(claim.assessment or {})
+    advances = dict(assessment.get("advances") or {})
+    if req.determined is not None:
+        for kind in req.determined:
+            if kind not in cover.sub_limits:
+                raise InvalidInputError(
+                    f"determined.{kind}", "kind_of_loss",
+                    f"determined.{kind}: not a kind of loss this policy pays "
+                    f"({', '.join(sorted(cover.sub_limits))})",
+                )
+        determined = {k: _amount(f"determined.{k}", v, cur, req.currency)
+                      for k, v in req.determined.items()}
+    elif advances.get("determined"):
+        determined = {k: Decimal(v) for k, v in advances["determined"].items()}
+    else:
+        raise InvalidInputError("determined", "required",
+                                "determined: give the loss determined so far, by kind of loss")
+    b = balances(claim_entries(session, claim.id), cur)
+    sub_left, agg_left = _claim_limits(session, head, cover, b)
+    try:
+        limit = advance_limit(determined, cover.deductible, cover.insurer_share, sub_left,
+                              agg_left, b.advanced_by_kind, cur)
+    except QuoteInputError as exc:
+        raise input_error(exc) from None
+    if limit.over_advanced:
+        kind = min(limit.over_advanced)
+        was = b.advanced_by_kind[kind]
+        raise InvalidInputError(
+            f"determined.{kind}", "not_below_advanced",
+            f"determined.{kind}: pays {was - limit.over_advanced[kind]} {cur}, less than the "
+            f"{was} {cur} already advanced for it",
+        )
+    if req.loss_kind not in determined:
+        raise InvalidInputError(
+            "loss_kind", "determined_kind",
+            f"loss_kind must be one of the determined kinds {sorted(determined)}")
+    left = limit.advanceable.get(req.loss_kind, ZERO)
+    amount = (_amount("amount", req.amount, cur, req.currency, positive=True)
+              if req.amount is not None else left)
+    if amount <= 0 or amount > left:
+        raise InvalidInputError(
+            "amount", "within_advanceable",
+            f"amount {amount} {cur} must be positive and at most the {left} {cur} that can be "
+            f"advanced for {req.loss_kind} (determined {determined[req.loss_kind]} {cur}, "
+            f"payable {limit.determined.by_kind.get(req.loss_kind, ZERO)} {cur}, advanced "
+            f"{b.advanced_by_kind.get(req.loss_kind, ZERO)} {cur})",
+        )
+    authority = Decimal(str(policy.claims.authority_limit))
+    needs = amount > authority
+    entry = append_entry(session, claim, EntryKind.ADVANCE, amount, on=actor.today,
+                         now=actor.now, by=actor.caller.key_id, role=actor.caller.role.value,
+                         reason=req.reason, loss_kind=req.loss_kind, needs_approval=needs)
+    advances["determined"] = {k: str(v) for k, v in determined.items()}
+    advances["history"] = [*advances.get("history", []), {
+        "entry_id": entry.id, "loss_kind": req.loss_kind, "amount": str(amount),
+        "determined": {k: str(v) for k, v in determined.items()},
+        "determined_payable": {k: str(v) for k, v in limit.determined.by_kind.items()},
+        "advanceable_before": {k: str(v) for k, v in limit.advanceable.items()},
+        "on": actor.today.isoformat(), "by": actor.caller.key_id, "reason": req.reason,
+    }]
+    assessment["advances"] = advances
+    claim.assessment = assessment
+    if needs:
+        state = ClaimState(claim.state)
+        _event(session, claim, actor, "pay_advance", state, state, req.reason,
+               {"entry_id": entry.id, "amount": str(amount), "awaiting_approval": True,
+                "authority_limit": str(authority)})
+    else:
+        _release(session, claim, actor, entry, amount, "pay_advance", req.reason)
     return claim_body(session, claim, policy, actor.today)
 
 
@@ -578,6 +760,7 @@ def claim_body(session: Session, claim: ClaimRecord, policy: Policy, today: dt.d
         balances=BalancesOut(
             reserve=rounded(b.reserve, cur), paid=rounded(b.paid, cur),
             pending_approval=rounded(b.pending, cur), recovered=rounded(b.recovered, cur),
+            advanced=rounded(b.advanced, cur),
             incurred=rounded(b.incurred, cur), payable=agreed,
             left_to_pay=None if agreed is None else rounded(agreed - b.paid - b.pending, cur),
         ),

@@ -18,11 +18,23 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def console_routers() -> list[APIRouter]:
     """Every router of the console."""
-    from serving.console import model_review, pledge, profile, quoting, search, signin, supervision
+    from serving.console import (
+        book_page,
+        claim_pages,
+        model_review,
+        pledge,
+        policy_pages,
+        profile,
+        quoting,
+        search,
+        signin,
+        supervision,
+    )
 
     return [
         signin.router, search.router, profile.router, quoting.router, pledge.router,
         supervision.router, model_review.router,
+        policy_pages.router, claim_pages.router, book_page.router,
     ]
 
 

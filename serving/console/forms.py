@@ -13,7 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from serving.errors import InvalidInputError, NotFoundError, ServiceError, validation_items
+from serving.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceError,
+    validation_items,
+)
 
 
 @dataclass
@@ -73,7 +79,7 @@ def validation_errors(exc: ValidationError, known: Iterable[str],
     errors = FormErrors()
     for item in validation_items(exc.errors()):
         name = item["field"] if item["field"] != "request" else ""
-        errors.add(aliases.get(name, name), _with_rule(item["message"], item["rule"]), known)
+        errors.add(aliases.get(name, name), with_rule(item["message"], item["rule"]), known)
     return errors
 
 
@@ -83,15 +89,15 @@ def service_errors(exc: ServiceError, known: Iterable[str], id_field: str | None
     known = set(known)
     aliases = aliases or {}
     errors = FormErrors()
-    if isinstance(exc, InvalidInputError):
-        errors.add(aliases.get(exc.field, exc.field), _with_rule(exc.message, exc.rule), known)
+    if isinstance(exc, InvalidInputError | ConflictError):
+        errors.add(aliases.get(exc.field, exc.field), with_rule(exc.message, exc.rule), known)
     elif isinstance(exc, NotFoundError) and id_field:
-        errors.add(id_field, _with_rule(exc.message, exc.code), known)
+        errors.add(id_field, with_rule(exc.message, exc.code), known)
     else:
         errors.general.append(exc.message)
     return errors
 
 
-def _with_rule(message: str, rule: str) -> str:
+def with_rule(message: str, rule: str) -> str:
     """The message followed by its rule name (what the API calls it)."""
     return f"{message} [{rule}]"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from features.settings import Settings
 from models.loading import CHALLENGER, CHAMPION
@@ -18,6 +18,7 @@ from models.tasks import TASK_NAMES, task_spec
 from serving.auth import Caller
 from serving.charts import CalibrationCurve, calibration_chart
 from serving.console.access import page_caller
+from serving.console.error_pages import error_page
 from serving.console.i18n import Translator
 from serving.console.rendering import render, translator
 from serving.deps import ModelsDep, SettingsDep
@@ -35,6 +36,9 @@ SHOWN_METRICS: dict[str, tuple[str, ...]] = {
               "test_coverage_p10_p90"),
 }
 
+# Model version tag naming the validation report artifact (set by `patentrisk validate`).
+REPORT_TAG = "validation_report"
+
 
 @dataclass
 class VersionView:
@@ -46,6 +50,7 @@ class VersionView:
     metrics: dict[str, float]
     gate: str | None
     calibration: dict[str, Any] | None = None
+    report: str | None = None  # artifact path of the validation report (`patentrisk validate`)
 
 
 @dataclass
@@ -89,7 +94,7 @@ def registry_views(settings: Settings, served: dict[str, str]) -> list[TaskView]
             view.versions.append(VersionView(
                 alias=alias, version=str(mv.version), run_id=run_id,
                 metrics=dict(run.data.metrics), gate=(mv.tags or {}).get("gate_decision"),
-                calibration=calibration,
+                calibration=calibration, report=(mv.tags or {}).get(REPORT_TAG),
             ))
         views.append(view)
     return views
@@ -137,3 +142,33 @@ def models_page(
         mlflow_command=f"mlflow ui --backend-store-uri {settings.resolved_tracking_uri}",
         policy_version=models.policy_version, policy_hash=models.policy_hash,
     )
+
+
+@router.get("/models/{task}/validation")
+def validation_report_page(
+    request: Request,
+    task: str,
+    _caller: Annotated[Caller, Depends(page_caller("models"))],
+    settings: SettingsDep,
+) -> Response:
+    """The champion's validation report as logged to its MLflow run by `patentrisk validate`."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    t = translator(request)
+    if task not in TASK_NAMES:
+        return error_page(request, 404, t("error.404"))
+    uri = settings.resolved_tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        mv = client.get_model_version_by_alias(task_spec(task).registered_name, CHAMPION)
+        artifact = (mv.tags or {}).get(REPORT_TAG)
+        if not artifact:
+            return error_page(request, 404, t("models.no_report", task=task))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = client.download_artifacts(str(mv.run_id), artifact, tmp)
+            text = Path(path).read_text(encoding="utf-8")
+    except (MlflowException, OSError) as exc:
+        log.warning("validation report of %s could not be read: %s", task, exc)
+        return error_page(request, 404, t("models.no_report", task=task))
+    return HTMLResponse(text)

@@ -1,7 +1,7 @@
 """The console's pages by role: what the navigation bar shows and who may open what.
 
 Each page is declared once here; the navigation bar, the role check of every route and the
-home page derive from it. A new page (policies, claims, reports) is one more `Page` in
+home page derive from it. A new page is one more `Page` in
 `CONSOLE_PAGES` and a router in `serving.console.console_routers`.
 """
 
@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from serving.auth import Caller, CallerRole
+from serving.auth import (
+    BOOK_READERS,
+    CLAIM_NOTIFIERS,
+    CLAIM_READERS,
+    POLICY_READERS,
+    Caller,
+    CallerRole,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,12 @@ class Page:
 
 _PATENT_READERS = frozenset({"underwriter", "bank", "scientist"})
 
+
+def api_roles(roles: tuple[CallerRole, ...]) -> frozenset[str]:
+    """The role names of one of the API's role sets (`serving.auth`), for a page's `roles`."""
+    return frozenset(r.value for r in roles)
+
+
 CONSOLE_PAGES: tuple[Page, ...] = (
     Page("search", "/console/patents", "nav.search", _PATENT_READERS),
     Page("profile", "/console/patents/{patent_id}", "nav.search", _PATENT_READERS, in_nav=False),
@@ -40,6 +53,16 @@ CONSOLE_PAGES: tuple[Page, ...] = (
     Page("record", "/console/assessments/{assessment_id}", "nav.assessments",
          frozenset(r.value for r in CallerRole), in_nav=False),
     Page("models", "/console/models", "nav.models", frozenset({"scientist", "regulator"})),
+    # Policies and claims: the roles of their API endpoints, read from the same sets.
+    Page("policies", "/console/policies", "nav.policies", api_roles(POLICY_READERS)),
+    Page("policy", "/console/policies/{policy_id}", "nav.policies", api_roles(POLICY_READERS),
+         in_nav=False),
+    Page("claims", "/console/claims", "nav.claims", api_roles(CLAIM_READERS)),
+    Page("claim_notice", "/console/claims/new", "nav.claims", api_roles(CLAIM_NOTIFIERS),
+         in_nav=False),
+    Page("claim", "/console/claims/{claim_id}", "nav.claims", api_roles(CLAIM_READERS),
+         in_nav=False),
+    Page("book", "/console/book", "nav.book", api_roles(BOOK_READERS)),
 )
 
 

@@ -7,11 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from models.policy import Product
 from serving import crud
 from serving.auth import Caller
 from serving.charts import Interval, interval_chart
-from serving.console.access import ConsoleScoringDep, FormDep, page_caller
+from serving.console.access import ConsoleScoring, ConsoleScoringDep, FormDep, page_caller
+from serving.console.binding import BindForm, bind_form, bind_submitted, bind_values
 from serving.console.forms import (
     FormErrors,
     nested,
@@ -24,6 +27,7 @@ from serving.console.i18n import Translator
 from serving.console.profile import reason_waterfall
 from serving.console.rendering import redirect, render, translator
 from serving.errors import AssessmentNotFoundError, ServiceError
+from serving.routes.policies import PolicyDep
 from serving.scoring import assess_loan
 from serving.scoring.batch import csv_items, run_batch
 from serving.scoring.records import answer_body
@@ -129,17 +133,54 @@ def loan_result(
     scoring: ConsoleScoringDep,
 ) -> Response:
     """The printable page of a stored loan assessment, built from the stored row."""
-    row = crud.visible_assessment(scoring.session, assessment_id, caller)
+    return _loan_page(request, stored_loan(scoring.session, assessment_id, caller), caller,
+                      scoring)
+
+
+def stored_loan(session: Session, assessment_id: str, caller: Caller) -> LoanAssessmentOut:
+    """A stored loan assessment the caller may read, as the API answered it."""
+    row = crud.visible_assessment(session, assessment_id, caller)
     if row.kind != crud.AssessmentKind.loan_assessment.value:
         raise AssessmentNotFoundError(assessment_id)
     result = LoanAssessmentOut.model_validate(answer_body(row, "default"))
-    scoring.session.rollback()
+    session.rollback()
+    return result
+
+
+def _loan_page(request: Request, result: LoanAssessmentOut, caller: Caller,
+               scoring: ConsoleScoring, bind: BindForm | None = None, status_code: int = 200
+               ) -> Response:
+    """The loan result page with its charts and the guarantee's bind form."""
     t = translator(request)
     policy = scoring.models.policy
     sharing = policy.loan.loss_sharing if policy is not None else None
+    bind = bind or bind_form(caller, Product.PLEDGE_LOAN, result.decision,
+                             f"/console/loans/{result.assessment_id}/bind")
     return render(
-        request, "loan_result.html", r=result, chart=portfolio_chart(result, t),
+        request, "loan_result.html", status_code=status_code, r=result,
+        chart=portfolio_chart(result, t),
         waterfall=reason_waterfall(result.explanation.model_dump(), t, t("profile.waterfall"),
                                    "loans.this_loan"),
         sharing=sharing, same_policy=policy is not None and policy.sha256 == result.policy_hash,
+        bind=bind,
     )
+
+
+@router.post("/loans/{assessment_id}/bind")
+def loan_bind(
+    request: Request,
+    assessment_id: Annotated[str, Path(max_length=64)],
+    form: FormDep,
+    caller: Annotated[Caller, Depends(page_caller("loans"))],
+    scoring: ConsoleScoringDep,
+    policy: PolicyDep,
+) -> Response:
+    """Bind the assessment into a pledge-loan guarantee as `POST /v1/policies` does."""
+    result = stored_loan(scoring.session, assessment_id, caller)
+    outcome = bind_submitted(form, caller, scoring.session, policy, result.assessment_id)
+    if outcome.body is not None:
+        return redirect(request, f"/console/policies/{outcome.body['id']}")
+    bind = bind_form(caller, Product.PLEDGE_LOAN, result.decision,
+                     f"/console/loans/{result.assessment_id}/bind", bind_values(form),
+                     outcome.errors)
+    return _loan_page(request, result, caller, scoring, bind, outcome.status_code)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from models.policy import ApplicantRole, LicenceType
+from models.policy import ApplicantRole, LicenceType, Product
+from serving import crud
 from serving.auth import Caller
 from serving.console.access import ConsoleScoringDep, FormDep, page_caller
+from serving.console.binding import BindForm, bind_form, bind_submitted, bind_values
 from serving.console.forms import (
     FormErrors,
     nested,
@@ -19,15 +22,26 @@ from serving.console.forms import (
     text_fields,
     validation_errors,
 )
+from serving.console.i18n import Translator
 from serving.console.profile import reason_waterfall
-from serving.console.rendering import render, translator
-from serving.errors import ServiceError
+from serving.console.rendering import redirect, render, translator
+from serving.deps import SessionDep
+from serving.errors import AssessmentNotFoundError, ServiceError
+from serving.routes.policies import PolicyDep
 from serving.scoring import score_enforcement, score_liability
-from serving.scoring.schemas import EnforcementQuoteRequest, LiabilityQuoteRequest
+from serving.scoring.records import answer_body
+from serving.scoring.schemas import (
+    EnforcementQuoteRequest,
+    InsuranceQuoteOut,
+    LiabilityQuoteRequest,
+)
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 PRODUCTS = ("enforcement", "liability")
+# The model whose explanation leads each stored quote kind.
+QUOTE_TASKS = {crud.AssessmentKind.enforcement_quote.value: "litigation",
+               crud.AssessmentKind.liability_quote.value: "liability"}
 TEXT_FIELDS = (
     "patent.patent_id", "firm.assignee_id", "annual_revenue", "applicant.applicant_id",
     "applicant.role", "applicant.licence_type", "cover_limit", "deductible", "period_months",
@@ -111,11 +125,64 @@ def quote_submit(
                 raise
             errors = service_errors(exc, KNOWN, id_field, ALIASES)
         else:
-            task = "litigation" if product == "enforcement" else "liability"
-            waterfall = reason_waterfall(
-                quote.explanations[task].model_dump(), t, t("profile.waterfall"),
-                "profile.score" if product == "enforcement" else "quote.this_firm")
             return render(request, "quote.html", **_form_context(values, FormErrors()),
-                          quote=quote, waterfall=waterfall)
+                          **_result_context(caller, quote, t))
     return render(request, "quote.html", status_code=422, **_form_context(values, errors),
                   quote=None)
+
+
+def _result_context(caller: Caller, quote: InsuranceQuoteOut, t: Translator,
+                    bind: BindForm | None = None) -> dict[str, Any]:
+    """What the quote card needs: the quote, its reason waterfall and the bind form."""
+    task = "litigation" if quote.product == "enforcement" else "liability"
+    waterfall = reason_waterfall(
+        quote.explanations[task].model_dump(), t, t("profile.waterfall"),
+        "profile.score" if quote.product == "enforcement" else "quote.this_firm")
+    bind = bind or bind_form(caller, Product(quote.product), quote.decision,
+                             f"/console/quotes/{quote.assessment_id}/bind")
+    return {"quote": quote, "waterfall": waterfall, "bind": bind}
+
+
+def stored_quote(session: Session, assessment_id: str, caller: Caller) -> InsuranceQuoteOut:
+    """A stored quote the caller may read, as the API answered it (404 for other kinds)."""
+    row = crud.visible_assessment(session, assessment_id, caller)
+    task = QUOTE_TASKS.get(row.kind)
+    if task is None:
+        raise AssessmentNotFoundError(assessment_id)
+    quote = InsuranceQuoteOut.model_validate(answer_body(row, task))
+    session.rollback()
+    return quote
+
+
+@router.get("/quotes/{assessment_id}")
+def quote_page(
+    request: Request,
+    assessment_id: Annotated[str, Path(max_length=64)],
+    caller: Annotated[Caller, Depends(page_caller("quote"))],
+    session: SessionDep,
+) -> Response:
+    """A stored quote with its bind form."""
+    quote = stored_quote(session, assessment_id, caller)
+    return render(request, "quote_stored.html",
+                  **_result_context(caller, quote, translator(request)))
+
+
+@router.post("/quotes/{assessment_id}/bind")
+def quote_bind(
+    request: Request,
+    assessment_id: Annotated[str, Path(max_length=64)],
+    form: FormDep,
+    caller: Annotated[Caller, Depends(page_caller("quote"))],
+    session: SessionDep,
+    policy: PolicyDep,
+) -> Response:
+    """Bind the stored quote as `POST /v1/policies` does, then open the new policy."""
+    quote = stored_quote(session, assessment_id, caller)
+    outcome = bind_submitted(form, caller, session, policy, quote.assessment_id)
+    if outcome.body is not None:
+        return redirect(request, f"/console/policies/{outcome.body['id']}")
+    bind = bind_form(caller, Product(quote.product), quote.decision,
+                     f"/console/quotes/{quote.assessment_id}/bind", bind_values(form),
+                     outcome.errors)
+    return render(request, "quote_stored.html", status_code=outcome.status_code,
+                  **_result_context(caller, quote, translator(request), bind))

@@ -246,7 +246,7 @@ def build_entity_frames(
     progress: Progress | None = None,
 ) -> EntityFrames:
     """Features, context and every champion's outputs of the dataset's entities as of `as_of`."""
-    from serving.scoring.entities import class_severity_frame, severity_frame
+    from serving.scoring.entities import class_only_severity_frame, severity_frame
 
     say = progress or (lambda _step, _f: None)
     say("features", 0.0)
@@ -259,7 +259,7 @@ def build_entity_frames(
     firm_classes = main_classes(con)
     say("context", 0.1)
     keys = sorted({""} | {severity_class_key(c) for c in firm_classes["main_class"]})
-    classes = pd.concat([class_severity_frame(k or None, "liability") for k in keys])
+    classes = pd.concat([class_only_severity_frame(k or None, "liability") for k in keys])
     classes.index = pd.Index(keys, name="class_key")
 
     work = {"litigation": len(patents), "severity": len(patents), "value": len(patents),

@@ -5,11 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from models.policy import Product
-from models.policy.money import ZERO, rounded
+from sqlalchemy.orm import Session
+
+from models.policy import Policy, Product
+from models.policy.errors import QuoteInputError
+from models.policy.money import ZERO, parse_amount, rounded
 from models.policy.scale import Decision
 from serving.errors import ConflictError
-from serving.policies.service import Repricer
+from serving.policies.schemas import EndorseRequest
+from serving.policies.service import (
+    Actor,
+    Repricer,
+    endorse_policy,
+    get_policy,
+    input_error,
+)
 from serving.scoring import ScoringContext, assess_loan, score_enforcement, score_liability
 from serving.scoring.schemas import (
     EnforcementQuoteRequest,
@@ -65,3 +75,19 @@ def repricer(ctx: ScoringContext, product: Product) -> Repricer:
         return rounded(gross, cur), rounded(expected, cur), ids
 
     return reprice
+
+
+def endorse_repriced(session: Session, policy: Policy, ctx: ScoringContext, actor: Actor,
+                     policy_id: str, req: EndorseRequest) -> dict[str, Any]:
+    """Endorse a policy: amounts in the policy's currency, re-priced by the models in service."""
+    cur = policy.currency
+    try:
+        limit = (parse_amount("cover_limit", req.cover_limit, cur, positive=True)
+                 if req.cover_limit is not None else None)
+        deductible = (parse_amount("deductible", req.deductible, cur)
+                      if req.deductible is not None else None)
+    except QuoteInputError as exc:
+        raise input_error(exc) from None
+    head = get_policy(session, policy_id)
+    return endorse_policy(session, policy, actor, head.id, req.effective_date, limit, deductible,
+                          req.add_patents or [], req.reason, repricer(ctx, Product(head.product)))

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.policy.circumstances import CircumstanceKind
+
 _CPC_CLASS = r"^[A-HY][0-9]{2}[A-Z]$"
 
 
@@ -25,12 +27,29 @@ class InsuredParty(_Request):
     contact: str | None = Field(default=None, max_length=200)
 
 
+class KnownCircumstanceIn(_Request):
+    """A circumstance the insured knows of at binding (已知情况); claims from it are excluded."""
+
+    kind: CircumstanceKind = Field(description="dispute, warning_letter or pending_suit.")
+    counterparty: str = Field(min_length=1, max_length=200,
+                              description="The other party (name or assignee id).")
+    patent_ids: list[str] = Field(
+        default_factory=list, max_length=50,
+        description="The patents concerned; none means every dispute with the counterparty.")
+    date: dt.date = Field(description="Date of the dispute, warning letter or suit filing.")
+    description: str = Field(default="", max_length=2000)
+
+
 class BindRequest(_Request):
     """Bind a stored, unexpired quote or loan assessment into a policy (投保/承保)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "quote_id": "0b7f6f0e-4a55-4a3e-9b7d-2f8f1a1f5c11",
         "insured": {"name": "Shenzhen Lightwave Tech"}, "start_date": "2026-12-05",
+        "known_circumstances": [{
+            "kind": "warning_letter", "counterparty": "Copycat Devices Ltd",
+            "patent_ids": ["CN100010418B"], "date": "2026-11-02",
+            "description": "warning letter sent about infringing routers"}],
     }]})
 
     quote_id: str = Field(min_length=1, max_length=36, description="The assessment id to bind.")
@@ -46,6 +65,11 @@ class BindRequest(_Request):
         description="Required to bind a quote the policy referred to an underwriter.",
     )
     reason: str = Field(default="new business", min_length=1, max_length=1000)
+    known_circumstances: list[KnownCircumstanceIn] = Field(
+        default_factory=list, max_length=50,
+        description="Enforcement and liability: the disputes, warning letters and pending suits "
+        "the insured knows of at binding. Claims arising from them are excluded (denied at "
+        "registration), as are suits filed before binding.")
 
     @model_validator(mode="after")
     def _classes(self) -> BindRequest:
@@ -147,6 +171,11 @@ class PolicyOut(BaseModel):
     cancelled_from: dt.date | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    bound_on: dt.date | None = Field(
+        default=None, description="The day the policy was bound: what was known by then is "
+        "excluded.")
+    known_circumstances: list[dict[str, Any]] = Field(
+        default_factory=list, description="The circumstances declared at binding.")
 
 
 class PolicyPage(BaseModel):

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models.policy import Applicant, ApplicantRole, Policy, Product
+from models.policy.circumstances import KnownCircumstance
 from models.policy.cover import CoverSchedule, pro_rata_change, schedule_cover
 from models.policy.errors import QuoteInputError
 from models.policy.lifecycle import (
@@ -202,6 +203,7 @@ def bind_policy(session: Session, policy: Policy, actor: Actor, req: BindRequest
     except QuoteInputError as exc:
         raise input_error(exc) from None
     patents, classes = _insured_objects(quote, req, product)
+    known = _known_circumstances(req, product, actor.today)
     cur = policy.currency
     gross = _money(out["gross_premium"], cur)
     expected = _money(out["premium"]["expected_loss"], cur)
@@ -237,6 +239,7 @@ def bind_policy(session: Session, policy: Policy, actor: Actor, req: BindRequest
         "referral_reason": req.referral_reason,
         "subsidy": json_safe(subsidy.model_dump(mode="json")),
         "quote_request": quote.request,
+        "known_circumstances": known,
     }
     _add_version(session, head, 1, "bind", cover.start_date, actor, req.reason, gross,
                  rounded(Decimal(str(subsidy.amount)), cur), gross,
@@ -244,6 +247,29 @@ def bind_policy(session: Session, policy: Policy, actor: Actor, req: BindRequest
                  document)
     session.flush()
     return policy_body(session, head, actor.today)
+
+
+def _known_circumstances(req: BindRequest, product: Product, today: dt.date
+                         ) -> list[dict[str, Any]]:
+    """The declared known circumstances as stored JSON; 422 naming the item when one is wrong."""
+    if req.known_circumstances and product is Product.PLEDGE_LOAN:
+        raise InvalidInputError(
+            "known_circumstances", "insurance_only",
+            "known_circumstances: declared for enforcement and liability cover only",
+        )
+    out = []
+    for i, c in enumerate(req.known_circumstances):
+        if c.date > today:
+            raise InvalidInputError(
+                f"known_circumstances[{i}].date", "not_after_binding",
+                f"known_circumstances[{i}].date must be on or before the binding day {today}, "
+                f"got {c.date}",
+            )
+        circumstance = KnownCircumstance(kind=c.kind, counterparty=c.counterparty.strip(),
+                                         patent_ids=tuple(c.patent_ids), date=c.date,
+                                         description=c.description)
+        out.append(circumstance.model_dump(mode="json"))
+    return out
 
 
 def _add_version(
@@ -337,7 +363,8 @@ def policy_body(session: Session, head: PolicyRecord, today: dt.date,
             subsidy_change=from_minor(version.subsidy_change_minor, cur),
         ),
         cancelled_from=head.cancelled_from, created_at=head.created_at,
-        updated_at=version.created_at,
+        updated_at=version.created_at, bound_on=head.created_at.date(),
+        known_circumstances=doc.get("known_circumstances", []),
     )
     return out.model_dump(mode="json")
 
@@ -357,12 +384,17 @@ def version_body(row: PolicyVersion, currency: str) -> dict[str, Any]:
 
 def list_policies(
     session: Session, today: dt.date, *, product: str | None, status: str | None,
-    applicant_id: str | None, limit: int, offset: int,
+    applicant_id: str | None, limit: int, offset: int, grade: str | None = None,
+    year: int | None = None,
 ) -> dict[str, Any]:
-    """One page of policies, newest first, filtered by product, status and applicant."""
+    """One page of policies, newest first, by product, status, applicant, grade and year."""
     query = sa.select(PolicyRecord)
     if product:
         query = query.where(PolicyRecord.product == product)
+    if grade:
+        query = query.where(PolicyRecord.grade == grade)
+    if year is not None:  # the policy year is the year cover starts, as in the book
+        query = query.where(sa.extract("year", PolicyRecord.start_date) == year)
     if applicant_id:
         query = query.where(PolicyRecord.applicant_id == applicant_id)
     cancelled = sa.and_(PolicyRecord.cancelled_from.is_not(None),
@@ -499,12 +531,9 @@ def cancel_policy(session: Session, actor: Actor, policy_id: str, req: CancelReq
         )
     cur = head.currency
     versions = versions_of(session, head.id)
-    refund = unearned(versions, head.end_date, req.effective_date, cur)
     current = versions[-1]
     subsidy = from_minor(current.subsidy_minor, cur)
-    returned = rounded(
-        subsidy * Decimal((head.end_date - req.effective_date).days + 1)
-        / Decimal((head.end_date - head.start_date).days + 1), cur)
+    refund, returned = cancellation_refund(head, versions, req.effective_date)
     if returned > 0:
         return_subsidy(session, head, returned, actor)
     head.cancelled_from = req.effective_date
@@ -518,6 +547,18 @@ def cancel_policy(session: Session, actor: Actor, policy_id: str, req: CancelReq
                  from_minor(current.aggregate_limit_minor, cur), doc)
     session.flush()
     return policy_body(session, head, actor.today)
+
+
+def cancellation_refund(head: PolicyRecord, versions: list[PolicyVersion], from_day: dt.date
+                        ) -> tuple[Decimal, Decimal]:
+    """Premium refunded and subsidy returned if cover stops from `from_day` (both pro rata)."""
+    cur = head.currency
+    refund = unearned(versions, head.end_date, from_day, cur)
+    subsidy = from_minor(versions[-1].subsidy_minor, cur)
+    returned = rounded(
+        subsidy * Decimal((head.end_date - from_day).days + 1)
+        / Decimal((head.end_date - head.start_date).days + 1), cur)
+    return refund, returned
 
 
 def unearned(versions: list[PolicyVersion], end: dt.date, from_day: dt.date,

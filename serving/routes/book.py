@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 
-from serving.auth import Caller, CallerRole
+from serving.auth import BOOK_READERS, Caller
 from serving.book_of_business import BOOK_COLUMNS, book_csv, book_of_business
 from serving.deps import SessionDep, require_roles
 from serving.routes.policies import PolicyDep
@@ -22,7 +22,7 @@ from serving.tables import utc_now
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=ERROR_RESPONSES)
 
-RegulatorDep = Annotated[Caller, Depends(require_roles(CallerRole.regulator))]
+RegulatorDep = Annotated[Caller, Depends(require_roles(*BOOK_READERS))]
 
 
 class BookOut(BaseModel):

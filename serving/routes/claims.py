@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from models.policy import Product
 from models.policy.lifecycle import ClaimState
-from serving.auth import Caller, CallerRole
+from serving.auth import CLAIM_HANDLERS, CLAIM_NOTIFIERS, CLAIM_READERS, Caller
 from serving.claims import service
-from serving.claims.estimates import estimate_claim
+from serving.claims.cases import referenced_suit
+from serving.claims.estimates import assess_with_models
 from serving.claims.schemas import (
+    AdvanceRequest,
     AssessRequest,
     ClaimOut,
     ClaimPage,
@@ -26,10 +28,9 @@ from serving.claims.schemas import (
     ReserveRequest,
     SaleRequest,
 )
-from serving.deps import PageLimit, PageOffset, SessionDep, require_roles
+from serving.deps import PageLimit, PageOffset, SessionDep, get_dataset, require_roles
 from serving.idempotency import IdempotencyKey, run_once
-from serving.policies.service import Actor, current_version, schedule_from
-from serving.policies.tables import PolicyRecord
+from serving.policies.service import Actor
 from serving.routes.policies import PolicyDep
 from serving.schemas import ERROR_RESPONSES, ErrorOut
 from serving.scoring.context import ScoringDep
@@ -43,10 +44,9 @@ router = APIRouter(
                      "state and the allowed next states; or a rule of state."}},
 )
 
-AdjusterDep = Annotated[Caller, Depends(require_roles(CallerRole.adjuster))]
-NotifierDep = Annotated[Caller, Depends(require_roles(CallerRole.adjuster, CallerRole.bank))]
-ReaderDep = Annotated[Caller, Depends(require_roles(
-    CallerRole.adjuster, CallerRole.underwriter, CallerRole.bank, CallerRole.regulator))]
+AdjusterDep = Annotated[Caller, Depends(require_roles(*CLAIM_HANDLERS))]
+NotifierDep = Annotated[Caller, Depends(require_roles(*CLAIM_NOTIFIERS))]
+ReaderDep = Annotated[Caller, Depends(require_roles(*CLAIM_READERS))]
 
 
 def _run(session: SessionDep, caller: Caller, key: str | None, scope: str, payload: Any,
@@ -59,11 +59,20 @@ def _run(session: SessionDep, caller: Caller, key: str | None, scope: str, paylo
 @router.post("", status_code=201, response_model=ClaimOut,
              summary="Notify a claim (报案)")
 def notify(caller: NotifierDep, body: NotifyRequest, session: SessionDep, policy: PolicyDep,
-           idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    """First notice of loss on a policy: the incident, the court or agency, what is claimed."""
+           request: Request, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """First notice of loss on a policy: the incident, the court or agency, what is claimed.
+
+    A `case_id` names the suit in the dataset's litigation table; its filing date is checked
+    against the binding date at registration (known circumstances are excluded).
+    """
     actor = Actor(caller, utc_now())
+    case = None
+    if body.case_id is not None:
+        dataset = get_dataset(request)
+        with dataset.cursor() as cur:
+            case = referenced_suit(cur, dataset.tables, body.case_id)
     return _run(session, caller, idempotency_key, "POST /v1/claims", body.model_dump(mode="json"),
-                lambda: service.notify_claim(session, policy, actor, body), 201)
+                lambda: service.notify_claim(session, policy, actor, body, case=case), 201)
 
 
 @router.get("", response_model=ClaimPage, summary="List claims")
@@ -114,22 +123,9 @@ def assess(claim_id: str, caller: AdjusterDep, body: AssessRequest, session: Ses
     model's P10-P50. Stored with the model version and explanation.
     """
     actor = Actor(caller, utc_now())
-
-    def action() -> dict[str, Any]:
-        claim = service.get_claim(session, claim_id)
-        from models.policy.lifecycle import check_claim_action
-
-        check_claim_action(ClaimState(claim.state), "assess")
-        head = session.get(PolicyRecord, claim.policy_id)
-        assert head is not None
-        version = current_version(session, head)
-        cover = schedule_from(version, head.currency)
-        left = service.aggregate_left(session, head)
-        estimate = estimate_claim(ctx, claim, cover, version.document, left)
-        return service.open_assessment(session, policy, actor, claim.id, body, estimate)
-
     return _run(session, caller, idempotency_key, f"POST /v1/claims/{claim_id}/assessment",
-                body.model_dump(mode="json"), action)
+                body.model_dump(mode="json"),
+                lambda: assess_with_models(session, policy, ctx, actor, claim_id, body))
 
 
 @router.post("/{claim_id}/reserve", response_model=ClaimOut,
@@ -163,6 +159,51 @@ def decide(claim_id: str, caller: AdjusterDep, body: DecideRequest, session: Ses
     return _run(session, caller, idempotency_key, f"POST /v1/claims/{claim_id}/decision",
                 body.model_dump(mode="json"),
                 lambda: service.decide_claim(session, policy, actor, claim_id, body))
+
+
+@router.post("/{claim_id}/advances", status_code=201, response_model=ClaimOut,
+             summary="Advance the part already determined (先予支付) during the assessment")
+def advance(claim_id: str, caller: AdjusterDep, body: AdvanceRequest, session: SessionDep,
+            policy: PolicyDep, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Pay in advance the part of the loss that can already be determined (Insurance Law Art. 25).
+
+    The determined loss (cumulative, by kind) pays under the claim's terms (deductible, co-pay,
+    sub-limits, aggregate left); less earlier advances, that is the most that can be advanced.
+    The claim stays under assessment; at the decision the advances count against the agreed
+    amount. Above the authority limit an advance waits for a second approver.
+    """
+    actor = Actor(caller, utc_now())
+    return _run(session, caller, idempotency_key, f"POST /v1/claims/{claim_id}/advances",
+                body.model_dump(mode="json"),
+                lambda: service.pay_advance(session, policy, actor, claim_id, body), 201)
+
+
+@router.post("/{claim_id}/advances/{entry_id}/approval", response_model=ClaimOut,
+             summary="Approve an advance above the authority limit (second approver)")
+def approve_advance(claim_id: str, entry_id: str, caller: AdjusterDep, body: ReasonRequest,
+                    session: SessionDep, policy: PolicyDep,
+                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Another key than the one that made the advance releases it."""
+    actor = Actor(caller, utc_now())
+    return _run(session, caller, idempotency_key,
+                f"POST /v1/claims/{claim_id}/advances/{entry_id}/approval",
+                body.model_dump(mode="json"),
+                lambda: service.approve_payment(session, policy, actor, claim_id, entry_id,
+                                                body.reason, only_advances=True))
+
+
+@router.post("/{claim_id}/advances/{entry_id}/reversal", response_model=ClaimOut,
+             summary="Reverse an advance (returned by the insured, or made in error)")
+def reverse_advance(claim_id: str, entry_id: str, caller: AdjusterDep, body: ReasonRequest,
+                    session: SessionDep, policy: PolicyDep,
+                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """A reversal entry takes the advance back and restores the reserve."""
+    actor = Actor(caller, utc_now())
+    return _run(session, caller, idempotency_key,
+                f"POST /v1/claims/{claim_id}/advances/{entry_id}/reversal",
+                body.model_dump(mode="json"),
+                lambda: service.reverse_payment(session, policy, actor, claim_id, entry_id,
+                                                body.reason, only_advances=True))
 
 
 @router.post("/{claim_id}/payments", status_code=201, response_model=ClaimOut,

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from models.drift import MIN_ROWS, PSI_DRIFT, PSI_WATCH
 from serving.auth import CallerRole
-from serving.deps import ModelsDep, SettingsDep, require_roles
-from serving.errors import ModelReloadError, UnavailableError
-from serving.modelset import ModelSet, reload_failures
+from serving.deps import MetricsDep, ModelsDep, MonitorDep, SettingsDep, require_roles
+from serving.errors import InvalidInputError, ModelReloadError, UnavailableError
+from serving.modelset import SERVED_TASKS, ModelSet, reload_failures
+from serving.monitoring import monitoring_summary
 from serving.online.materialize import model_stamp
-from serving.schemas import ERROR_RESPONSES, ErrorOut, ModelOut, ModelsOut
+from serving.schemas import (
+    ERROR_RESPONSES,
+    ErrorOut,
+    ModelOut,
+    ModelsOut,
+    MonitoringOut,
+    TaskDriftOut,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +50,41 @@ def _describe(models: ModelSet) -> ModelsOut:
 def list_models(models: ModelsDep) -> ModelsOut:
     """Each model's task, registered name, version and alias, and the policy version and hash."""
     return _describe(models)
+
+
+@router.get(
+    "/monitoring",
+    response_model=MonitoringOut,
+    summary="Drift of the served rows against each model's reference (PSI)",
+    dependencies=[Depends(require_roles(CallerRole.scientist, CallerRole.regulator))],
+)
+def model_monitoring(
+    models: ModelsDep,
+    monitor: MonitorDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    since: dt.date | None = Query(None, description="First day (UTC) of the window."),
+    until: dt.date | None = Query(None, description="Last day (UTC), default today."),
+    task: str | None = Query(None, description="Only this task."),
+) -> MonitoringOut:
+    """PSI per feature and for the score of the rows each champion scored, per window and day."""
+    end = until or dt.datetime.now(dt.UTC).date()
+    start = since or end - dt.timedelta(days=settings.monitoring_window_days - 1)
+    if start > end:
+        raise InvalidInputError("since", "not_after_until",
+                                f"since ({start}) must not be after until ({end})")
+    if task is not None and task not in SERVED_TASKS:
+        raise InvalidInputError("task", "known_task",
+                                f"task must be one of {list(SERVED_TASKS)}, got {task!r}")
+    drifts = monitoring_summary(monitor, models, start, end,
+                                None if task is None else [task], metrics)
+    chosen = [t for t in models.models if task is None or t == task]
+    return MonitoringOut(
+        since=start, until=end, thresholds={"watch": PSI_WATCH, "drift": PSI_DRIFT},
+        min_rows=MIN_ROWS,
+        items=[TaskDriftOut.model_validate(dataclasses.asdict(d)) for d in drifts],
+        unmonitored=sorted(t for t in chosen if models.models[t].reference is None),
+    )
 
 
 @router.post(

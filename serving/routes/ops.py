@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from serving.database import current_revision
-from serving.deps import MetricsDep, ModelsDep
+from serving.deps import MetricsDep, ModelsDep, MonitorDep, SettingsDep
+from serving.monitoring import monitoring_summary
 from serving.schemas import ComponentStatus, Readiness
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["ops"])
 
@@ -85,8 +91,17 @@ def _models_status(missing: list[str], any_loaded: bool) -> ComponentStatus:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
 )
-def metrics(metrics: MetricsDep) -> Response:
-    """Request counts and latencies by route and status, assessments written by kind."""
+def metrics(
+    metrics: MetricsDep, models: ModelsDep, monitor: MonitorDep, settings: SettingsDep
+) -> Response:
+    """Request counts and latencies, assessments written by kind, model PSI by variable."""
     from prometheus_client import CONTENT_TYPE_LATEST
+
+    until = dt.datetime.now(dt.UTC).date()
+    since = until - dt.timedelta(days=settings.monitoring_window_days - 1)
+    try:
+        monitoring_summary(monitor, models, since, until, metrics=metrics)
+    except Exception:  # noqa: BLE001 - a scrape must still answer; the gauges keep old values
+        log.exception("refreshing the model drift gauges failed")
 
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 
 from models.policy import Policy, Product
 from models.policy.lifecycle import PolicyStatus
-from serving.auth import Caller, CallerRole
+from models.policy.scale import Grade
+from serving.auth import POLICY_READERS, POLICY_WRITERS, Caller
 from serving.deps import ModelsDep, PageLimit, PageOffset, SessionDep, require_roles
 from serving.errors import UnavailableError
 from serving.idempotency import IdempotencyKey, run_once
-from serving.policies.pricing import repricer
+from serving.policies.pricing import endorse_repriced
 from serving.policies.schemas import (
     BindRequest,
     CancelRequest,
@@ -26,7 +27,6 @@ from serving.policies.service import (
     Actor,
     bind_policy,
     cancel_policy,
-    endorse_policy,
     get_policy,
     list_policies,
     policy_body,
@@ -45,9 +45,8 @@ router = APIRouter(
                      "illegal change for the policy's status (names the rule or the state)."}},
 )
 
-WriterDep = Annotated[Caller, Depends(require_roles(CallerRole.underwriter, CallerRole.bank))]
-ReaderDep = Annotated[Caller, Depends(require_roles(
-    CallerRole.underwriter, CallerRole.bank, CallerRole.adjuster, CallerRole.regulator))]
+WriterDep = Annotated[Caller, Depends(require_roles(*POLICY_WRITERS))]
+ReaderDep = Annotated[Caller, Depends(require_roles(*POLICY_READERS))]
 
 
 def served_policy(models: ModelsDep) -> Policy:
@@ -79,6 +78,9 @@ def list_(
     product: Annotated[Product | None, Query()] = None,
     status: Annotated[PolicyStatus | None, Query(description="Status today.")] = None,
     applicant_id: Annotated[str | None, Query(max_length=128)] = None,
+    grade: Annotated[Grade | None, Query(description="Grade at binding.")] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2200, description="Policy year (the year "
+                                      "cover starts).")] = None,
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def list_(
     return list_policies(
         session, utc_now().date(), product=product.value if product else None,
         status=status.value if status else None, applicant_id=applicant_id, limit=limit,
-        offset=offset,
+        offset=offset, grade=grade.value if grade else None, year=year,
     )
 
 
@@ -114,28 +116,10 @@ def endorse(policy_id: str, caller: WriterDep, body: EndorseRequest, session: Se
     The difference in premium is due pro rata from the effective date.
     """
     actor = Actor(caller, utc_now())
-    cur = policy.currency
-
-    def action() -> dict[str, Any]:
-        from models.policy.errors import QuoteInputError
-        from models.policy.money import parse_amount
-        from serving.policies.service import input_error
-
-        try:
-            limit = (parse_amount("cover_limit", body.cover_limit, cur, positive=True)
-                     if body.cover_limit is not None else None)
-            deductible = (parse_amount("deductible", body.deductible, cur)
-                          if body.deductible is not None else None)
-        except QuoteInputError as exc:
-            raise input_error(exc) from None
-        head = get_policy(session, policy_id)
-        return endorse_policy(session, policy, actor, head.id, body.effective_date, limit,
-                              deductible, body.add_patents or [], body.reason,
-                              repricer(ctx, Product(head.product)))
-
     status, out = run_once(session, caller, idempotency_key,
                            f"POST /v1/policies/{policy_id}/endorsements",
-                           body.model_dump(mode="json"), action)
+                           body.model_dump(mode="json"),
+                           lambda: endorse_repriced(session, policy, ctx, actor, policy_id, body))
     return JSONResponse(out, status_code=status)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
@@ -18,13 +19,16 @@ from serving.deps import (
     CursorDep,
     DatasetDep,
     ModelsDep,
+    MonitorDep,
     RecorderDep,
     SessionDep,
     SettingsDep,
 )
 from serving.errors import CurrencyMismatchError, UnavailableError
 from serving.modelset import ModelSet
+from serving.monitoring import ServingMonitor
 from serving.online.view import OnlineView
+from serving.scoring.explanations import model_features, scored_rows
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,26 @@ class ScoringContext:
     online: OnlineView | None = None
     # The currency of the dataset's amounts (`dataset.json`), when it records one.
     dataset_currency: str | None = None
+    monitor: ServingMonitor | None = None
+
+    def predict(self, task: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score `frame` with the task's model and count the rows into the day's monitoring."""
+        return self.score(task, frame)
+
+    def score(
+        self, task: str, frame: pd.DataFrame, namespace: str | None = None,
+        stored_ids: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        """The task model's outputs for `frame`, counted into the day's monitoring.
+
+        Rows of `stored_ids` come from the online store when it holds this model's outputs
+        (`scored_rows`); the others are predicted here. Both are monitored alike.
+        """
+        served = self.models.require(task)
+        out = scored_rows(served, frame, self.online, namespace, stored_ids)
+        if self.monitor is not None:
+            self.monitor.observe(served, frame.reindex(columns=model_features(served)), out)
+        return out
 
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""
@@ -93,6 +117,7 @@ def get_scoring_context(
     cursor: CursorDep,
     settings: SettingsDep,
     session: SessionDep,
+    monitor: MonitorDep,
 ) -> ScoringContext:
     """The scoring context of one request (the caller is checked first, then the dataset).
 
@@ -105,13 +130,13 @@ def get_scoring_context(
     view = service.view if service is not None else None
     return ScoringContext(
         models=models, cursor=cursor, tables=dataset.tables, as_of=as_of,
-        session=session, recorder=recorder,
+        session=session, recorder=recorder, monitor=monitor,
         online=view if view is not None and view.as_of == as_of else None,
-        dataset_currency=_currency(dataset.meta),
+        dataset_currency=dataset_currency_of(dataset.meta),
     )
 
 
-def _currency(meta: dict[str, object]) -> str | None:
+def dataset_currency_of(meta: dict[str, object]) -> str | None:
     """The dataset's currency code from its `dataset.json`, if recorded."""
     value = meta.get("currency")
     return str(value).upper() if value else None

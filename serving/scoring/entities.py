@@ -152,12 +152,82 @@ def severity_frame(patents: pd.DataFrame, claim_kind: str) -> pd.DataFrame:
     return frame
 
 
-def class_severity_frame(cpc_class: str | None, claim_kind: str) -> pd.DataFrame:
-    """Severity inputs for a claim on an unknown patent in `cpc_class`.
+# A liability claim is a suit on a patent not known in advance. Its cost is priced on the patents
+# such suits were brought on: those of the firm's main product class asserted in the last
+# CLASS_CASE_YEARS years (most recent first, at most CLASS_CASE_PATENTS), else those of the wider
+# CPC class, else the firm's own portfolio. A row with every patent fact missing but the class
+# would sit in no leaf the trees learnt from and price every class alike.
+CLASS_CASE_YEARS = 5
+CLASS_CASE_PATENTS = 200
 
-    A liability quote prices suits against the firm's products, whose patents are not known in
-    advance: the patent's own facts are missing (NaN, categories unknown -1) except its class.
+_SUED_IN_CLASS = """
+SELECT c.patent_id FROM cases c JOIN patents p ON p.patent_id = c.patent_id
+WHERE {match} AND c.filed_date <= ? AND c.filed_date > ?
+GROUP BY c.patent_id ORDER BY max(c.filed_date) DESC, c.patent_id LIMIT ?
+"""
+_PORTFOLIO = """
+SELECT patent_id FROM patents WHERE assignee_id = ? AND grant_date <= ?
+ORDER BY grant_date DESC, patent_id LIMIT ?
+"""
+
+
+def claim_patent_ids(
+    cur: duckdb.DuckDBPyConnection,
+    tables: frozenset[str],
+    cpc_class: str | None,
+    as_of: dt.date,
+    assignee_id: str | None = None,
+) -> tuple[list[str], str]:
+    """Patents a liability claim in `cpc_class` is priced on, and which basis chose them."""
+    since = as_of - dt.timedelta(days=round(365.25 * CLASS_CASE_YEARS))
+    if cpc_class and "cases" in tables:
+        for basis, match, value in (
+            (f"patents of CPC {cpc_class} sued in the {CLASS_CASE_YEARS} years before as_of",
+             "p.cpc_main = ?", cpc_class),
+            (f"patents of CPC class {cpc_class[:3]} sued in the {CLASS_CASE_YEARS} years "
+             "before as_of", "substr(p.cpc_main, 1, 3) = ?", cpc_class[:3]),
+        ):
+            ids = [r[0] for r in cur.execute(
+                _SUED_IN_CLASS.replace("{match}", match),
+                [value, as_of, since, CLASS_CASE_PATENTS]).fetchall()]
+            if ids:
+                return ids, basis
+    if assignee_id:
+        ids = [r[0] for r in cur.execute(
+            _PORTFOLIO, [assignee_id, as_of, CLASS_CASE_PATENTS]).fetchall()]
+        if ids:
+            return ids, "the firm's own granted patents"
+    return [], CLASS_ONLY_BASIS
+
+
+def class_severity_frame(
+    cur: duckdb.DuckDBPyConnection,
+    tables: frozenset[str],
+    cpc_class: str | None,
+    claim_kind: str,
+    as_of: dt.date,
+    assignee_id: str | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """Severity inputs for a claim on a patent not known in advance, and their basis.
+
+    One row per patent of `claim_patent_ids` (features as of `as_of`); the quote's cost is
+    their mean. Without any such patent, one row with only the class known.
     """
+    ids, basis = claim_patent_ids(cur, tables, cpc_class, as_of, assignee_id)
+    if ids:
+        frame = patent_features(cur, as_of, patent_ids=ids).set_index("patent_id")
+        frame = frame.reindex(columns=task_features("severity"))
+        frame["claim_kind"] = float(CLAIM_KINDS.index(claim_kind))
+        return frame, basis
+    return class_only_severity_frame(cpc_class, claim_kind), basis
+
+
+# The basis `class_severity_frame` names when no patent facts are found: the class alone.
+CLASS_ONLY_BASIS = "no patent facts: class only"
+
+
+def class_only_severity_frame(cpc_class: str | None, claim_kind: str) -> pd.DataFrame:
+    """One severity input row knowing only the claim's CPC class (the online store keeps these)."""
     row: dict[str, float] = {}
     for name in task_features("severity"):
         row[name] = -1.0 if get(name).is_categorical else math.nan

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 
+from features.registry import get as get_feature
 from models.policy import IneligibleError, InsuranceQuote, Product, QuoteInputError, quote_insurance
 from serving.crud import AssessmentKind
 from serving.errors import ineligible_error, policy_input_error
 from serving.scoring.context import ScoringContext
 from serving.scoring.entities import (
+    CLASS_ONLY_BASIS,
     class_severity_frame,
     request_firm_features,
     request_patent_features,
     require_in_force,
     severity_frame,
 )
-from serving.scoring.explanations import (
-    converted_explanation,
-    explanation,
-    feature_record,
-    predict,
-    scored_rows,
-)
+from serving.scoring.explanations import converted_explanation, explanation, feature_record
 from serving.scoring.records import record_and_answer
 from serving.scoring.schemas import (
     EnforcementQuoteRequest,
@@ -44,10 +40,8 @@ def score_enforcement(ctx: ScoringContext, req: EnforcementQuoteRequest) -> Insu
     return _quote(
         ctx, Product.ENFORCEMENT, req, "litigation", patents, severity_in,
         subject={"patent_id": req.patent.key, "assignee_id": None},
-        risk_out=scored_rows(ctx.models.require("litigation"), patents, ctx.online, "patent",
-                             stored),
-        severity_out=scored_rows(ctx.models.require("severity"), severity_in, ctx.online,
-                                 "patent", stored),
+        risk_out=ctx.score("litigation", patents, "patent", stored),
+        severity_out=ctx.score("severity", severity_in, "patent", stored),
     )
 
 
@@ -59,18 +53,32 @@ def score_liability(ctx: ScoringContext, req: LiabilityQuoteRequest) -> Insuranc
         ctx.online,
     )
     plain = req.firm.facts is None and req.product_classes is None and req.annual_revenue is None
-    severity_in = class_severity_frame(main_class, "liability")
-    served = ctx.models.require("severity")
-    severity_out = ctx.online.class_severity(main_class, served) if ctx.online else None
-    if severity_out is not None:
-        severity_out.index = severity_in.index
+    severity_in, basis = class_severity_frame(
+        ctx.cursor, ctx.tables, main_class, "liability", ctx.as_of, req.firm.assignee_id
+    )
     return _quote(
         ctx, Product.LIABILITY, req, "liability", firms, severity_in,
-        subject={"patent_id": None, "assignee_id": req.firm.key},
-        risk_out=scored_rows(ctx.models.require("liability"), firms, ctx.online, "firm",
-                             [str(req.firm.assignee_id)] if plain else []),
-        severity_out=severity_out,
+        subject={"patent_id": None, "assignee_id": req.firm.key}, severity_basis=basis,
+        risk_out=ctx.score("liability", firms, "firm",
+                           [str(req.firm.assignee_id)] if plain else []),
+        severity_out=_liability_severity(ctx, severity_in, basis, main_class),
     )
+
+
+def _liability_severity(
+    ctx: ScoringContext, severity_in: pd.DataFrame, basis: str, main_class: str | None
+) -> pd.DataFrame:
+    """Severity outputs of a liability claim's rows, from the online store for the class alone.
+
+    The store's patent rows hold the enforcement claim kind's costs, so rows priced on patents
+    are scored here; the class-only row is the one the store keeps per class.
+    """
+    if basis == CLASS_ONLY_BASIS and ctx.online is not None:
+        stored = ctx.online.class_severity(main_class, ctx.models.require("severity"))
+        if stored is not None:
+            stored.index = severity_in.index
+            return stored
+    return ctx.predict("severity", severity_in)
 
 
 def _quote(
@@ -84,28 +92,36 @@ def _quote(
     subject: dict[str, str | None],
     risk_out: pd.DataFrame | None = None,
     severity_out: pd.DataFrame | None = None,
+    severity_basis: str | None = None,
 ) -> InsuranceQuoteOut:
-    """Score `task` and severity on one row each, price through the policy, store and answer.
+    """Score `task` on one row and severity on its rows, price through the policy, store, answer.
 
-    `risk_out` and `severity_out` are the models' outputs when already known (the online
-    store's); otherwise the models score the inputs here.
+    `risk_out` and `severity_out` are the models' outputs when already scored (read from the
+    online store where it holds them); otherwise the models score the inputs here. Several
+    severity rows (the patents a liability claim is priced on) give the mean expected cost; the
+    explanation averages their contributions (additive, so it still sums to the mean raw score)
+    and shows the typical facts (mean, or the most common category).
     """
-    p_out = risk_out if risk_out is not None else predict(ctx.models.require(task), risk_in)
-    s_out = (severity_out if severity_out is not None
-             else predict(ctx.models.require("severity"), severity_in))
+    p_out = risk_out if risk_out is not None else ctx.predict(task, risk_in)
+    s_out = severity_out if severity_out is not None else ctx.predict("severity", severity_in)
     probability = float(p_out["probability"].iloc[0])
     # The severity model's cost is in the dataset's currency; the policy prices in its own.
     rate = float(ctx.exchange_rate)
-    cost = ctx.in_policy_currency(float(s_out["expected_cost"].iloc[0]))
+    cost = ctx.in_policy_currency(float(s_out["expected_cost"].mean()))
+    s_row, s_facts = s_out.mean(numeric_only=True), typical_row(severity_in)
     explanations = {
         task: explanation(task, p_out.iloc[0], risk_in.iloc[0]),
-        "severity": converted_explanation(
-            explanation("severity", s_out.iloc[0], severity_in.iloc[0]), rate),
+        "severity": converted_explanation(explanation("severity", s_row, s_facts), rate),
     }
-    features = {
+    features: dict[str, object] = {
         task: feature_record(risk_in.iloc[0]),
-        "severity": feature_record(severity_in.iloc[0]),
+        "severity": feature_record(s_facts),
     }
+    if severity_basis is not None:
+        features["severity_basis"] = {
+            "basis": severity_basis, "rows": len(severity_in),
+            "patent_ids": [str(i) for i in severity_in.index] if len(severity_in) > 1 else [],
+        }
     used = subsidy_used_this_year(ctx.session, req.applicant.applicant_id, utc_now())
     quote = price_quote(
         ctx, product, probability, cost, req.cover_limit, req.deductible, req.period_months,
@@ -140,6 +156,21 @@ def _quote(
         policy=(quote.policy_version, quote.policy_sha256),
     )
     return InsuranceQuoteOut.model_validate(body)
+
+
+def typical_row(frame: pd.DataFrame) -> pd.Series:
+    """One row standing for `frame`: the mean of each number, the most common category code."""
+    if len(frame) == 1:
+        return frame.iloc[0]
+    values = {}
+    for name in frame.columns:
+        col = frame[name]
+        if get_feature(name).is_categorical:
+            mode = col.mode()
+            values[name] = float(mode.iloc[0]) if len(mode) else float("nan")
+        else:
+            values[name] = float(col.mean())
+    return pd.Series(values)
 
 
 def price_quote(

@@ -19,13 +19,7 @@ from serving.scoring.entities import (
     require_firm,
     require_in_force,
 )
-from serving.scoring.explanations import (
-    converted_explanation,
-    explanation,
-    feature_record,
-    predict,
-    scored_rows,
-)
+from serving.scoring.explanations import converted_explanation, explanation, feature_record
 from serving.scoring.records import record_and_answer
 from serving.scoring.schemas import (
     LoanAssessmentOut,
@@ -44,8 +38,8 @@ def patent_values(
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features."""
     patents = request_patent_features(ctx.cursor, refs, ctx.as_of, ctx.patent_features,
                                       ctx.online)
-    out = scored_rows(ctx.models.require("value"), patents, ctx.online, "patent",
-                      [r.patent_id for r in refs if r.patent_id is not None])
+    out = ctx.score("value", patents, "patent",
+                    [r.patent_id for r in refs if r.patent_id is not None])
     items: list[dict[str, Any]] = []
     # `scored_rows` keeps the patents' index, so row i of `out` scores row i of `patents`.
     for i, (pid, scored) in enumerate(out.iterrows()):
@@ -129,8 +123,7 @@ def assess_loan(ctx: ScoringContext, req: LoanAssessmentRequest) -> LoanAssessme
         pledged_patents=tuple(p.facts for p in req.pledged if p.facts is not None),
     )
     loans = _loan_features(ctx, loan, patents).drop(columns="as_of").set_index("loan_id")
-    default = ctx.models.require("default")
-    d_out = predict(default, loans)
+    d_out = ctx.predict("default", loans)
     probability = float(d_out["probability"].iloc[0])
     applicant = req.applicant or Applicant(
         applicant_id=req.borrower.key, role=ApplicantRole.BORROWER

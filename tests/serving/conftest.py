@@ -243,3 +243,24 @@ def error_json(response: httpx.Response) -> dict[str, object]:
     body = dict(response.json())
     assert body.pop("request_id") == response.headers["x-request-id"]
     return body
+
+
+@pytest.fixture(scope="session")
+def pledge_collateral(trained_settings: Settings, trained_ids: dict[str, object]) -> list[str]:
+    """The firm's three most cited patents in force (citations known by the world's end).
+
+    Citations are what a lender values in a pledge (the default model's `pledged_citations_*`),
+    and the tiny world's default model declines a pledge of uncited patents; the firm's newest
+    patents (`trained_ids["patents"]`) are not yet cited.
+    """
+    con = TableStore(trained_settings.dataset_dir).connect()
+    rows = con.execute(
+        "SELECT p.patent_id FROM patents p LEFT JOIN citations c "
+        "ON c.cited_patent_id = p.patent_id AND c.citation_date <= DATE '2025-12-31' "
+        "WHERE p.assignee_id = ? AND p.grant_date IS NOT NULL "
+        "AND p.expiry_date > DATE '2025-12-31' AND p.patent_id NOT IN (SELECT patent_id "
+        "FROM legal_events WHERE event_type IN ('lapsed', 'invalidated')) "
+        "GROUP BY 1 ORDER BY count(c.citing_patent_id) DESC, 1 LIMIT 3", [trained_ids["firm"]],
+    ).fetchall()
+    con.close()
+    return [r[0] for r in rows]

@@ -260,12 +260,15 @@ def test_concurrent_payments_never_pass_the_aggregate_limit(app: tuple, world: d
     assert paid == D(100_000)
 
 
-def test_pledge_loan_guarantee_claim_shares_the_lenders_loss(app: tuple, world: dict) -> None:
+def test_pledge_loan_guarantee_claim_shares_the_lenders_loss(
+    app: tuple, world: dict, pledge_collateral: list[str]
+) -> None:
     """Reserve from the value model's P10; after the sale the insurer pays 60 % of the loss."""
     client, keys = app
     loan = _ok(client.post("/v1/loans/assessments", headers=_h(keys, "bank"), json={
         "borrower": {"assignee_id": world["firm"]}, "requested_amount": 50_000,
-        "term_months": 12, "pledged": [{"patent_id": p} for p in world["patents"]]}))
+        "term_months": 12, "pledged": [{"patent_id": p} for p in pledge_collateral]}))
+    assert loan["decision"] != "decline", loan["explanation"]["reasons"]
     exposure = min(D(str(loan["requested_amount"])), D(str(loan["max_loan"]))).quantize(CENT)
     assert exposure > 0, loan
     policy = _ok(client.post("/v1/policies", headers=_h(keys, "bank"), json={

@@ -154,7 +154,6 @@ def test_a_stored_patent_is_quoted_without_pipeline_or_model(
 
     monkeypatch.setattr("serving.scoring.entities.patent_features", refuse)
     monkeypatch.setattr("serving.scoring.explanations.predict", refuse)
-    monkeypatch.setattr("serving.scoring.insurance.predict", refuse)
     key = make_keys(online_client)["underwriter"]
     response = online_client.post("/v1/quotes/enforcement",
                                   json=_enforcement({"patent_id": ids["patents"][0]}),

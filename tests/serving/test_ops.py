@@ -5,11 +5,9 @@ from __future__ import annotations
 import itertools
 import shutil
 
-from alembic.script import ScriptDirectory
-
 from features.settings import Settings
 from models.policy import load_policy
-from serving.database import alembic_config, make_engine
+from serving.database import head_revision, make_engine
 from serving.modelset import SERVED_TASKS, ModelSet, ServedModel
 from tests.serving.conftest import make_client, make_keys
 
@@ -26,8 +24,8 @@ def test_readyz_reports_each_component_and_503_until_models_load(client) -> None
     assert response.status_code == 503
     body = response.json()
     assert body["ready"] is False
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert body["components"]["database"] == {"ok": True, "detail": f"sqlite at revision {head}"}
+    assert body["components"]["database"] == {
+        "ok": True, "detail": f"sqlite at revision {head_revision()}"}
     assert body["components"]["dataset"] == {
         "ok": True, "detail": "tiny: 3 tables, end 2024-12-31"}
     assert body["components"]["models"]["ok"] is False

@@ -9,33 +9,16 @@ from mlflow import MlflowClient
 
 from features.pipelines import FeatureBlock, LeakageError
 from features.settings import Settings
-from features.store import TableStore
-from features.world import generate_world
 from models.loading import load_champions
 from models.tasks import TASK_NAMES, task_spec
+from tests.training.validation.report_checks import assert_validation_reports
 from training.datasets import load_task_data
 from training.evaluation import primary_score
 from training.runs import train_tasks
-from training.splits import out_of_time_split
+from training.splits import task_split
+from training.validation.runner import validate_tasks
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small synthetic world, generated once per test session."""
-    root = tmp_path_factory.mktemp("tiny-world") / "datasets" / "world"
-    generate_world(TableStore(root), 3000, 7)  # seed 7: every period has events
-    return root
-
-
-@pytest.fixture
-def world_settings(mlflow_settings: Settings, tiny_world: Path) -> Settings:
-    """Settings pointing at a copy-free view of the tiny world and a private MLflow store."""
-    target = mlflow_settings.data_dir / "datasets" / "world"
-    target.parent.mkdir(parents=True)
-    target.symlink_to(tiny_world, target_is_directory=True)
-    return mlflow_settings
 
 
 def test_every_task_trains_end_to_end_and_serves_from_the_registry(
@@ -59,7 +42,7 @@ def test_every_task_trains_end_to_end_and_serves_from_the_registry(
     for task in ("litigation", "value"):
         spec = task_spec(task)
         data = load_task_data(world_settings, spec)
-        split = out_of_time_split(data.frame["as_of"])
+        split = task_split(data.frame)
         test = data.frame.iloc[split.test]
         loaded = champions[task]
         assert loaded.feature_names == data.features
@@ -68,6 +51,9 @@ def test_every_task_trains_end_to_end_and_serves_from_the_registry(
         assert primary_score(spec, test["label"].to_numpy(), frame) == pytest.approx(logged)
         shap = frame.filter(like="shap__").sum(axis=1) + frame["shap_base"]
         np.testing.assert_allclose(shap, frame["raw_score"], atol=1e-6)
+
+    # the validation report of every champion, on the same trained store
+    assert_validation_reports(world_settings, validate_tasks(world_settings, TASK_NAMES))
 
 
 def test_a_feature_computed_after_the_as_of_date_fails_the_build(

@@ -37,3 +37,33 @@ def test_a_random_split_fails_the_out_of_time_assertion() -> None:
     random = TimeSplit(idx[:300], idx[300:400], idx[400:], ("", ""), ("", ""), ("", ""))
     with pytest.raises(SplitError, match="before every"):
         assert_out_of_time(as_of, random)
+
+
+def test_event_rows_whose_label_matures_in_a_later_period_are_purged() -> None:
+    # one loan a month over ten years, each maturing 12 months after drawdown
+    as_of = pd.Series(pd.date_range("2010-01-31", periods=120, freq="ME"))
+    label_date = as_of + pd.DateOffset(months=12)
+    split = out_of_time_split(as_of, label_date=label_date)
+    valid_start = as_of.iloc[split.valid].min()
+    test_start = as_of.iloc[split.test].min()
+    assert (label_date.iloc[split.train] <= valid_start).all()
+    assert (label_date.iloc[split.valid] <= test_start).all()
+    # without the purge the last 24 training months would have learnt validation outcomes
+    unpurged = out_of_time_split(as_of)
+    assert (label_date.iloc[unpurged.train] > valid_start).sum() == 11
+    assert split.purged == (11, 11)
+    assert split.sizes()["train"] == unpurged.sizes()["train"] - 11
+
+
+def test_yearly_labels_maturing_on_the_next_snapshot_are_kept() -> None:
+    as_of = _yearly({y: 10 for y in range(2010, 2020)})
+    split = out_of_time_split(as_of, label_date=as_of + pd.DateOffset(months=12))
+    assert split.purged == (0, 0)
+    assert split.sizes() == out_of_time_split(as_of).sizes()
+
+
+def test_a_split_that_kept_maturing_rows_fails_the_assertion() -> None:
+    as_of = pd.Series(pd.date_range("2010-01-31", periods=120, freq="ME"))
+    label_date = as_of + pd.DateOffset(months=12)
+    with pytest.raises(SplitError, match="training label must be known"):
+        assert_out_of_time(as_of, out_of_time_split(as_of), label_date)

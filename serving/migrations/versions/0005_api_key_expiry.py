@@ -1,7 +1,7 @@
 """API keys get an optional expiry and the time they were last used.
 
 Revision ID: 0005_api_key_expiry
-Revises: 0002_policies_claims
+Revises: 0004_model_monitoring
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_api_key_expiry"
-down_revision = "0002_policies_claims"
+down_revision = "0004_model_monitoring"
 branch_labels = None
 depends_on = None
 

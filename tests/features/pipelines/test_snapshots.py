@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -28,6 +29,7 @@ from features.pipelines import (
     task_features,
 )
 from features.registry import TASKS
+from features.store import TableStore
 
 from .conftest import hand_tables
 
@@ -45,7 +47,7 @@ def test_default_dates_fit_label_window(world_con: duckdb.DuckDBPyConnection) ->
 def test_litigation_population_and_labels(world_con: duckdb.DuckDBPyConnection) -> None:
     snap = build_snapshots(world_con, "litigation", [date(2014, 12, 31), T])
     assert list(snap.columns) == ["entity_id", "as_of", *task_features("litigation"),
-                                  "label", "truth"]
+                                  "label", "truth", "label_date"]
     got = {(r.entity_id, r.as_of.date()): r.label for r in snap.itertuples()}
     # 2014: P1-P4 in force (P3 lapses 2015-01-01); K1 on P1 is filed in 2015.
     # 2015: P3 lapsed, P5 not yet granted; K3 on P1 is filed in 2016.
@@ -65,11 +67,14 @@ def test_liability_default_severity_value(world_con: duckdb.DuckDBPyConnection) 
     assert dict(zip(de["entity_id"], de["label"], strict=True)) == {"L1": 1.0, "L2": 0.0}
     assert list(de["as_of"].dt.date) == [date(2015, 6, 30), date(2015, 12, 31)]
     se = build_snapshots(world_con, "severity")
-    rows = {(r.entity_id, r.claim_kind): (r.as_of.date(), r.label) for r in se.itertuples()}
+    rows = {(r.entity_id, r.claim_kind): (r.as_of.date(), r.label, r.label_date.date())
+            for r in se.itertuples()}
+    # K1 (filed 2015-04-01) closed, but its cohort had under 3 years to close by 2017-12-31
     assert rows == {
-        ("K2", 0.0): (date(2014, 2, 28), 100.0), ("K2", 1.0): (date(2014, 2, 28), 5400.0),
-        ("K1", 0.0): (date(2015, 3, 31), 200.0), ("K1", 1.0): (date(2015, 3, 31), 1300.0),
+        ("K2", 0.0): (date(2014, 2, 28), 100.0, date(2014, 12, 1)),
+        ("K2", 1.0): (date(2014, 2, 28), 5400.0, date(2014, 12, 1)),
     }
+    assert list(de["label_date"].dt.date) == [date(2017, 7, 1), date(2017, 1, 1)]
     va = build_snapshots(world_con, "value")
     assert va[["entity_id", "label"]].values.tolist() == [["P2", 5000.0]]
     assert va["as_of"].dt.date.tolist() == [date(2015, 7, 31)]
@@ -210,3 +215,36 @@ def test_default_leaves_out_every_loan_whose_term_runs_past_the_end(
     con = make_world(tables)
     de = build_snapshots(con, "default")
     assert sorted(de["entity_id"]) == ["L1", "L2"]
+
+
+def test_severity_keeps_only_cohorts_that_had_time_to_close(tmp_path: Path) -> None:
+    # 40 old cases taking 100..490 days, then recent fast cheap ones: only the old ones count
+    from features.pipelines.labels import severity_last_filing, severity_maturity_days
+
+    store = TableStore(tmp_path / "w")
+    base = pd.Timestamp("2000-01-01")
+    filed = [base + pd.Timedelta(days=30 * i) for i in range(40)]
+    closed = [f + pd.Timedelta(days=100 + 10 * i) for i, f in enumerate(filed)]
+    recent = [pd.Timestamp("2019-06-01") + pd.Timedelta(days=i) for i in range(10)]
+    n = len(filed) + len(recent)
+    store.write("patents", pd.DataFrame({
+        "patent_id": ["P1"], "jurisdiction": ["CN"], "patent_type": ["invention"],
+        "filing_date": [pd.Timestamp("1998-01-01")], "grant_date": [pd.Timestamp("1999-01-01")],
+        "cpc_main": ["H04L"], "assignee_id": ["A"]}))
+    store.write("cases", pd.DataFrame({
+        "case_id": [f"K{i}" for i in range(n)], "patent_id": ["P1"] * n,
+        "plaintiff_id": ["A"] * n, "defendant_id": ["B"] * n,
+        "filed_date": filed + recent,
+        "closed_date": closed + [r + pd.Timedelta(days=20) for r in recent],
+        "outcome": ["settled"] * n, "damages": [1000.0] * 40 + [10.0] * 10,
+        "plaintiff_legal_cost": [100.0] * n, "defendant_legal_cost": [100.0] * n}))
+    store.write_meta({"source": "test", "end_date": "2019-12-31", "currency": "CNY"})
+    con = store.connect()
+    end = date(2019, 12, 31)
+    days = severity_maturity_days(con, end)
+    assert 460 <= days <= 490  # 95th percentile of 100..490 days
+    assert severity_last_filing(con, end) == end - pd.Timedelta(days=days)
+    se = build_snapshots(con, "severity", check_leakage=False)
+    assert set(se["entity_id"]) == {f"K{i}" for i in range(40)}  # the recent fast ones are out
+    assert (se["label_date"] <= pd.Timestamp(end)).all()
+    con.close()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from models.policy import Policy
 from models.policy.errors import QuoteInputError
 from models.policy.settlement import (
+    advance_limit,
     compute_payable,
     estimate_lender_loss,
     reserve_for_cost,
@@ -110,3 +111,61 @@ def test_loss_shares_add_up(out: Decimal, rec: Decimal) -> None:
 
     loss = share_loss(out, rec, load_policy().loan.loss_sharing, "CNY")
     assert loss.insurer + loss.bank + loss.guarantor == loss.loss
+
+
+def test_advance_of_the_determined_part_worked_example() -> None:
+    """Deductible 10,000, co-pay 10 %, investigation sub-limit 30,000: advances step by step."""
+    subs = {"investigation_costs": D("30000"), "legal_costs": D("1000000")}
+    first = advance_limit({"investigation_costs": D("20000")}, D("10000"), D("0.9"), subs,
+                          D("1000000"), {}, "CNY")
+    # (20,000 - 10,000) x 0.9 = 9,000: the whole deductible comes off the part already determined
+    assert first.advanceable == {"investigation_costs": D("9000.00")}
+    assert first.total == D("9000.00")
+    later = advance_limit({"investigation_costs": D("40000"), "legal_costs": D("60000")},
+                          D("10000"), D("0.9"), subs, D("1000000"),
+                          {"investigation_costs": D("9000.00")}, "CNY")
+    # 100,000 - 10,000 = 90,000 shared 40:60 -> 36,000 x 0.9 = 32,400 capped at 30,000 and
+    # 54,000 x 0.9 = 48,600; the 9,000 advanced before comes off investigation
+    assert later.determined.by_kind == {"investigation_costs": D("30000.00"),
+                                        "legal_costs": D("48600.00")}
+    assert later.advanceable == {"investigation_costs": D("21000.00"),
+                                 "legal_costs": D("48600.00")}
+    assert later.over_advanced == {}
+    lowered = advance_limit({"investigation_costs": D("5000")}, D("10000"), D("0.9"), subs,
+                            D("1000000"), {"investigation_costs": D("9000.00")}, "CNY")
+    assert lowered.over_advanced == {"investigation_costs": D("9000.00")}
+    assert lowered.advanceable == {"investigation_costs": D(0)}
+
+
+def test_aggregate_cut_keeps_what_the_claim_already_paid() -> None:
+    """100,000 left; damages 40,000 advanced: the pro-rata cut shares only the other 60,000."""
+    subs = {"damages": D("1e6"), "defence_costs": D("1e6")}
+    loss = {"damages": D("100000"), "defence_costs": D("100000")}
+    plain = compute_payable(loss, D(0), D(1), subs, D("100000"), "CNY")
+    assert plain.by_kind == {"damages": D("50000.00"), "defence_costs": D("50000.00")}
+    kept = compute_payable(loss, D(0), D(1), subs, D("100000"), "CNY",
+                           already_paid={"damages": D("40000")})
+    # damages keep 40,000, then 60,000 shared 60:100 -> 22,500 and 37,500
+    assert kept.by_kind == {"damages": D("62500.00"), "defence_costs": D("37500.00")}
+    full = compute_payable(loss, D(0), D(1), subs, D("100000"), "CNY",
+                           already_paid={"damages": D("100000")})
+    assert full.by_kind == {"damages": D("100000.00"), "defence_costs": D("0.00")}
+
+
+@settings(max_examples=200, deadline=None)
+@given(inv=money, legal=money, more_inv=money, more_legal=money, ded=money,
+       share=st.decimals(min_value=0, max_value=1, places=2), agg=money, sub=money)
+def test_a_decision_on_more_than_the_determined_part_pays_at_least_the_advances(
+    inv: Decimal, legal: Decimal, more_inv: Decimal, more_legal: Decimal, ded: Decimal,
+    share: Decimal, agg: Decimal, sub: Decimal,
+) -> None:
+    """Advance all that is advanceable; a final assessment at least as large pays every kind."""
+    subs = {"investigation_costs": sub, "legal_costs": D("1e7")}
+    limit = advance_limit({"investigation_costs": inv, "legal_costs": legal}, ded, share, subs,
+                          agg, {}, "CNY")
+    advanced = dict(limit.advanceable)
+    final = compute_payable({"investigation_costs": inv + more_inv, "legal_costs": legal +
+                             more_legal}, ded, share, subs, agg, "CNY", already_paid=advanced)
+    for kind, amount in advanced.items():
+        assert final.by_kind[kind] >= amount
+    assert final.total <= max(D(0), agg).quantize(D("0.01"))
