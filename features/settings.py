@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Self
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -122,6 +124,19 @@ class Settings(BaseSettings):
         if upper not in allowed:
             raise ValueError(f"log_level must be one of {sorted(allowed)}, got {value!r}")
         return upper
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with `update` applied; its derived paths and URLs follow the copy's fields.
+
+        The cached properties below live in the instance's `__dict__`, which pydantic copies:
+        without dropping them a copy with another `database_url` or `data_dir` would still
+        resolve to the original's database or folders.
+        """
+        copied = super().model_copy(update=update, deep=deep)
+        for name, attr in vars(Settings).items():
+            if isinstance(attr, cached_property):
+                copied.__dict__.pop(name, None)
+        return copied
 
     @cached_property
     def dataset_dir(self) -> Path:
