@@ -40,6 +40,15 @@ INDUSTRIES = (
 )
 CLAIM_KINDS = ("enforcement", "liability")
 
+# GB/T 42748-2023 (专利评估指引) groups value indicators into legal, technical and economic value;
+# every feature of the value model belongs to exactly one of these axes (`Feature.axis`).
+ValueAxis = Literal["legal", "technical", "economic"]
+VALUE_AXES: dict[str, tuple[str, str]] = {
+    "legal": ("Legal value", "法律价值"),
+    "technical": ("Technical value", "技术价值"),
+    "economic": ("Economic value", "经济价值"),
+}
+
 # How Chinese reason texts name category values (codes such as CPC classes read the same).
 CATEGORY_LABELS_ZH: dict[str, str] = {
     "invention": "发明", "utility_model": "实用新型", "design": "外观设计",
@@ -70,12 +79,23 @@ class Feature:
     reason_zh: str
     categories: tuple[str, ...] = ()
     fmt: str = ".0f"
+    axis: ValueAxis | None = None
     # Source columns read without a date: their value today stands in for their value at T.
     undated: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.entity not in ENTITIES:
             raise ValueError(f"feature {self.name}: entity must be one of {ENTITIES}")
+        if ("value" in self.directions) != (self.axis is not None):
+            raise ValueError(
+                f"feature {self.name}: a value-model feature needs a GB/T value axis "
+                f"({', '.join(VALUE_AXES)}) and only value-model features have one, got "
+                f"axis={self.axis!r}"
+            )
+        if self.axis is not None and self.axis not in VALUE_AXES:
+            raise ValueError(
+                f"feature {self.name}: axis must be one of {tuple(VALUE_AXES)}, got {self.axis!r}"
+            )
         for task, d in self.directions.items():
             if task not in TASKS or d not in (-1, 0, 1):
                 raise ValueError(
@@ -98,10 +118,11 @@ L, LI, S, D, V = "litigation", "liability", "severity", "default", "value"
 
 
 def _patent(name: str, en: str, zh: str, unit: str, lit: int, val: int, source: str,
-            r_en: str, r_zh: str, categories: tuple[str, ...] = (), fmt: str = ".0f") -> Feature:
-    """A patent feature used by litigation, severity and value."""
+            r_en: str, r_zh: str, categories: tuple[str, ...] = (), fmt: str = ".0f", *,
+            axis: ValueAxis) -> Feature:
+    """A patent feature used by litigation, severity and value, on its GB/T value axis."""
     return Feature(name, "patent", en, zh, unit, {L: lit, S: 0, V: val}, source, r_en, r_zh,
-                   categories, fmt)
+                   categories, fmt, axis)
 
 
 def _firm(name: str, en: str, zh: str, unit: str, li: int, source: str, r_en: str, r_zh: str,
@@ -119,93 +140,98 @@ def _loan(name: str, en: str, zh: str, unit: str, de: int, source: str, r_en: st
 _DECLARED: tuple[Feature, ...] = (
     # --- patent: bibliographic facts ---
     _patent("patent_age_years", "Years since filing", "自申请日起的年数", "years", 0, 0,
-            "patents.filing_date", "{v} years since filing", "申请已{v}年", fmt=".1f"),
+            "patents.filing_date", "{v} years since filing", "申请已{v}年", fmt=".1f",
+            axis="technical"),
     _patent("remaining_term_years", "Years left of the statutory term", "剩余法定保护期（年）",
             "years", 1, 1, "patents.expiry_date (statutory term if missing)",
-            "{v} years of term left", "剩余保护期{v}年", fmt=".1f"),
+            "{v} years of term left", "剩余保护期{v}年", fmt=".1f", axis="legal"),
     _patent("patent_type", "Patent type", "专利类型", "category", 0, 0, "patents.patent_type",
-            "patent type {v}", "专利类型{v}", PATENT_TYPES),
+            "patent type {v}", "专利类型{v}", PATENT_TYPES, axis="legal"),
     _patent("jurisdiction", "Issuing office", "授权国家/地区", "category", 0, 0,
-            "patents.jurisdiction", "issued in {v}", "授权地{v}", JURISDICTIONS),
+            "patents.jurisdiction", "issued in {v}", "授权地{v}", JURISDICTIONS, axis="legal"),
     _patent("cpc_section", "CPC section of the main class", "主分类号所属CPC部", "category", 0, 0,
-            "patents.cpc_main", "CPC section {v}", "CPC部{v}", CPC_SECTIONS),
+            "patents.cpc_main", "CPC section {v}", "CPC部{v}", CPC_SECTIONS, axis="technical"),
     _patent("cpc_class", "CPC class of the main class", "主分类号所属CPC大类", "category", 0, 0,
-            "patents.cpc_main", "CPC class {v}", "CPC大类{v}", CPC_CLASSES),
+            "patents.cpc_main", "CPC class {v}", "CPC大类{v}", CPC_CLASSES, axis="technical"),
     _patent("num_claims", "Number of claims", "权利要求数", "claims", 1, 1, "patents.num_claims",
-            "{v} claims", "权利要求{v}项"),
+            "{v} claims", "权利要求{v}项", axis="legal"),
     _patent("num_independent_claims", "Independent claims", "独立权利要求数", "claims", 1, 1,
-            "patents.num_independent_claims", "{v} independent claims", "独立权利要求{v}项"),
+            "patents.num_independent_claims", "{v} independent claims", "独立权利要求{v}项",
+            axis="legal"),
     _patent("first_claim_words", "Words in the first claim", "首项权利要求字数", "words", 0, 0,
-            "patents.first_claim_words", "first claim of {v} words", "首项权利要求{v}字"),
+            "patents.first_claim_words", "first claim of {v} words", "首项权利要求{v}字",
+            axis="legal"),
     _patent("family_size", "Members of the patent family", "同族专利数", "patents", 1, 1,
-            "patents.family_size", "family of {v} patents", "同族专利{v}件"),
+            "patents.family_size", "family of {v} patents", "同族专利{v}件", axis="legal"),
     _patent("num_inventors", "Number of inventors", "发明人数", "people", 0, 0,
-            "patents.num_inventors", "{v} inventors", "发明人{v}名"),
+            "patents.num_inventors", "{v} inventors", "发明人{v}名", axis="technical"),
     _patent("grant_lag_years", "Years from filing to grant", "审查周期（年）", "years", 0, 0,
             "patents.filing_date, grant_date", "granted {v} years after filing",
-            "申请后{v}年授权", fmt=".1f"),
+            "申请后{v}年授权", fmt=".1f", axis="legal"),
     # --- patent: citations known by T ---
     _patent("backward_citations", "Patents this patent cites", "引用的在先专利数", "citations",
-            0, 0, "citations (citing side)", "cites {v} earlier patents", "引用在先专利{v}件"),
+            0, 0, "citations (citing side)", "cites {v} earlier patents", "引用在先专利{v}件",
+            axis="technical"),
     _patent("forward_citations", "Citations received up to T", "截至评估日被引次数", "citations",
             1, 1, "citations (cited side, citation_date <= T)", "{v} forward citations",
-            "被引{v}次"),
+            "被引{v}次", axis="technical"),
     _patent("forward_citations_3y", "Citations received within 3 years of grant, up to T",
             "授权后3年内被引次数", "citations", 1, 1, "citations",
-            "{v} forward citations in 3 years", "3年内被引{v}次"),
+            "{v} forward citations in 3 years", "3年内被引{v}次", axis="technical"),
     _patent("forward_citations_5y", "Citations received within 5 years of grant, up to T",
             "授权后5年内被引次数", "citations", 1, 1, "citations",
-            "{v} forward citations in 5 years", "5年内被引{v}次"),
+            "{v} forward citations in 5 years", "5年内被引{v}次", axis="technical"),
     _patent("self_citation_share", "Share of forward citations from the patent's own assignee",
             "自引比例", "share", 0, 0, "citations, patents.assignee_id",
-            "{v} of citations are self-citations", "自引占{v}", fmt=".0%"),
+            "{v} of citations are self-citations", "自引占{v}", fmt=".0%", axis="technical"),
     _patent("originality", "1 - Herfindahl over the classes of cited patents", "原创性指数",
             "index 0-1", 0, 0, "citations, patents.cpc_main", "originality {v}", "原创性{v}",
-            fmt=".2f"),
+            fmt=".2f", axis="technical"),
     _patent("generality", "1 - Herfindahl over the classes of citing patents", "通用性指数",
             "index 0-1", 0, 1, "citations, patents.cpc_main", "generality {v}", "通用性{v}",
-            fmt=".2f"),
+            fmt=".2f", axis="technical"),
     # --- patent: legal events known by T ---
     _patent("renewals_paid", "Annual or maintenance fees paid", "已缴年费/维持费次数", "payments",
-            0, 1, "legal_events renewal_paid", "{v} renewal fees paid", "已缴年费{v}次"),
+            0, 1, "legal_events renewal_paid", "{v} renewal fees paid", "已缴年费{v}次",
+            axis="economic"),
     _patent("lapsed", "Lapsed for non-payment (1) or not (0)", "是否因未缴费失效", "flag", -1, -1,
-            "legal_events lapsed", "lapse status {v}", "失效状态{v}"),
+            "legal_events lapsed", "lapse status {v}", "失效状态{v}", axis="legal"),
     _patent("transfers", "Ownership transfers", "权利转移次数", "transfers", 1, 1,
-            "legal_events transferred", "{v} ownership transfers", "转让{v}次"),
+            "legal_events transferred", "{v} ownership transfers", "转让{v}次", axis="economic"),
     _patent("licences", "Licences granted", "许可次数", "licences", 1, 1,
-            "legal_events licensed", "{v} licences", "许可{v}次"),
+            "legal_events licensed", "{v} licences", "许可{v}次", axis="economic"),
     _patent("pledges", "Times pledged as collateral", "质押次数", "pledges", 0, 0,
-            "legal_events pledged", "pledged {v} times", "质押{v}次"),
+            "legal_events pledged", "pledged {v} times", "质押{v}次", axis="economic"),
     _patent("invalidation_requests", "Invalidation requests filed", "无效宣告请求次数",
             "requests", 1, 0, "legal_events invalidation_requested",
-            "{v} invalidation requests", "被请求无效{v}次"),
+            "{v} invalidation requests", "被请求无效{v}次", axis="legal"),
     _patent("invalidations_upheld", "Invalidation requests decided with the patent upheld",
             "无效宣告后维持有效次数", "decisions", 1, 1, "legal_events upheld",
-            "upheld {v} times against invalidation", "无效宣告中维持有效{v}次"),
+            "upheld {v} times against invalidation", "无效宣告中维持有效{v}次", axis="legal"),
     _patent("invalidated", "Invalidated (1) or not (0)", "是否被宣告无效", "flag", -1, -1,
-            "legal_events invalidated", "invalidation status {v}", "无效状态{v}"),
+            "legal_events invalidated", "invalidation status {v}", "无效状态{v}", axis="legal"),
     # --- patent: litigation and owner, known by T ---
     _patent("suits_on_patent", "Earlier suits on this patent", "本专利既往诉讼数", "cases", 1, 1,
             "cases.patent_id, filed_date <= T", "{v} earlier suits on the patent",
-            "本专利既往诉讼{v}起"),
+            "本专利既往诉讼{v}起", axis="legal"),
     _patent("owner_suits_as_plaintiff", "Owner's earlier suits as plaintiff",
             "权利人作为原告的既往诉讼数", "cases", 1, 0,
             "cases.plaintiff_id, owner via legal_events transfers",
-            "owner sued others {v} times", "权利人曾起诉{v}次"),
+            "owner sued others {v} times", "权利人曾起诉{v}次", axis="economic"),
     _patent("owner_suits_as_defendant", "Owner's earlier suits as defendant",
             "权利人作为被告的既往诉讼数", "cases", 0, 0, "cases.defendant_id",
-            "owner was sued {v} times", "权利人曾被诉{v}次"),
+            "owner was sued {v} times", "权利人曾被诉{v}次", axis="economic"),
     _patent("owner_kind", "Kind of owner at T", "权利人类型", "category", 0, 0,
             "assignees.kind, owner via transfers", "owner is {v}", "权利人类型为{v}",
-            ASSIGNEE_KINDS),
+            ASSIGNEE_KINDS, axis="economic"),
     _patent("owner_portfolio_size", "Patents in force held by the owner at T",
             "权利人有效专利数", "patents", 0, 0, "patents, legal_events",
-            "owner holds {v} patents", "权利人持有{v}件有效专利"),
+            "owner holds {v} patents", "权利人持有{v}件有效专利", axis="economic"),
     _patent("class_suit_rate", "Suits per 1,000 patents in force per year in the patent's CPC "
             "subclass over the 3 years before T", "所属技术领域近3年诉讼率（每千件每年）",
             "suits per 1,000 patent-years", 1, 0, "cases, patents.cpc_main",
             "{v} suits per 1,000 patents a year in its field", "所属领域每千件年诉讼{v}起",
-            fmt=".2f"),
+            fmt=".2f", axis="economic"),
     Feature("claim_kind", "patent", "Kind of claim: enforcement costs or liability damages",
             "索赔类型（执行费用或侵权赔偿）", "category", {S: 0}, "cases",
             "claim kind {v}", "索赔类型{v}", CLAIM_KINDS),
@@ -406,11 +432,13 @@ __all__ = [
     "CPC_CLASSES",
     "CPC_SECTIONS",
     "FEATURES",
+    "VALUE_AXES",
     "INDUSTRIES",
     "JURISDICTIONS",
     "PATENT_TYPES",
     "TASKS",
     "Feature",
+    "ValueAxis",
     "features_for",
     "format_reason",
     "format_value",

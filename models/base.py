@@ -76,7 +76,7 @@ class BoostedModel(BaseEstimator):
             self._main_booster(), feature_matrix(X, self.features_), self.features_, X.index
         )
 
-    def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
+    def score_frame(self, X: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
         """The model's contract output frame (predictions, raw_score, shap_base, shap__*)."""
         raise NotImplementedError
 

@@ -86,16 +86,20 @@ class RiskClassifier(ClassifierMixin, BoostedModel):
         """Class label 1 where the calibrated probability is at least one half."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
-    def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
+    def score_frame(self, X: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
         """Contract output: `probability`, `raw_score`, `shap_base`, `shap__*`, `base_output`.
 
         `base_output` is the calibrated probability at the SHAP base value, from which the
         explanation expresses each reason's effect on the probability the user reads.
+        `explain=False` returns only `probability` and `raw_score` (tree SHAP costs far more
+        than scoring).
         """
         raw = self.raw_score(X)
         out = pd.DataFrame(
             {"probability": self.calibrator_.predict(raw), "raw_score": raw}, index=X.index
         )
+        if not explain:
+            return out
         frame = pd.concat([out, self.contributions(X)], axis=1)
         frame[BASE_OUTPUT] = self.calibrator_.predict(frame[SHAP_BASE].to_numpy())
         return frame

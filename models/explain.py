@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.registry import format_reason
+from features.registry import VALUE_AXES, format_reason, get
 from models.boosting import SHAP_BASE, SHAP_PREFIX
 
 MAX_REASONS = 4  # credit practice: more than four principal reasons are not meaningful
@@ -115,3 +115,48 @@ def check_additivity(frame: pd.DataFrame, atol: float = 1e-6) -> None:
             f"shap_base + sum(shap__*) differs from raw_score by {gap[row]:.3g} at row {row}"
             f" (tolerance {atol})"
         )
+
+
+@dataclass(frozen=True)
+class AxisSubtotal:
+    """One GB/T 42748-2023 value axis (legal, technical, economic) and its summed parts.
+
+    `contribution` sums the raw (log P50) contributions of the axis's features; `effect` sums
+    their effects on the P50 value in currency (`output_effects`), None without effects.
+    """
+
+    axis: str
+    name_en: str
+    name_zh: str
+    contribution: float
+    effect: float | None = None
+
+
+def axis_subtotals(
+    row_contributions: Mapping[str, float] | pd.Series,
+    effects: Mapping[str, float] | None = None,
+) -> list[AxisSubtotal]:
+    """Value-model contributions (and effects) summed per GB/T value axis.
+
+    Every value feature has one axis in the registry, so the three contribution subtotals add
+    up to raw score minus base value, and the effect subtotals to output minus base output.
+    """
+    sums = dict.fromkeys(VALUE_AXES, 0.0)
+    moved = dict.fromkeys(VALUE_AXES, 0.0)
+    for key, value in dict(row_contributions).items():
+        if key == SHAP_BASE:
+            continue
+        name = str(key).removeprefix(SHAP_PREFIX)
+        axis = get(name).axis
+        if axis is None:
+            raise KeyError(f"feature {name!r} has no GB/T value axis in the registry")
+        if value is not None and not math.isnan(float(value)):
+            sums[axis] += float(value)
+        effect = effects.get(name) if effects is not None else None
+        if effect is not None and not math.isnan(float(effect)):
+            moved[axis] += float(effect)
+    return [
+        AxisSubtotal(a, VALUE_AXES[a][0], VALUE_AXES[a][1], sums[a],
+                     moved[a] if effects is not None else None)
+        for a in VALUE_AXES
+    ]

@@ -81,13 +81,17 @@ class SeverityRegressor(RegressorMixin, BoostedModel):
         cost: np.ndarray = np.exp(self.raw_score(X))
         return cost
 
-    def score_frame(self, X: pd.DataFrame) -> pd.DataFrame:
+    def score_frame(self, X: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
         """Contract output: `expected_cost`, `raw_score`, `shap_base`, `shap__*`, `base_output`.
 
         `base_output` is the expected cost at the SHAP base value (the log link's exp).
+        `explain=False` returns only `expected_cost` and `raw_score` (tree SHAP costs far more
+        than scoring).
         """
         raw = self.raw_score(X)
         out = pd.DataFrame({"expected_cost": np.exp(raw), "raw_score": raw}, index=X.index)
+        if not explain:
+            return out
         frame = pd.concat([out, self.contributions(X)], axis=1)
         frame[BASE_OUTPUT] = np.exp(frame[SHAP_BASE].to_numpy())
         return frame

@@ -33,8 +33,9 @@ Patent risk and value scores for patent insurance and patent-pledge lending.
 
 Every call under `/v1` needs an API key in the `X-API-Key` header (`patentrisk keys create
 --role ROLE`). Roles: `underwriter` (quotes), `bank` (loan assessments, valuations), `scientist`
-(models, reload), `regulator` (read assessments, models, policies, claims, the book report),
-`adjuster` (claims), `admin` (everything). Binding and money movements take an
+(models, reload), `regulator` (read assessments, models, policies, claims, the book report,
+market and rate reports), `adjuster` (claims), `admin` (everything). Reports: market and rates
+for underwriter and regulator, portfolio for bank. Binding and money movements take an
 `Idempotency-Key` header: a retry returns the first answer and creates nothing new.
 Errors: 401 no valid key, 403 wrong role, 404 unknown entity, 413 body too large, 422 invalid
 input (`detail` lists `field`, `rule`, `message`), 409 conflict (names the `rule`, or the
@@ -57,12 +58,14 @@ def _routers() -> list[APIRouter]:
         patents,
         policies,
         quotes,
+        reports,
         valuations,
     )
 
     return [
         ops.router, quotes.router, loans.router, valuations.router, assessments.router,
         patents.router, models.router, policies.router, claims.router, book.router,
+        reports.router,
     ]
 
 
@@ -122,7 +125,8 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
             {"name": "policies", "description": "Bound policies (投保/承保), endorsements, "
              "cancellations."},
             {"name": "claims", "description": "Claims (报案、立案、定损、理赔)."},
-            {"name": "reports", "description": "Reports for the regulator (监管报表)."},
+            {"name": "reports", "description": "Reports: the regulator's book report (监管报表); "
+             "market, rate adequacy and portfolio reports (HTML with charts, CSV tables)."},
         ],
     )
     app.state.settings = settings

@@ -12,11 +12,13 @@ import io
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -27,6 +29,8 @@ RAISES = "#b3261e"
 LOWERS = "#1b6e3a"
 NEUTRAL = "#34577a"
 MUTED = "#8a96a3"
+# Series colours of the printable reports (colour-blind safe, Okabe-Ito).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
 
 
 @dataclass(frozen=True)
@@ -72,18 +76,23 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _svg(fig: Figure, title: str) -> str:
-    """The figure as an inline `<svg>` element with an accessible title, sized by its box."""
+def _svg(fig: Figure, title: str, *, salt: str = "patentrisk", fill_width: bool = True) -> str:
+    """The figure as an inline `<svg>` element with an accessible title, sized by its box.
+
+    `salt` seeds the element ids (one per chart keeps ids unique in a page of many charts);
+    `fill_width` lets CSS stretch the chart to its box, else it keeps its drawn size.
+    """
     buf = io.StringIO()
-    with matplotlib.rc_context(_RC), warnings.catch_warnings():
+    with matplotlib.rc_context({**_RC, "svg.hashsalt": salt}), warnings.catch_warnings():
         # Without a CJK font on the server the layout uses a stand-in width; the browser draws
         # the text itself, so the missing glyph is not an error here.
         warnings.filterwarnings("ignore", r"Glyph \d+ .*missing from font", UserWarning)
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
-    # Responsive: keep the viewBox, let CSS size the element.
-    svg = re.sub(r'\swidth="[^"]+"\s+height="[^"]+"', ' width="100%"', svg, count=1)
+    if fill_width:
+        # Responsive: keep the viewBox, let CSS size the element.
+        svg = re.sub(r'\swidth="[^"]+"\s+height="[^"]+"', ' width="100%"', svg, count=1)
     escaped = (title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
     svg = svg.replace(">", f' role="img" aria-label="{escaped}"><title>{escaped}</title>', 1)
     return svg
@@ -184,3 +193,119 @@ def calibration_chart(curves: Sequence[CalibrationCurve], title: str, x_label: s
     ax.grid(color="#e3e7eb")
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig, title)
+
+
+def _number(value: float, _pos: int | None = None) -> str:
+    """Report axis tick text: thousands separators, M and k, or two decimals for small values."""
+    big = abs(value)
+    if big >= 1e6:
+        return f"{value / 1e6:,.0f}M" if big >= 1e7 else f"{value / 1e6:.1f}M"
+    if big >= 1e4:
+        return f"{value / 1e3:,.0f}k"
+    if value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+def _report_style(ax: Axes, value_axis: str = "y") -> None:
+    """Light grid, no top/right spines, plain numbers (no 1e7 offset) on the value axis."""
+    (ax.yaxis if value_axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(_number))
+    ax.grid(axis="both", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def bar_chart_svg(
+    categories: Sequence[str],
+    series: Mapping[str, Sequence[float]],
+    *,
+    chart_id: str,
+    xlabel: str = "",
+    ylabel: str = "",
+    horizontal: bool = False,
+    width: float = 7.0,
+    height: float = 3.2,
+) -> str:
+    """Grouped bars of a report, one group per category and one bar per series, as SVG."""
+    fig = _figure(width, height)
+    ax = fig.add_subplot()
+    n = max(1, len(series))
+    pos = np.arange(len(categories))
+    step = 0.8 / n
+    for i, (name, values) in enumerate(series.items()):
+        offset = (i - (n - 1) / 2) * step
+        vals = np.asarray(values, dtype=float)
+        colour = PALETTE[i % len(PALETTE)]
+        if horizontal:
+            ax.barh(pos + offset, vals, height=step, label=name, color=colour)
+        else:
+            ax.bar(pos + offset, vals, width=step, label=name, color=colour)
+    if horizontal:
+        ax.set_yticks(pos, list(categories))
+        ax.invert_yaxis()
+    else:
+        crowded = len(categories) > 8
+        ax.set_xticks(pos, list(categories), rotation=45 if crowded else 0,
+                      ha="right" if crowded else "center")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    _report_style(ax, "x" if horizontal else "y")
+    if len(series) > 1:
+        ax.legend(frameon=False, fontsize=8)
+    return _svg(fig, chart_id, salt=chart_id, fill_width=False)
+
+
+def line_chart_svg(
+    x: Sequence[float | int | str],
+    series: Mapping[str, Sequence[float]],
+    *,
+    chart_id: str,
+    xlabel: str = "",
+    ylabel: str = "",
+    width: float = 7.0,
+    height: float = 3.0,
+) -> str:
+    """One line with markers per series over `x` (a report's yearly figures), as SVG."""
+    fig = _figure(width, height)
+    ax = fig.add_subplot()
+    labels = [str(v) for v in x]
+    for i, (name, values) in enumerate(series.items()):
+        ax.plot(labels, np.asarray(values, dtype=float), marker="o", label=name,
+                color=PALETTE[i % len(PALETTE)], linewidth=1.6)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    _report_style(ax)
+    if len(series) > 1:
+        ax.legend(frameon=False, fontsize=8)
+    return _svg(fig, chart_id, salt=chart_id, fill_width=False)
+
+
+def estimate_chart_svg(
+    labels: Sequence[str],
+    estimate: Sequence[float],
+    lower: Sequence[float],
+    upper: Sequence[float],
+    *,
+    chart_id: str,
+    reference: float | None = 1.0,
+    xlabel: str = "",
+    width: float = 7.0,
+    height: float | None = None,
+) -> str:
+    """Point estimates with confidence bars, one row per label, and a reference line, as SVG."""
+    fig = _figure(width, height or max(2.0, 0.28 * len(labels) + 0.8))
+    ax = fig.add_subplot()
+    est = np.asarray(estimate, dtype=float)
+    lo = np.asarray(lower, dtype=float)
+    hi = np.asarray(upper, dtype=float)
+    pos = np.arange(len(labels))
+    finite_hi = np.where(np.isfinite(hi), hi, np.nan)
+    ax.errorbar(est, pos, xerr=[np.clip(est - lo, 0, None), np.clip(finite_hi - est, 0, None)],
+                fmt="o", color=PALETTE[0], ecolor="#777777", capsize=3, markersize=4)
+    if reference is not None:
+        ax.axvline(reference, color=PALETTE[3], linewidth=1, linestyle="--")
+    ax.set_yticks(pos, list(labels))
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    _report_style(ax, "x")
+    return _svg(fig, chart_id, salt=chart_id, fill_width=False)

@@ -18,6 +18,7 @@ from rich.console import Console
 import features.cli
 import models.cli
 import serving.bulk.cli
+import serving.reports.cli
 import training.cli
 from features.cli_settings import settings_or_exit
 from features.settings import Settings
@@ -404,6 +405,7 @@ features.cli.register(app, after_ingest=_materialize_after_ingest)
 models.cli.register(app)
 training.cli.register(app)
 serving.bulk.cli.register(app)
+serving.reports.cli.register(app)
 
 
 def main() -> None:

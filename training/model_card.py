@@ -40,8 +40,9 @@ KIND_LIMITS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
     "value": (
         "Learned from observed transactions, which over-represent patents worth trading; "
         "values of never-traded patents are extrapolations.",
-        "LightGBM's quantile objective does not support monotone constraints, so the value "
-        "model has none.",
+        "The quantile boosters learn a smoothed pinball loss (LightGBM's own quantile "
+        "objective refuses monotone constraints), so the registry's directions hold for P10, "
+        "P50 and P90.",
     ),
 })
 COMMON_LIMITS = (

@@ -81,9 +81,8 @@ def make_estimator(
     spec: TaskSpec, data: TaskData, params: Mapping[str, Any], seed: int
 ) -> BoostedModel:
     """A fresh estimator for the task with registry constraints and the given parameters."""
-    kwargs: dict[str, Any] = {"categorical": data.categorical(), "random_state": seed, **params}
-    if spec.kind != "value":
-        kwargs["monotone"] = data.monotone(spec.name)
+    kwargs: dict[str, Any] = {"monotone": data.monotone(spec.name),
+                              "categorical": data.categorical(), "random_state": seed, **params}
     return estimator_class(spec.kind)(**kwargs)
 
 

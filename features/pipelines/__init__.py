@@ -16,6 +16,7 @@ from features.pipelines.frames import (
     patent_features,
     patent_features_for_facts,
 )
+from features.pipelines.holdings import patents_in_force
 from features.pipelines.leakage import LeakageError
 from features.pipelines.query import FeatureBlock
 from features.pipelines.snapshots import build_snapshots, dataset_end_date, default_snapshot_dates
@@ -42,5 +43,6 @@ __all__ = [
     "loan_features_from_frames",
     "patent_features",
     "patent_features_for_facts",
+    "patents_in_force",
     "task_features",
 ]

@@ -112,6 +112,29 @@ def premium_reasons(parts: PremiumParts, subsidy: Subsidy, currency: str) -> lis
     return reasons
 
 
+def insurance_premium(
+    policy: Policy,
+    product: Product,
+    annual_probability: float,
+    expected_claim_cost: float,
+    cover_limit: float,
+    deductible: float,
+    period_months: int,
+) -> tuple[Grade, float, float, PremiumParts]:
+    """Grade, period probability, payable per claim and premium parts of a cover.
+
+    The pricing core of `quote_insurance` (inputs already checked), also used to reprice whole
+    books in the rate backtest without building a quote per row.
+    """
+    spec = policy.product(product)
+    grade = policy.grade(product, annual_probability)
+    p_period = period_probability(annual_probability, period_months)
+    # Applied to the expected cost, not a cost distribution: a first-order approximation that
+    # the severity model's expected cost supports; docs/policy.md states it.
+    payable = min(cover_limit, max(0.0, expected_claim_cost - deductible))
+    return grade, p_period, payable, price(spec, grade, p_period * payable, policy.currency)
+
+
 def quote_insurance(
     policy: Policy,
     product: Product | str,
@@ -139,12 +162,10 @@ def quote_insurance(
     check_months("insurance.period_months", period_months, spec.max_period_months)
     check_eligibility(policy, product, applicant)
 
-    grade = policy.grade(product, annual_probability)
-    p_period = period_probability(annual_probability, period_months)
-    # Applied to the expected cost, not a cost distribution: a first-order approximation that
-    # the severity model's expected cost supports; docs/policy.md states it.
-    payable = min(cover_limit, max(0.0, expected_claim_cost - deductible))
-    parts = price(spec, grade, p_period * payable, policy.currency)
+    grade, p_period, payable, parts = insurance_premium(
+        policy, product, annual_probability, expected_claim_cost, cover_limit, deductible,
+        period_months,
+    )
     subsidy = compute_subsidy(
         policy, product, applicant, parts.gross_premium, subsidy_used_this_year
     )

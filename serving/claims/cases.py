@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from models.policy.circumstances import ReferencedSuit
+from serving.dataset import DatasetHandle
 
 
 def referenced_suit(cur: duckdb.DuckDBPyConnection, tables: frozenset[str], case_id: str
@@ -19,3 +20,11 @@ def referenced_suit(cur: duckdb.DuckDBPyConnection, tables: frozenset[str], case
     if row is None or row[0] is None:
         return None
     return ReferencedSuit(case_id=case_id, filed_date=row[0], patent_ids=tuple(row[1]))
+
+
+def notice_suit(dataset: DatasetHandle, case_id: str | None) -> ReferencedSuit | None:
+    """The suit a claim notice names by `case_id` in the active dataset; None when none named."""
+    if case_id is None:
+        return None
+    with dataset.cursor() as cur:
+        return referenced_suit(cur, dataset.tables, case_id)

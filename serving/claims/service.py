@@ -39,7 +39,12 @@ from models.policy.lifecycle import (
 )
 from models.policy.money import ZERO, from_minor, parse_amount, rounded
 from models.policy.registration import IncidentFacts, InsuredObjects, registration_denials
-from models.policy.settlement import advance_limit, compute_payable, share_loss
+from models.policy.settlement import (
+    AdvanceLimit,
+    advance_limit,
+    compute_payable,
+    share_loss,
+)
 from serving.auth import CallerRole
 from serving.claims.ledger import (
     Balances,
@@ -588,6 +593,53 @@ def reverse_payment(session: Session, policy: Policy, actor: Actor, claim_id: st
     return claim_body(session, claim, policy, actor.today)
 
 
+def _advance_limit(session: Session, claim: ClaimRecord, head: PolicyRecord,
+                   given: dict[str, Decimal] | None, currency: str | None, b: Balances
+                   ) -> tuple[dict[str, Decimal], AdvanceLimit]:
+    """The determined loss (given, else the stored one) and what it lets the claim advance."""
+    cover, _doc = _cover(session, head)
+    cur = claim.currency
+    stored = ((claim.assessment or {}).get("advances") or {}).get("determined")
+    if given is not None:
+        for kind in given:
+            if kind not in cover.sub_limits:
+                raise InvalidInputError(
+                    f"determined.{kind}", "kind_of_loss",
+                    f"determined.{kind}: not a kind of loss this policy pays "
+                    f"({', '.join(sorted(cover.sub_limits))})",
+                )
+        determined = {k: _amount(f"determined.{k}", v, cur, currency) for k, v in given.items()}
+    elif stored:
+        determined = {k: Decimal(v) for k, v in stored.items()}
+    else:
+        raise InvalidInputError("determined", "required",
+                                "determined: give the loss determined so far, by kind of loss")
+    sub_left, agg_left = _claim_limits(session, head, cover, b)
+    try:
+        limit = advance_limit(determined, cover.deductible, cover.insurer_share, sub_left,
+                              agg_left, b.advanced_by_kind, cur)
+    except QuoteInputError as exc:
+        raise input_error(exc) from None
+    if limit.over_advanced:
+        kind = min(limit.over_advanced)
+        was = b.advanced_by_kind[kind]
+        raise InvalidInputError(
+            f"determined.{kind}", "not_below_advanced",
+            f"determined.{kind}: pays {was - limit.over_advanced[kind]} {cur}, less than the "
+            f"{was} {cur} already advanced for it",
+        )
+    return determined, limit
+
+
+def preview_advance(session: Session, claim_id: str, determined: dict[str, Decimal] | None,
+                    currency: str | None = None) -> tuple[dict[str, Decimal], AdvanceLimit]:
+    """What `pay_advance` would allow now for `determined` (else the stored one); writes nothing."""
+    claim = get_claim(session, claim_id)
+    head = get_policy(session, claim.policy_id)
+    b = balances(claim_entries(session, claim.id), claim.currency)
+    return _advance_limit(session, claim, head, determined, currency, b)
+
+
 def pay_advance(session: Session, policy: Policy, actor: Actor, claim_id: str,
                 req: AdvanceRequest) -> dict[str, Any]:
     """Advance the part of the loss already determined (先予支付) while the claim is assessed.
@@ -605,40 +657,11 @@ def pay_advance(session: Session, policy: Policy, actor: Actor, claim_id: str,
             "advances are paid on enforcement and liability claims; a pledge-loan loss is fixed "
             "by the sale of the pledged patents",
         )
-    cover, _doc = _cover(session, head)
     cur = claim.currency
     assessment = dict(claim.assessment or {})
     advances = dict(assessment.get("advances") or {})
-    if req.determined is not None:
-        for kind in req.determined:
-            if kind not in cover.sub_limits:
-                raise InvalidInputError(
-                    f"determined.{kind}", "kind_of_loss",
-                    f"determined.{kind}: not a kind of loss this policy pays "
-                    f"({', '.join(sorted(cover.sub_limits))})",
-                )
-        determined = {k: _amount(f"determined.{k}", v, cur, req.currency)
-                      for k, v in req.determined.items()}
-    elif advances.get("determined"):
-        determined = {k: Decimal(v) for k, v in advances["determined"].items()}
-    else:
-        raise InvalidInputError("determined", "required",
-                                "determined: give the loss determined so far, by kind of loss")
     b = balances(claim_entries(session, claim.id), cur)
-    sub_left, agg_left = _claim_limits(session, head, cover, b)
-    try:
-        limit = advance_limit(determined, cover.deductible, cover.insurer_share, sub_left,
-                              agg_left, b.advanced_by_kind, cur)
-    except QuoteInputError as exc:
-        raise input_error(exc) from None
-    if limit.over_advanced:
-        kind = min(limit.over_advanced)
-        was = b.advanced_by_kind[kind]
-        raise InvalidInputError(
-            f"determined.{kind}", "not_below_advanced",
-            f"determined.{kind}: pays {was - limit.over_advanced[kind]} {cur}, less than the "
-            f"{was} {cur} already advanced for it",
-        )
+    determined, limit = _advance_limit(session, claim, head, req.determined, req.currency, b)
     if req.loss_kind not in determined:
         raise InvalidInputError(
             "loss_kind", "determined_kind",

@@ -26,6 +26,7 @@ def console_routers() -> list[APIRouter]:
         policy_pages,
         profile,
         quoting,
+        report_pages,
         search,
         signin,
         supervision,
@@ -34,7 +35,7 @@ def console_routers() -> list[APIRouter]:
     return [
         signin.router, search.router, profile.router, quoting.router, pledge.router,
         supervision.router, model_review.router,
-        policy_pages.router, claim_pages.router, book_page.router,
+        policy_pages.router, claim_pages.router, book_page.router, report_pages.router,
     ]
 
 

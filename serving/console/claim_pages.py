@@ -10,20 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from models.policy import Policy, Product
+from models.policy.circumstances import ReferencedSuit
 from models.policy.lifecycle import ClaimState
 from serving.auth import CLAIM_HANDLERS, CLAIM_NOTIFIERS, Caller
 from serving.claims import service
+from serving.claims.cases import notice_suit
 from serving.claims.estimates import assess_with_models
 from serving.claims.ledger import balances, claim_entries
 from serving.claims.schemas import (
+    AdvanceRequest,
     AssessRequest,
     DecideRequest,
     NotifyRequest,
@@ -41,10 +46,17 @@ from serving.console.actions import (
     new_idempotency_key,
     run_form_action,
 )
-from serving.console.forms import FormErrors, split_ids, text_fields
+from serving.console.forms import (
+    FormErrors,
+    nested,
+    service_errors,
+    split_ids,
+    text_fields,
+    validation_errors,
+)
 from serving.console.rendering import redirect, render, translator
-from serving.deps import SessionDep, check_roles
-from serving.errors import NotFoundError
+from serving.deps import SessionDep, check_roles, get_dataset
+from serving.errors import NotFoundError, ServiceError
 from serving.policies.service import Actor, current_version, get_policy, schedule_from
 from serving.routes.policies import PolicyDep
 from serving.tables import utc_now
@@ -55,7 +67,7 @@ PAGE_SIZE = 25
 STATES = [s.value for s in ClaimState]
 PRODUCTS = [p.value for p in Product]
 NOTICE_FIELDS = ("policy_id", "incident_date", "filed_date", "counterparty", "court_or_agency",
-                 "product_class", "loss_kind", "outstanding_amount", "description")
+                 "case_id", "product_class", "loss_kind", "outstanding_amount", "description")
 RECOVERY_SOURCES = ("subrogation", "salvage", "winner_repayment", "other")
 
 
@@ -156,13 +168,20 @@ def notice_submit(
              *(n for n in form.fields if n.startswith("claimed."))}
     outcome = run_form_action(
         session, caller, form, NotifyRequest, payload, "POST /v1/claims",
-        lambda req: service.notify_claim(session, policy, actor, req), known, status_code=201,
+        lambda req: service.notify_claim(session, policy, actor, req,
+                                         case=_notice_suit(request, req.case_id)),
+        known, status_code=201,
         id_field="policy_id", aliases={f"patent_ids[{i}]": "patent_ids" for i in range(50)},
     )
     if outcome.body is not None:
         return redirect(request, f"/console/claims/{outcome.body['id']}")
     values = {name: form.get(name) for name in form.fields}
     return _notice_page(request, session, values, outcome.errors, outcome.status_code)
+
+
+def _notice_suit(request: Request, case_id: str | None) -> ReferencedSuit | None:
+    """The suit the notice names, looked up as `POST /v1/claims` does (None when none named)."""
+    return notice_suit(get_dataset(request), case_id) if case_id is not None else None
 
 
 @dataclass(frozen=True)
@@ -207,6 +226,9 @@ STEPS: dict[str, ClaimStep] = {step.path: step for step in (
     ClaimStep("decide", "decision", DecideRequest, ("outstanding_amount", "reason"),
               lambda c, r: service.decide_claim(c.scoring.session, c.policy, c.actor,
                                                 c.claim_id, r)),
+    ClaimStep("pay_advance", "advances", AdvanceRequest, ("amount", "loss_kind", "reason"),
+              lambda c, r: service.pay_advance(c.scoring.session, c.policy, c.actor, c.claim_id,
+                                               r), status_code=201),
     ClaimStep("pay", "payments", PaymentRequest, ("amount", "loss_kind", "reason"),
               lambda c, r: service.pay_claim(c.scoring.session, c.policy, c.actor, c.claim_id,
                                              r), status_code=201),
@@ -229,6 +251,20 @@ ENTRY_STEPS: dict[str, ClaimStep] = {step.path: step for step in (
               lambda c, r: service.reverse_payment(c.scoring.session, c.policy, c.actor,
                                                    c.claim_id, str(c.entry_id), r.reason)),
 )}
+# Steps on one advance before the decision (`advances/{entry_id}/...`); once the claim is decided
+# an advance is approved or reversed as a payment.
+ADVANCE_STEPS: dict[str, ClaimStep] = {step.path: step for step in (
+    ClaimStep("approve_advance", "approval", ReasonRequest, ("reason",),
+              lambda c, r: service.approve_payment(c.scoring.session, c.policy, c.actor,
+                                                   c.claim_id, str(c.entry_id), r.reason,
+                                                   only_advances=True)),
+    ClaimStep("reverse_advance", "reversal", ReasonRequest, ("reason",),
+              lambda c, r: service.reverse_payment(c.scoring.session, c.policy, c.actor,
+                                                   c.claim_id, str(c.entry_id), r.reason,
+                                                   only_advances=True)),
+)}
+ENTRY_ROUTES = {"payments": ENTRY_STEPS, "advances": ADVANCE_STEPS}
+ADVANCE = "advance_payment"  # the ledger kind of an advance (`serving.claims.ledger.EntryKind`)
 
 
 def _forms_of(claim: dict[str, Any], caller: Caller) -> list[str]:
@@ -239,13 +275,37 @@ def _forms_of(claim: dict[str, Any], caller: Caller) -> list[str]:
     shown = [s.path for s in STEPS.values() if s.action in allowed]
     if claim["product"] != Product.PLEDGE_LOAN.value and "sale" in shown:
         shown.remove("sale")  # the service refuses a sale on insurance claims
+    if claim["product"] == Product.PLEDGE_LOAN.value and "advances" in shown:
+        shown.remove("advances")  # a pledge-loan loss is fixed by the sale: no advances
     return shown
+
+
+@dataclass(frozen=True)
+class AdvanceView:
+    """The advance limit shown on the form: by kind, determined, payable, advanced, left."""
+
+    rows: list[tuple[str, Decimal | None, Decimal | None, Decimal | None, Decimal | None]]
+    total: Decimal
+    typed: bool  # worked out from the amounts typed in the form (else the stored determination)
+
+
+def _advance_view(session: Session, claim_id: str, determined: dict[str, Decimal] | None,
+                  typed: bool) -> AdvanceView | None:
+    """The limit `pay_advance` applies now (its own rule function); None when none is known."""
+    try:
+        given, limit = service.preview_advance(session, claim_id, determined)
+    except ServiceError:
+        return None
+    kinds = sorted(set(given) | set(limit.advanced))
+    rows = [(k, given.get(k), limit.determined.by_kind.get(k), limit.advanced.get(k),
+             limit.advanceable.get(k)) for k in kinds]
+    return AdvanceView(rows, limit.total, typed)
 
 
 def _claim_page(request: Request, caller: Caller, scoring: ConsoleScoring, policy: Policy,
                 claim_id: str, values: dict[str, dict[str, str]] | None = None,
-                errors: dict[str, FormErrors] | None = None, status_code: int = 200
-                ) -> Response:
+                errors: dict[str, FormErrors] | None = None, status_code: int = 200,
+                advance: AdvanceView | None = None) -> Response:
     """A claim: state, deadlines, money, timeline, ledger, and its allowed next steps."""
     session = scoring.session
     record = service.get_claim(session, claim_id)
@@ -259,8 +319,18 @@ def _claim_page(request: Request, caller: Caller, scoring: ConsoleScoring, polic
     pending = [e for e in claim["ledger"]
                if approvable and e["id"] in claim["pending_payments"]]
     payments = [e for e in claim["ledger"] if reversible and e["id"] in effective]
+    # Under assessment the advances are approved and reversed by their own routes.
+    allowed = claim["allowed_actions"]
+    pending_advances = [e for e in claim["ledger"] if handler and "approve_advance" in allowed
+                        and e["kind"] == ADVANCE and e["id"] in claim["pending_payments"]]
+    advances = [e for e in claim["ledger"] if handler and "reverse_advance" in allowed
+                and e["kind"] == ADVANCE and e["id"] in effective]
     names = [*shown, *(f"approval-{e['id']}" for e in pending),
-             *(f"reversal-{e['id']}" for e in payments)]
+             *(f"reversal-{e['id']}" for e in payments),
+             *(f"advance-approval-{e['id']}" for e in pending_advances),
+             *(f"advance-reversal-{e['id']}" for e in advances)]
+    if advance is None and "advances" in shown:
+        advance = _advance_view(session, record.id, None, typed=False)
     forms = {name: {IDEMPOTENCY_FIELD: new_idempotency_key()} for name in names}
     forms.update(values or {})
     form_errors = {name: FormErrors() for name in names}
@@ -274,12 +344,16 @@ def _claim_page(request: Request, caller: Caller, scoring: ConsoleScoring, polic
     head = get_policy(session, record.policy_id)
     cover_kinds = sorted(schedule_from(current_version(session, head), head.currency).sub_limits)
     session.rollback()
+    t = translator(request)
     return render(
         request, "claim.html", status_code=status_code, c=claim, shown=shown, pending=pending,
         stray=stray,
         payments=payments, handler=handler, forms=forms, form_errors=form_errors,
-        approvable=approvable, reversible=reversible,
-        cover_kinds=cover_kinds, agreed_kinds=sorted((claim["payable"] or {}).get("by_kind", {})),
+        approvable=approvable, reversible=reversible, pending_advances=pending_advances,
+        advances=advances, advance=advance,
+        determined=((claim["assessment"] or {}).get("advances") or {}).get("determined", {}),
+        cover_kinds=cover_kinds, kind_options=[(k, t(f"loss.{k}")) for k in cover_kinds],
+        agreed_kinds=sorted((claim["payable"] or {}).get("by_kind", {})),
         recovery_sources=RECOVERY_SOURCES, me=caller.key_id, rules=policy.claims,
     )
 
@@ -304,10 +378,17 @@ def _run_step(request: Request, form: FormDep, caller: Caller, scoring: ConsoleS
     claim = service.get_claim(scoring.session, claim_id)
     payload: dict[str, Any] = text_fields(form.fields, step.fields)
     assessed = {n: form.get(n) for n in form.fields if n.startswith("assessed.") and form.get(n)}
+    determined = {n: form.get(n) for n in form.fields
+                  if n.startswith("determined.") and form.get(n)}
     if step.path == "decision":
         payload.update(assessed)
+    if step.path == "advances" and entry_id is None:
+        payload.update(determined)
     ctx = StepContext(scoring, policy, Actor(caller, utc_now()), claim.id, entry_id)
-    known = {*step.fields, "assessed", *assessed, "currency"}
+    known = {*step.fields, "assessed", *assessed, "determined", *determined, "currency"}
+    if step.path == "advances" and entry_id is None and form.get("preview"):
+        return _advance_preview(request, form, caller, scoring, policy, claim.id, payload,
+                                known)
     outcome: ActionOutcome = run_form_action(
         scoring.session, caller, form, step.model, payload,
         scope if step.keyed else None, lambda req: step.run(ctx, req), known,
@@ -320,10 +401,34 @@ def _run_step(request: Request, form: FormDep, caller: Caller, scoring: ConsoleS
                        {form_name: outcome.errors}, outcome.status_code)
 
 
-@router.post("/claims/{claim_id}/payments/{entry_id}/{step}")
+def _advance_preview(request: Request, form: FormDep, caller: Caller,
+                     scoring: ConsoleScoring, policy: Policy, claim_id: str,
+                     payload: dict[str, Any], known: set[str]) -> Response:
+    """The advance form again with the limit its typed determination gives; nothing is paid."""
+    errors = FormErrors()
+    view = None
+    try:
+        req = AdvanceRequest.model_validate(nested(payload))
+    except ValidationError as exc:
+        errors = validation_errors(exc, known)
+    else:
+        try:
+            service.preview_advance(scoring.session, claim_id, req.determined, req.currency)
+        except ServiceError as exc:
+            errors = service_errors(exc, known)
+        else:
+            view = _advance_view(scoring.session, claim_id, req.determined, typed=True)
+    scoring.session.rollback()
+    values = {n: form.get(n) for n in form.fields if n != "preview"}
+    return _claim_page(request, caller, scoring, policy, claim_id, {"advances": values},
+                       {"advances": errors}, 422 if errors else 200, advance=view)
+
+
+@router.post("/claims/{claim_id}/{kind}/{entry_id}/{step}")
 def claim_entry_step(
     request: Request,
     claim_id: Annotated[str, Path(max_length=40)],
+    kind: Annotated[str, Path(max_length=20)],
     entry_id: Annotated[str, Path(max_length=40)],
     step: Annotated[str, Path(max_length=20)],
     form: FormDep,
@@ -331,14 +436,16 @@ def claim_entry_step(
     scoring: ConsoleScoringDep,
     policy: PolicyDep,
 ) -> Response:
-    """Approve (second adjuster) or reverse one payment."""
-    chosen = ENTRY_STEPS.get(step)
-    if chosen is None:
-        raise NotFoundError(f"no claim step {step!r}; known: {sorted(ENTRY_STEPS)}")
+    """Approve (second adjuster) or reverse one payment or advance."""
+    steps = ENTRY_ROUTES.get(kind)
+    chosen = steps.get(step) if steps is not None else None
+    if steps is None or chosen is None:
+        raise NotFoundError(f"no claim step {kind}/{{entry_id}}/{step!r}; known: "
+                            f"{sorted(f'{k}/{s}' for k, v in ENTRY_ROUTES.items() for s in v)}")
     claim = service.get_claim(scoring.session, claim_id)
-    return _run_step(request, form, caller, scoring, policy, claim.id, chosen,
-                     f"{step}-{entry_id}",
-                     f"POST /v1/claims/{claim.id}/payments/{entry_id}/{step}", entry_id)
+    name = f"{step}-{entry_id}" if kind == "payments" else f"advance-{step}-{entry_id}"
+    return _run_step(request, form, caller, scoring, policy, claim.id, chosen, name,
+                     f"POST /v1/claims/{claim.id}/{kind}/{entry_id}/{step}", entry_id)
 
 
 @router.post("/claims/{claim_id}/{step}")

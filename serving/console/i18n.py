@@ -33,6 +33,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "nav.regulator": ("Supervision", "监管"),
     "nav.assessments": ("Assessments", "评估记录"),
     "nav.models": ("Models", "模型"),
+    "nav.reports": ("Reports", "报告"),
     # sign-in
     "signin.title": ("Sign in", "登录"),
     "signin.with_password": ("With username and password", "用户名和密码"),
@@ -61,6 +62,45 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "error.unavailable": ("Not available right now: {message}", "暂不可用：{message}"),
     "error.back": ("Back to the console", "返回平台首页"),
     "form.fix": ("Please correct the fields marked below.", "请更正下方标注的字段。"),
+    # reports (serving/console/report_pages.py)
+    "reports.title": ("Reports", "分析报告"),
+    "reports.kind.market": ("Market and demand", "市场与需求分析"),
+    "reports.kind.rates": ("Rate adequacy", "费率充足性回测"),
+    "reports.kind.portfolio": ("Portfolio valuation", "质押组合估值"),
+    "reports.about.market": (
+        "Patents in force, litigation observed and expected, eligible firms, premium volume and "
+        "subsidy budget at the take-up rates, expected loss ratio and concentration of risk.",
+        "有效专利存量、实际与模型预期诉讼、可投保企业、按投保率测算的保费规模和补贴预算、"
+        "预期赔付率及风险集中度。"),
+    "reports.about.rates": (
+        "The rate table backtested per product, grade and past year: premium charged against "
+        "the losses in the data, actual / expected claims with a 95 % interval.",
+        "按险种、评级和年度回测费率表：应收保费与数据中的实际损失对比，"
+        "实际/预期出险比及其95%置信区间。"),
+    "reports.about.portfolio": (
+        "A borrower's patents in force (or the listed patents) valued P10/P50/P90 with reasons "
+        "and the GB/T 42748-2023 axes, loan-to-value, default probability, grade and stress.",
+        "借款人的有效专利（或所列专利）的P10/P50/P90估值及原因、GB/T 42748-2023维度、"
+        "质押率、违约概率、评级与压力测试。"),
+    "reports.as_of": ("Report date (optional)", "报告基准日（可选）"),
+    "reports.region": ("Owner region", "权利人地区"),
+    "reports.industry": ("Industry", "行业"),
+    "reports.owner_kind": ("Owner kind", "权利人类型"),
+    "reports.cpc_section": ("CPC section", "CPC 部"),
+    "reports.take_up": ("Take-up rates (comma-separated)", "投保率（逗号分隔）"),
+    "reports.years_market": ("Years of litigation shown", "显示的诉讼年数"),
+    "reports.years_rates": ("Past years backtested", "回测年数"),
+    "reports.borrower": ("Borrower firm id", "借款企业编号"),
+    "reports.amount": ("Requested amount (default: the policy's max loan)",
+                       "申请金额（默认：政策最高可贷额）"),
+    "reports.patents": ("…or patent ids (one per line or separated by ';' or ',')",
+                        "……或专利号（每行一个，或以“;”“,”分隔）"),
+    "reports.build": ("Build the report", "生成报告"),
+    "reports.wait": ("On a large dataset a report takes up to a minute or two.",
+                     "数据量大时生成报告可能需要一到两分钟。"),
+    "reports.zip": ("Download (HTML + CSV, zip)", "下载（HTML + CSV，zip）"),
+    "reports.open_page": ("Open as a page", "单独打开"),
+    "reports.csv": ("CSV tables", "CSV 数据表"),
     # search
     "search.title": ("Patent search", "专利检索查询"),
     "search.q": ("Id or title words", "专利号或标题关键词"),
@@ -241,6 +281,30 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "bind.referral_reason": ("Referral reason (the quote was referred to an underwriter)",
                              "核保意见（该报价需人工核保）"),
     "bind.submit": ("Bind", "承保"),
+    "bind.known_title": ("Known circumstances (已知情况)", "已知情况申报"),
+    "bind.known_hint": ("Enforcement and liability cover exclude what the insured knows at "
+                        "binding: declare the disputes, warning letters and pending suits it knows "
+                        "of. A claim with the same counterparty on one of the patents (or on any "
+                        "patent when none is named) is denied at registration. Leave a row empty "
+                        "to declare nothing.",
+                        "执法险和侵权责任险不承保投保时已知的情况：请申报被保险人已知的纠纷、警告函和"
+                        "未决诉讼。与同一相对方、涉及所列专利（未列专利则为任何专利）的理赔将在立案时"
+                        "拒赔。不申报请留空。"),
+    "bind.known_kind": ("Kind", "类型"),
+    "bind.known_counterparty": ("Counterparty", "相对方"),
+    "bind.known_patents": ("Patents (separated by ';'; empty: all)",
+                           "涉及专利（用 ; 分隔，留空为全部）"),
+    "bind.known_date": ("Date", "日期"),
+    "bind.known_description": ("Description", "说明"),
+    "bind.known_add": ("Add a row", "增加一行"),
+    "circumstance.dispute": ("dispute", "纠纷"),
+    "circumstance.warning_letter": ("warning letter", "警告函"),
+    "circumstance.pending_suit": ("pending suit", "未决诉讼"),
+    "policy.bound_on": ("Bound on", "承保日"),
+    "policy.known": ("Known circumstances declared at binding (excluded)",
+                     "投保时申报的已知情况（除外责任）"),
+    "policy.known_none": ("None declared.", "未申报。"),
+    "claims.case_id": ("Case id of the suit (optional)", "诉讼案号（可选）"),
     "bind.declined": ("This quote was declined: it cannot be bound.", "该报价为拒保，不能承保。"),
     "policies.title": ("Policies", "保单"),
     "policies.status": ("Status", "状态"),
@@ -373,6 +437,22 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "claim.source": ("Source", "来源"),
     "claim.awaits_second": ("A payment of {amount} awaits approval by a second adjuster.",
                             "一笔 {amount} 的赔付待另一名理赔员复核。"),
+    "claim.advanced": ("Advanced (先予支付)", "已先予支付"),
+    "claim.determined": ("Loss determined", "已确定损失"),
+    "claim.advanceable": ("Can be advanced", "可先予支付"),
+    "claim.advance_row": ("determined {determined}, payable {payable}, less {advanced} advanced:",
+                          "已确定 {determined}，可赔付 {payable}，减已先予支付 {advanced}："),
+    "claim.advance_amount": ("Amount (empty: all that can be advanced)",
+                             "金额（留空则为全部可先予支付金额）"),
+    "claim.advance_limit_stored": ("The limit now, from the determination on record:",
+                                   "按已登记的确定损失，目前可先予支付："),
+    "claim.advance_limit_typed": ("The limit for the amounts typed above (nothing paid yet):",
+                                  "按上方填写的确定损失计算（尚未支付）："),
+    "claim.advance_limit_none": ("Type the loss determined so far and press \"Show the limit\" "
+                                 "to see what can be advanced.",
+                                 "填写目前已确定的损失并点击“计算可先予支付金额”查看可先予支付的金额。"),
+    "claim.advance_awaits_second": ("An advance of {amount} awaits approval by a second "
+                                    "adjuster.", "{amount} 的先予支付待第二位理赔员复核。"),
     "claim.awaiting": ("awaiting approval", "待复核"),
     "claim.timeline": ("Timeline", "处理时间线"),
     "claim.ledger": ("Ledger", "赔款台账"),
@@ -396,6 +476,19 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "step.recoveries": ("Record a recovery", "登记追偿"),
     "step.closure": ("Close", "结案"),
     "step.reopening": ("Reopen", "重开案件"),
+    "step.advances": ("Advance payment (先予支付)", "先予支付"),
+    "step.advances_hint": ("Insurance Law Art. 25: while the amount cannot be fixed, pay the part "
+                           "already determined. Give the loss determined so far by kind (it "
+                           "replaces the earlier determination); it pays under the deductible, "
+                           "co-pay and limits, less the earlier advances. The claim stays under "
+                           "assessment. Above {limit} an advance waits for a second adjuster.",
+                           "《保险法》第二十五条：赔偿数额不能确定时，先予支付可以确定的部分。按损失类别"
+                           "填写目前已确定的损失（替代此前的确定数额），扣除免赔额、共担比例及限额，再减去"
+                           "已先予支付的金额。案件仍处于查勘定损。超过 {limit} 的先予支付须由"
+                           "第二位理赔员复核。"),
+    "step.advances_preview": ("Show the limit", "计算可先予支付金额"),
+    "step.advance_approval": ("Approve the advance of {amount}", "复核通过 {amount} 的先予支付"),
+    "step.advance_reversal": ("Reverse the advance of {amount}", "冲回 {amount} 的先予支付"),
     "source.subrogation": ("subrogation", "代位求偿"),
     "source.salvage": ("salvage", "残值处置"),
     "source.winner_repayment": ("repaid after winning", "胜诉后返还"),
@@ -409,6 +502,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "action.pay": ("payment", "赔付"),
     "action.approve_payment": ("payment approved", "赔付复核通过"),
     "action.reverse_payment": ("payment reversed", "赔付冲回"),
+    "action.pay_advance": ("advance payment", "先予支付"),
+    "action.approve_advance": ("advance approved", "先予支付复核通过"),
+    "action.reverse_advance": ("advance reversed", "先予支付冲回"),
+    "action.count_advances": ("advances counted against the agreed amount",
+                              "先予支付计入核定赔款"),
     "action.record_recovery": ("recovery", "追偿"),
     "action.close": ("closed", "结案"),
     "action.reopen": ("reopened", "重开"),
@@ -416,6 +514,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "entry.payment": ("payment", "赔付"),
     "entry.payment_approval": ("approval", "复核"),
     "entry.payment_reversal": ("reversal", "冲回"),
+    "entry.advance_payment": ("advance payment (先予支付)", "先予支付"),
     "entry.recovery": ("recovery", "追偿"),
     # book of business (issue 14: regulator)
     "book.title": ("Book of business", "业务台账"),

@@ -63,6 +63,9 @@ CONSOLE_PAGES: tuple[Page, ...] = (
     Page("claim", "/console/claims/{claim_id}", "nav.claims", api_roles(CLAIM_READERS),
          in_nav=False),
     Page("book", "/console/book", "nav.book", api_roles(BOOK_READERS)),
+    # Market and rates for insurers and the regulator, portfolio valuations for banks.
+    Page("reports", "/console/reports", "nav.reports",
+         frozenset({"underwriter", "bank", "regulator"})),
 )
 
 

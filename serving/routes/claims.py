@@ -12,7 +12,7 @@ from models.policy import Product
 from models.policy.lifecycle import ClaimState
 from serving.auth import CLAIM_HANDLERS, CLAIM_NOTIFIERS, CLAIM_READERS, Caller
 from serving.claims import service
-from serving.claims.cases import referenced_suit
+from serving.claims.cases import notice_suit
 from serving.claims.estimates import assess_with_models
 from serving.claims.schemas import (
     AdvanceRequest,
@@ -66,11 +66,7 @@ def notify(caller: NotifierDep, body: NotifyRequest, session: SessionDep, policy
     against the binding date at registration (known circumstances are excluded).
     """
     actor = Actor(caller, utc_now())
-    case = None
-    if body.case_id is not None:
-        dataset = get_dataset(request)
-        with dataset.cursor() as cur:
-            case = referenced_suit(cur, dataset.tables, body.case_id)
+    case = notice_suit(get_dataset(request), body.case_id) if body.case_id is not None else None
     return _run(session, caller, idempotency_key, "POST /v1/claims", body.model_dump(mode="json"),
                 lambda: service.notify_claim(session, policy, actor, body, case=case), 201)
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from models.base import BoostedModel
 from models.boosting import BASE_OUTPUT, SHAP_BASE, SHAP_PREFIX
-from models.explain import output_effects, top_reasons
+from models.explain import axis_subtotals, output_effects, top_reasons
 from models.loading import predict_frame
 from serving.crud import json_safe
 from serving.modelset import ServedModel
@@ -62,6 +63,20 @@ def scored_rows(
     return combined.loc[frame.index]
 
 
+def predict_unexplained(served: ServedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """The served model's predictions for `frame` without the SHAP columns (index kept).
+
+    Same loaded artifact and contract as `predict`, minus the contributions: reports score
+    whole books, where tree SHAP would cost a hundred times the scoring itself.
+    """
+    X = frame.reindex(columns=model_features(served)).astype("float64").reset_index(drop=True)
+    wrapper = served.model.pyfunc.unwrap_python_model()  # type: ignore[no-untyped-call]
+    estimator: BoostedModel = wrapper.estimator
+    out = estimator.score_frame(X, explain=False)
+    out.index = frame.index
+    return out
+
+
 def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, Any]:
     """The explanation of one scored row: the answer, its base, effects and top reasons.
 
@@ -82,6 +97,14 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
         output, base_output = float(scored[answer]), float(scored[BASE_OUTPUT])
         effects = output_effects(contribs, output, base_output)
     reasons = top_reasons(task, contribs, values, effects=effects)
+    axes = None
+    if task == "value":
+        # GB/T 42748-2023: the value explanation grouped into legal, technical, economic value.
+        axes = [
+            {"axis": a.axis, "name_en": a.name_en, "name_zh": a.name_zh,
+             "contribution": a.contribution, "effect": a.effect}
+            for a in axis_subtotals(contribs, effects)
+        ]
     return {
         "task": task,
         "base_value": float(scored[SHAP_BASE]),
@@ -95,6 +118,7 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
              "effect": r.effect, "text_en": r.text_en, "text_zh": r.text_zh}
             for r in reasons
         ],
+        "axes": axes,
     }
 
 

@@ -187,6 +187,18 @@ class ReasonOut(BaseModel):
     text_zh: str = Field(examples=["5年内被引42次：风险上升"])
 
 
+class AxisSubtotalOut(BaseModel):
+    """One GB/T 42748-2023 value axis and the summed contributions and effects of its features."""
+
+    axis: str = Field(examples=["legal"])
+    name_en: str = Field(examples=["Legal value"])
+    name_zh: str = Field(examples=["法律价值"])
+    contribution: float = Field(examples=[0.21], description="Summed raw (log P50) contributions.")
+    effect: float | None = Field(
+        default=None, examples=[12500.0],
+        description="Summed effects on the P50 value, in currency.")
+
+
 class ExplanationOut(BaseModel):
     """Why the answer is what it is, in the raw space and in the units of the answer.
 
@@ -207,6 +219,12 @@ class ExplanationOut(BaseModel):
         default=None, examples=[{"forward_citations_5y": 0.012}],
         description="Each feature's effect on the answer, in the answer's units.")
     reasons: list[ReasonOut] = Field(max_length=4)
+    axes: list[AxisSubtotalOut] | None = Field(
+        default=None,
+        description="Value model only: contributions and effects grouped by the GB/T 42748-2023 "
+        "axes (legal, technical, economic); base_value + sum(axes.contribution) = raw_score and "
+        "base_output + sum(axes.effect) = output.",
+    )
 
 
 class ScoringOut(BaseModel):

@@ -67,3 +67,20 @@ def test_chinese_reasons_name_categories_in_chinese() -> None:
         for label in f.categories or ():
             if (label.isalpha() and len(label) > 3) or "_" in label:
                 assert label in CATEGORY_LABELS_ZH, (f.name, label)
+
+
+def test_every_value_feature_has_one_gbt_axis() -> None:
+    from features.registry import VALUE_AXES, Feature
+
+    value = [f for f in FEATURES if "value" in f.directions]
+    assert value
+    assert {f.axis for f in value} == set(VALUE_AXES)
+    assert all(f.axis is None for f in FEATURES if "value" not in f.directions)
+    assert get("remaining_term_years").axis == "legal"
+    assert get("forward_citations_5y").axis == "technical"
+    assert get("licences").axis == "economic"
+    assert VALUE_AXES["legal"] == ("Legal value", "法律价值")
+    with pytest.raises(ValueError, match="GB/T value axis"):
+        Feature("x", "patent", "x", "x", "n", {"value": 1}, "s", "{v}", "{v}")
+    with pytest.raises(ValueError, match="GB/T value axis"):
+        Feature("y", "firm", "y", "y", "n", {"liability": 1}, "s", "{v}", "{v}", axis="legal")

@@ -124,3 +124,25 @@ def test_value_quantiles_are_ordered_and_cover_about_80_percent(tmp_path) -> Non
     assert 0.75 <= inside <= 0.85
     loaded = load_estimator(model.save(tmp_path / "v"))
     pd.testing.assert_frame_equal(loaded.score_frame(X[4500:]), out)
+
+
+def test_value_quantiles_follow_the_monotone_constraints(tmp_path) -> None:
+    # a price that rises with ltv; noise has no effect, so any trend in it is overfitting
+    X, _ = _frame(4000, 8)
+    rng = np.random.default_rng(9)
+    price = np.exp(12 + 2 * X["ltv"].to_numpy() + rng.normal(0, 0.6, len(X)))
+    model = ValueQuantileModel(monotone={"ltv": 1, "noise": -1, "kind": 1}, categorical=["kind"],
+                               n_estimators=200, min_child_samples=10).fit(
+        X[:2500], price[:2500], X[2500:3200], price[2500:3200])
+    assert model.monotone_constraints_ == [1, -1, 0]  # categorical never constrained
+    for kind in (-1.0, 0.0, 2.0):
+        for noise in (-1.5, 0.0, 1.5):
+            grid = pd.DataFrame({"ltv": np.linspace(0, 1, 60), "noise": noise, "kind": kind})
+            q = model.score_frame(grid)
+            assert (np.diff(q[["p10", "p50", "p90"]].to_numpy(), axis=0) >= -1e-9).all()
+        grid = pd.DataFrame({"ltv": 0.5, "noise": np.linspace(-3, 3, 60), "kind": kind})
+        q = model.score_frame(grid)
+        assert (np.diff(q[["p10", "p50", "p90"]].to_numpy(), axis=0) <= 1e-9).all()
+    loaded = load_estimator(model.save(tmp_path / "v"))
+    assert loaded.monotone_constraints_ == [1, -1, 0]
+    pd.testing.assert_frame_equal(loaded.score_frame(X[3200:]), model.score_frame(X[3200:]))

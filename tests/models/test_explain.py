@@ -60,3 +60,17 @@ def test_reasons_follow_the_effect_on_the_answer_not_the_raw_push() -> None:
     assert reasons[0].effect == pytest.approx(0.02 * 0.5 / 0.4)
     assert "raises risk" in reasons[0].text_en
     assert "lowers risk" in reasons[1].text_en
+
+
+def test_axis_subtotals_add_up_to_the_contributions() -> None:
+    from models.explain import axis_subtotals
+
+    contribs = {"shap__num_claims": 0.5, "shap__remaining_term_years": -0.2,
+                "shap__forward_citations": 0.3, "shap__licences": 0.1, "shap_base": 9.0}
+    axes = axis_subtotals(contribs)
+    assert [a.axis for a in axes] == ["legal", "technical", "economic"]
+    assert [a.contribution for a in axes] == pytest.approx([0.3, 0.3, 0.1])
+    assert sum(a.contribution for a in axes) == pytest.approx(0.7)
+    assert axes[0].name_zh == "法律价值"
+    with pytest.raises(KeyError, match="axis"):
+        axis_subtotals({"shap__firm_age_years": 1.0})

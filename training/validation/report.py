@@ -13,7 +13,7 @@ from training.validation.amounts import (
     DecileRow,
     PeriodCoverage,
 )
-from training.validation.calibration import GradeCalibration
+from training.validation.calibration import MATERIAL_POINTS, MATERIALITY, GradeCalibration
 from training.validation.censoring import Cohort
 from training.validation.discrimination import Discrimination
 from training.validation.sensitivity import DirectionalCheck
@@ -143,10 +143,15 @@ def render(report: ValidationReport) -> str:
         parts += [_h("Calibration per grade (test period)", "各等级校准（测试期）"),
                   "<p class='note'>Jeffreys test: p = P(rate <= predicted | events) under "
                   "Beta(d + 1/2, n - d + 1/2); below 2.5 % the grade is under-predicted, above "
-                  "97.5 % over-predicted. Binomial: exact two-sided test.</p>",
+                  "97.5 % over-predicted. Binomial: exact two-sided test. A grade is flagged "
+                  "only when the test is significant, the observed rate is on that side and the "
+                  f"difference is material (more than {MATERIALITY:.0%} of the predicted rate "
+                  f"and {MATERIAL_POINTS:.2%} absolute), so that a large grade is not flagged "
+                  "for a difference too small to move it (显著且差异重大才标记).</p>",
                   _table(["grade", "rows", "events", "mean predicted", "observed",
-                          "Jeffreys 95 %", "Jeffreys p", "binomial p", "verdict"],
-                         [[g.grade, g.rows, g.events, g.predicted, g.observed,
+                          "observed / predicted", "Jeffreys 95 %", "Jeffreys p", "binomial p",
+                          "verdict"],
+                         [[g.grade, g.rows, g.events, g.predicted, g.observed, g.ratio,
                            f"{g.jeffreys_low:.4f}–{g.jeffreys_high:.4f}", g.jeffreys_p,
                            g.binomial_p, (g.verdict, "ok" if g.verdict == "ok" else "bad")]
                           for g in r.calibration]),

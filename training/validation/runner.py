@@ -208,9 +208,7 @@ def build_report(
     report.sensitivity_note = (
         "Each sampled test row is scored again with the feature raised by its interquartile "
         "range (at least 1 for counts); the output must not move against the registry's "
-        "direction." + (" LightGBM's quantile objective takes no monotone constraints, so the "
-                        "value model's failures are reported, not prevented."
-                        if spec.kind == "value" else ""))
+        "direction.")
     if spec.kind == "severity":
         pred = scored_test["expected_cost"].to_numpy()
         report.deciles = deciles(y[test], pred)

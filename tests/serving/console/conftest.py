@@ -19,12 +19,8 @@ import pytest
 from features.settings import Settings
 from serving import crud
 from serving.auth import CallerRole
+from tests.conftest import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 PREFERRED_PORT = 8105
 PASSWORD = "correct horse battery"
 # Where the tests save their screenshots: docs/console when regenerating the README's pictures
@@ -95,17 +91,9 @@ def console_server(trained_settings: Settings) -> Iterator[ConsoleServer]:
 
 
 @pytest.fixture(scope="session")
-def browser(console_server: ConsoleServer) -> Iterator[object]:
-    """Headless Chromium (the system's), started once per session."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def browser(console_server: ConsoleServer, chromium: object) -> object:
+    """The session's headless Chromium (tests/conftest.py), once the console server runs."""
+    return chromium
 
 
 @pytest.fixture

@@ -104,6 +104,20 @@ def test_adjuster_takes_a_claim_from_notice_to_payment_and_closure(
     claim = _api(console_server, "regulator", "GET", f"/v1/claims/{claim_id}")
     reserve = Decimal(claim["balances"]["reserve"])
     assert f"{reserve:,.2f}" in page.inner_text("#claim-reserve")
+    # an advance (先予支付) of the investigation costs already determined: the limit first
+    advance = page.locator("#step-advances")
+    advance.locator("input[name='determined.investigation_costs']").fill("50000")
+    advance.locator("select[name=loss_kind]").select_option("investigation_costs")
+    page.click("#advances-preview")
+    assert page.inner_text("#advanceable-investigation_costs") == "45,000.00 CNY"  # 90 % of it
+    assert page.inner_text("#claim-advanced") == "0.00 CNY"
+    page.screenshot(path=str(screenshot_dir / "claim-advance.png"), full_page=True)
+    page.locator("#step-advances input[name=amount]").fill("20000")
+    page.locator("#step-advances input[name=reason]").fill("notary invoices checked")
+    page.click("#advances-submit")
+    assert page.inner_text("#claim-state") == "under assessment"
+    assert page.inner_text("#claim-advanced") == "20,000.00 CNY"
+    assert page.inner_text("#advanceable-investigation_costs") == "25,000.00 CNY"
     decision = page.locator("#step-decision")
     decision.locator("input[name='assessed.investigation_costs']").fill("50000")
     decision.locator("input[name='assessed.legal_costs']").fill("150000")
@@ -111,10 +125,10 @@ def test_adjuster_takes_a_claim_from_notice_to_payment_and_closure(
     assert "[missing]" in page.inner_text("label[for='f-decision-reason'] .field-error")
     page.locator("#step-decision input[name=reason]").fill("costs checked against invoices")
     page.click("#step-decision button")
-    assert page.inner_text("#claim-state") == "approved"
+    assert page.inner_text("#claim-state") == "partly paid"  # the advance counts against it
     assert "180,000.00" in page.inner_text("#claim-payable")
     payment = page.locator("#step-payments")
-    payment.locator("input[name=amount]").fill("45000")
+    payment.locator("input[name=amount]").fill("25000")
     payment.locator("select[name=loss_kind]").select_option("investigation_costs")
     payment.locator("button").click()
     assert page.inner_text("#claim-state") == "partly paid"
@@ -136,8 +150,8 @@ def test_adjuster_takes_a_claim_from_notice_to_payment_and_closure(
     page.click("#step-closure button")
     assert page.inner_text("#claim-state") == "closed"
     timeline = page.inner_text("#claim-timeline")
-    for step in ("notified", "registration", "assessment opened", "decided", "payment approved",
-                 "closed"):
+    for step in ("notified", "registration", "assessment opened", "advance payment", "decided",
+                 "payment approved", "closed"):
         assert step in timeline
     claim = _api(console_server, "regulator", "GET", f"/v1/claims/{claim_id}")
     assert claim["state"] == "closed"

@@ -210,6 +210,9 @@ def test_bank_binds_a_loan_assessment_into_a_guarantee(insurance, trained_ids,
     assert loan.json()["decision"] != "decline", loan.json()["explanation"]["reasons"]
     _sign_in(client, keys["bank"])
     path = f"/console/loans/{loan.json()['assessment_id']}"
+    page = client.get(path).text
+    assert 'id="bind-form"' in page
+    assert 'id="known-circumstances"' not in page  # declared for insurance cover only
     answer = client.post(f"{path}/bind", data={
         **_form(client, path, "bind-form"), "insured.name": "City Bank",
         "start_date": TODAY().isoformat(), "referral_reason": "pilot programme"},
@@ -441,3 +444,205 @@ def test_roles_are_the_apis_on_every_page_and_action(insurance, trained_ids) -> 
     assert "CSRF" in refused.text
     state = client.get(f"/v1/claims/{claim.json()['id']}", headers=_h(keys, "adjuster"))
     assert state.json()["state"] == "notified"
+
+
+def test_every_claim_action_of_the_lifecycle_has_a_console_form() -> None:
+    from models.policy.lifecycle import CLAIM_ACTIONS
+    from serving.console.claim_pages import ADVANCE_STEPS, ENTRY_STEPS, STEPS
+
+    offered = [s.action for steps in (STEPS, ENTRY_STEPS, ADVANCE_STEPS) for s in steps.values()]
+    assert sorted(offered) == sorted(CLAIM_ACTIONS)
+
+
+def test_adjuster_advances_the_determined_part_within_its_limit(insurance, trained_ids) -> None:
+    client, keys = insurance
+    patent = trained_ids["patents"][1]
+    policy_id = _bind(client, keys, patent, "CONSOLE-ADVANCE")
+    schedule = client.get(f"/v1/policies/{policy_id}", headers=_h(keys, "regulator")
+                          ).json()["schedule"]
+    assert Decimal(schedule["deductible"]) == 0
+    share = Decimal(str(schedule["insurer_share"]))
+    today = TODAY().isoformat()
+    made = client.post("/v1/claims", headers=_h(keys, "adjuster"), json={
+        "policy_id": policy_id, "incident_date": today, "filed_date": today,
+        "patent_ids": [patent], "counterparty": "Copycat Devices Ltd",
+        "claimed": {"investigation_costs": 60000, "legal_costs": 150000}})
+    assert made.status_code == 201, made.text
+    cid = made.json()["id"]
+    claim_path = f"/console/claims/{cid}"
+
+    def post(path: str, form_id: str, data: dict[str, str], who: str = "adjuster",
+             status: int = 303) -> str:
+        _sign_in(client, keys[who])
+        posted = client.post(f"{claim_path}/{path}", data={
+            **_form(client, claim_path, form_id), **data}, follow_redirects=False)
+        assert posted.status_code == status, posted.text[-2000:]
+        return posted.text
+
+    def api() -> dict:
+        return client.get(f"/v1/claims/{cid}", headers=_h(keys, "adjuster")).json()
+
+    post("registration", "step-registration", {})
+    assert 'id="step-advances"' not in client.get(claim_path).text  # registered: not yet
+    post("assessment", "step-assessment", {})
+    page = client.get(claim_path).text
+    assert 'id="step-advances"' in page
+    assert "Show the limit" in page
+    assert 'id="advanceable-total"' not in page  # nothing determined yet
+
+    # the limit for the typed determination, before anything is paid: the same rule function
+    def payable(kind: str, determined: Decimal) -> Decimal:
+        return min(determined * share, Decimal(schedule["sub_limits"][kind])).quantize(
+            Decimal("0.01"))
+
+    investigation = payable("investigation_costs", Decimal(60000))
+    shown = post("advances", "step-advances", {
+        "determined.investigation_costs": "60000", "loss_kind": "investigation_costs",
+        "preview": "1"}, status=200)
+    assert f'id="advanceable-investigation_costs">{investigation:,.2f} CNY' in shown
+    assert 'id="advanceable-total"' in shown
+    assert api()["balances"]["advanced"] == "0.00"
+    unknown = post("advances", "step-advances", {
+        "determined.royalties": "10", "loss_kind": "investigation_costs", "preview": "1"},
+        status=422)
+    assert "[kind_of_loss]" in unknown
+    # above the limit: refused on the amount's field with the API's rule
+    above = post("advances", "step-advances", {
+        "determined.investigation_costs": "60000", "loss_kind": "investigation_costs",
+        "amount": str(investigation + Decimal("0.01")), "reason": "notary invoices"}, status=422)
+    assert "[within_advanceable]" in _field_error(above, "f-advances-amount")
+    assert api()["balances"]["advanced"] == "0.00"
+    # within it: paid at once (below the authority limit), the claim stays under assessment;
+    # the form sent twice (its hidden key) pays once
+    within = {**_form(client, claim_path, "step-advances"),
+              "determined.investigation_costs": "60000", "loss_kind": "investigation_costs",
+              "amount": "40000", "reason": "notary invoices checked"}
+    for _ in range(2):
+        sent = client.post(f"{claim_path}/advances", data=within, follow_redirects=False)
+        assert sent.status_code == 303, sent.text[-1500:]
+    claim = api()
+    assert (claim["state"], claim["balances"]["advanced"], claim["balances"]["paid"]) == (
+        "under_assessment", "40000.00", "40000.00")
+    page = client.get(claim_path).text
+    assert "advance payment (先予支付)" in page
+    assert f'id="advanceable-investigation_costs">{investigation - 40000:,.2f} CNY' in page
+    assert 'id="claim-advanced">40,000.00 CNY' in page
+
+    # legal costs determined too (the determination is cumulative); above the authority limit
+    legal = payable("legal_costs", Decimal(150000))
+    authority = Decimal(100_000)
+    assert legal > authority
+    post("advances", "step-advances", {
+        "determined.investigation_costs": "60000", "determined.legal_costs": "150000",
+        "loss_kind": "legal_costs", "reason": "lawyers' fee agreement"})  # amount: all of it
+    claim = api()
+    entry, = claim["pending_payments"]
+    assert claim["balances"]["pending_approval"] == f"{legal:.2f}"
+    page = client.get(claim_path).text
+    assert f'id="step-advance-approval-{entry}"' not in page  # not by the one who made it
+    assert "awaits approval by a second adjuster" in page
+    assert 'id="step-decision"' in page
+    early = post("decision", "step-decision", {
+        "assessed.investigation_costs": "60000", "assessed.legal_costs": "150000",
+        "reason": "too early"}, status=409)
+    assert "[advance_awaiting_approval]" in early
+    post(f"advances/{entry}/approval", f"step-advance-approval-{entry}",
+         {"reason": "fee agreement checked"}, who="adjuster2")
+    claim = api()
+    assert claim["balances"]["advanced"] == f"{legal + 40000:.2f}"
+    assert claim["balances"]["pending_approval"] == "0.00"
+    # the first advance came back: reversed, the claim still under assessment
+    first = next(e for e in claim["ledger"] if e["kind"] == "advance_payment"
+                 and e["loss_kind"] == "investigation_costs")
+    post(f"advances/{first['id']}/reversal", f"step-advance-reversal-{first['id']}",
+         {"reason": "returned by the insured"})
+    claim = api()
+    assert (claim["state"], claim["balances"]["advanced"]) == ("under_assessment", f"{legal:.2f}")
+    assert [e["action"] for e in claim["timeline"]][-4:] == [
+        "pay_advance", "pay_advance", "approve_advance", "reverse_advance"]
+    # the decision counts the advances against the agreed amount
+    post("decision", "step-decision", {
+        "assessed.investigation_costs": "60000", "assessed.legal_costs": "150000",
+        "reason": "costs checked"})
+    claim = api()
+    assert claim["state"] == "partially_paid"
+    assert claim["balances"]["left_to_pay"] == f"{investigation:.2f}"
+    client.get("/console/lang/zh")
+    text = client.get(claim_path).text
+    assert "先予支付" in text
+    assert re.search(r">[^<]*\b(?:action|entry|step|claim)\.[a-z_]+", text) is None
+    client.get("/console/lang/en")
+
+
+def test_bind_declares_a_known_circumstance_and_its_claim_is_denied(insurance,
+                                                                   trained_ids) -> None:
+    client, keys = insurance
+    patent = trained_ids["patents"][2]
+    quote = _quote(client, keys, patent, "CONSOLE-KNOWN")
+    _sign_in(client, keys["underwriter"])
+    path = f"/console/quotes/{quote['assessment_id']}"
+    form = _form(client, path, "bind-form")
+    insured = {"insured.name": "Lightwave", "start_date": TODAY().isoformat(),
+               "referral_reason": "pilot programme"}
+    assert 'id="circumstance-1"' not in client.get(path).text
+    more = client.post(f"{path}/bind", data={**form, **insured, "add_circumstance": "1"})
+    assert more.status_code == 200
+    assert 'id="circumstance-1"' in more.text
+    late = (TODAY() + dt.timedelta(days=3)).isoformat()
+    letter = {"known_circumstances.1.kind": "warning_letter",
+              "known_circumstances.1.counterparty": "Copycat Devices Ltd",
+              "known_circumstances.1.patent_ids": patent}
+    # the first row is left empty: the API's error on its row 0 shows on the form's row 1
+    bad = client.post(f"{path}/bind", data={**form, **insured, "circumstance_rows": "2",
+                                            **letter, "known_circumstances.1.date": late})
+    assert bad.status_code == 422, bad.text[-1500:]
+    assert "[not_after_binding]" in _field_error(bad.text, "f-known_circumstances.1.date")
+    no_kind = client.post(f"{path}/bind", data={
+        **form, **insured, "circumstance_rows": "1",
+        "known_circumstances.0.counterparty": "Someone", "known_circumstances.0.date": late})
+    assert no_kind.status_code == 422
+    assert "[missing]" in _field_error(no_kind.text, "f-known_circumstances.0.kind")
+    dated = (TODAY() - dt.timedelta(days=10)).isoformat()
+    done = client.post(f"{path}/bind", data={**form, **insured, "circumstance_rows": "2",
+                                             **letter, "known_circumstances.1.date": dated},
+                       follow_redirects=False)
+    assert done.status_code == 303, done.text[-1500:]
+    policy_id = done.headers["location"].rsplit("/", 1)[1]
+    api = client.get(f"/v1/policies/{policy_id}", headers=_h(keys, "regulator")).json()
+    assert api["known_circumstances"] == [{
+        "kind": "warning_letter", "counterparty": "Copycat Devices Ltd", "patent_ids": [patent],
+        "date": dated, "description": ""}]
+    page = client.get(done.headers["location"]).text
+    assert f'id="policy-bound-on">{api["bound_on"]}<' in page
+    assert "warning letter" in page
+    assert "Copycat Devices Ltd" in page
+
+    # a claim on the same patent against the same party (spelt differently): denied for it
+    _sign_in(client, keys["adjuster"])
+    notice_path = f"/console/claims/new?policy_id={policy_id}"
+    fields = {"policy_id": policy_id, "incident_date": TODAY().isoformat(),
+              "filed_date": TODAY().isoformat(), "patent_ids": patent,
+              "counterparty": "copycat  devices LTD", "claimed.legal_costs": "80000"}
+    unknown = client.post("/console/claims/new", data={
+        **_form(client, notice_path, "notice-form"), **fields, "case_id": "NO-SUCH-CASE"})
+    assert unknown.status_code == 422
+    assert "[known_case]" in _field_error(unknown.text, "f-case_id")
+    made = client.post("/console/claims/new", data={
+        **_form(client, notice_path, "notice-form"), **fields}, follow_redirects=False)
+    assert made.status_code == 303, made.text[-1500:]
+    claim_path = made.headers["location"]
+    registered = client.post(f"{claim_path}/registration", data={
+        **_form(client, claim_path, "step-registration")}, follow_redirects=False)
+    assert registered.status_code == 303
+    claim = client.get(f"/v1/claims/{claim_path.rsplit('/', 1)[1]}",
+                       headers=_h(keys, "adjuster")).json()
+    assert claim["state"] == "denied"
+    reason = next(r for r in claim["denial_reasons"] if r["code"] == "known_circumstance")
+    page = client.get(claim_path).text
+    assert "[known_circumstance]" in page
+    assert reason["message"] in page
+    client.get("/console/lang/zh")
+    page = client.get(claim_path).text
+    assert reason["message_zh"] in page
+    assert "已知情况除外" in page
+    client.get("/console/lang/en")

@@ -43,6 +43,10 @@ def assert_validation_reports(settings: Settings, validated: list[ValidationResu
         assert "Calibration per grade" in page
         assert re.search(r"Jeffreys p", page)
     assert "Interval coverage per period" in results["value"].path.read_text()  # type: ignore[union-attr]
+    # every model, the value quantiles included, carries the registry's monotone constraints,
+    # so no sampled row moves against a registry direction
+    for task in ("litigation", "liability", "default", "value"):
+        assert "direction failures: 0" in results[task].headline, (task, results[task].headline)
     severity = results["severity"].path.read_text()  # type: ignore[union-attr]
     assert "Censoring of claim costs" in severity
     assert "Actual vs predicted by decile" in severity

@@ -53,6 +53,25 @@ def test_jeffreys_flags_a_grade_with_too_many_events() -> None:
         ("A", 1000, 40, "under-predicted"), ("B", 1000, 10, "over-predicted")]
 
 
+def test_a_grade_is_flagged_only_for_a_material_difference_on_the_observed_side() -> None:
+    # no event among 413 loans predicted at 1e-6: the Jeffreys prior alone gives p ~ 0.02
+    none = calibration_by_grade(np.zeros(413), np.full(413, 1e-6), lambda v: "AAA", ["AAA"])[0]
+    assert none.jeffreys_p < 0.025
+    assert none.verdict == "ok"
+    # 2 million rows: 0.105 % observed against 0.1 % predicted is significant but immaterial
+    n, d = 2_000_000, 2_100
+    y = np.zeros(n)
+    y[:d] = 1
+    big = calibration_by_grade(y, np.full(n, 0.001), lambda v: "AA", ["AA"])[0]
+    assert big.jeffreys_p < 0.025
+    assert big.ratio == pytest.approx(1.05)
+    assert big.verdict == "ok"
+    # twice the predicted rate is material and flagged
+    y[:4_000] = 1
+    assert calibration_by_grade(y, np.full(n, 0.001), lambda v: "AA", ["AA"])[0].verdict == (
+        "under-predicted")
+
+
 def test_discrimination_intervals_cover_chance_for_noise_and_one_for_perfect() -> None:
     rng = np.random.default_rng(3)
     y = (rng.random(4000) < 0.1).astype(float)
