@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,16 +25,18 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_\-]+$",
         description="Name of the active dataset folder under data_dir/datasets.",
     )
-    mlflow_tracking_uri: str | None = Field(
+    mlflow_tracking_uri: SecretStr | None = Field(
         default=None,
-        description="MLflow tracking and registry URI; default SQLite file under data_dir.",
+        description="MLflow tracking and registry URI (secret: may hold a password); default "
+        "SQLite file under data_dir.",
     )
     mlflow_artifact_root: str | None = Field(
         default=None, description="Where MLflow stores artifacts; default data_dir/mlartifacts."
     )
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         default=None,
-        description="SQLAlchemy URL for assessments and API keys; default SQLite under data_dir.",
+        description="SQLAlchemy URL for assessments and API keys (secret: may hold a password); "
+        "default SQLite under data_dir.",
     )
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API binds to.")
@@ -56,7 +60,7 @@ class Settings(BaseSettings):
     train_trials: int = Field(
         default=10, ge=0, le=1000, description="Optuna trials per task when training."
     )
-    admin_api_key: str | None = Field(
+    admin_api_key: SecretStr | None = Field(
         default=None,
         min_length=16,
         description="Optional bootstrap admin key accepted in addition to stored keys.",
@@ -65,6 +69,14 @@ class Settings(BaseSettings):
         default=5.0, ge=0.0, le=60.0,
         description="Longest time the service keeps a looked-up API key's caller in memory: a "
         "key revoked in the store is refused at most this long after (0: look up every request).",
+    )
+    rate_limit_per_minute: int = Field(
+        default=1200, ge=0, le=1_000_000,
+        description="Requests per minute each API key may send (0: no limit); above it 429.",
+    )
+    rate_limit_burst: int = Field(
+        default=120, ge=1, le=100_000,
+        description="Requests a key may send at once before the per-minute rate applies.",
     )
     monitoring_window_days: int = Field(
         default=30, ge=1, le=366,
@@ -98,7 +110,7 @@ class Settings(BaseSettings):
         pattern=r"^[1-9][0-9]*[mg]$",
         description="Memory of the Spark driver (in local mode: of all of Spark), e.g. 2g.",
     )
-    console_secret: str | None = Field(
+    console_secret: SecretStr | None = Field(
         default=None,
         min_length=32,
         description="Key signing the web console's session cookies; default a random key kept "
@@ -118,6 +130,19 @@ class Settings(BaseSettings):
             raise ValueError(f"log_level must be one of {sorted(allowed)}, got {value!r}")
         return upper
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with `update` applied; its derived paths and URLs follow the copy's fields.
+
+        The cached properties below live in the instance's `__dict__`, which pydantic copies:
+        without dropping them a copy with another `database_url` or `data_dir` would still
+        resolve to the original's database or folders.
+        """
+        copied = super().model_copy(update=update, deep=deep)
+        for name, attr in vars(Settings).items():
+            if isinstance(attr, cached_property):
+                copied.__dict__.pop(name, None)
+        return copied
+
     @cached_property
     def dataset_dir(self) -> Path:
         """Folder holding the active dataset's canonical Parquet tables."""
@@ -127,7 +152,7 @@ class Settings(BaseSettings):
     def resolved_tracking_uri(self) -> str:
         """MLflow tracking URI, defaulting to a SQLite store under the data directory."""
         if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
+            return self.mlflow_tracking_uri.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
 
     @cached_property
@@ -141,6 +166,6 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """Assessment store URL, defaulting to SQLite under the data directory."""
         if self.database_url:
-            return self.database_url
+            return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'assessments.db').resolve()}"
 

@@ -69,7 +69,9 @@ class TableStore:
     def write_meta(self, meta: dict[str, object]) -> None:
         """Write the dataset's metadata (`dataset.json`: source, end_date, currency, ...)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "dataset.json").write_text(json.dumps(meta, indent=2, default=str))
+        tmp = self.root / "dataset.json.tmp"  # replaced at once: never a half-written file
+        tmp.write_text(json.dumps(meta, indent=2, default=str))
+        tmp.replace(self.root / "dataset.json")
 
     def meta(self) -> dict[str, object]:
         """The dataset's metadata, or an empty dict when none was written."""

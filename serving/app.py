@@ -18,12 +18,14 @@ from serving.dataset import open_dataset
 from serving.errors import install_error_handlers
 from serving.key_cache import CallerCache
 from serving.limits import BodySizeLimitMiddleware
+from serving.logs import RequestIdMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.modelset import ModelLoader, ModelSet, load_served_models
 from serving.monitoring import ServingMonitor
 from serving.online.materialize import model_stamp
 from serving.online.service import OnlineService
 from serving.openapi import install_openapi
+from serving.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,10 @@ for underwriter and regulator, portfolio for bank. Binding and money movements t
 `Idempotency-Key` header: a retry returns the first answer and creates nothing new.
 Errors: 401 no valid key, 403 wrong role, 404 unknown entity, 413 body too large, 422 invalid
 input (`detail` lists `field`, `rule`, `message`), 409 conflict (names the `rule`, or the
-`current_state` and `allowed` next states of a policy or claim), 503 a component (dataset,
-model) not ready.
+`current_state` and `allowed` next states of a policy or claim), 429 the key's rate limit passed
+(`Retry-After`), 503 a component (database, dataset, model, online store) not ready
+(`Retry-After`). Every answer carries an `X-Request-ID` header (the client's own, or a new one)
+and every error body its `request_id`.
 """
 
 
@@ -129,10 +133,13 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
     app.state.settings = settings
     app.state.metrics = ServiceMetrics()
     app.state.caller_cache = CallerCache(settings.api_key_cache_seconds)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_error_handlers(app)
-    # Added last = outermost: metrics see every answer, including 413s from the body limit.
+    # Added last = outermost: metrics see every answer, including 413s from the body limit, and
+    # every answer carries its request id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestIdMiddleware)
     for router in _routers():
         app.include_router(router)
     install_openapi(app)
@@ -181,6 +188,8 @@ def _version() -> str:
 
 def app_from_environment() -> FastAPI:
     """The app of the `PATENTRISK_*` environment (the factory of each `serve --workers` worker)."""
+    from serving.logs import configure_logging
+
     settings = Settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
     return create_app(settings)

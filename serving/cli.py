@@ -6,7 +6,6 @@ packages, and it does so lazily inside commands so that `--help` stays fast.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,8 @@ from features.settings import Settings
 from serving.auth import CallerRole
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from sqlalchemy.orm import Session
 
 app = typer.Typer(
@@ -71,8 +72,10 @@ def serve(
     """Serve the API with uvicorn."""
     import uvicorn
 
+    from serving.logs import configure_logging
+
     settings = _settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
     level = settings.log_level.lower()
     if workers > 1:
@@ -81,11 +84,13 @@ def serve(
         # health check; on a busy machine that takes longer than uvicorn's default 5 s.
         uvicorn.run("serving.app:app_from_environment", factory=True, workers=workers,
                     host=bind_host, port=bind_port, log_level=level,
-                    timeout_worker_healthcheck=120)
+                    timeout_worker_healthcheck=120, log_config=None)
         return
     from serving.app import create_app
 
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=level)
+    # log_config=None: uvicorn's own loggers go through the masking handler with request ids.
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=level,
+                log_config=None)
 
 
 @app.command("materialize")
@@ -94,13 +99,18 @@ def materialize_cmd(
         False, "--force", help="Rebuild even when the stored materialization matches."),
 ) -> None:
     """Materialize features and champion outputs of the active dataset into the online store."""
+    from serving.logs import configure_logging
+
     settings = _settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
     _materialize(settings, force=force)
 
 
 def _materialize(settings: Settings, force: bool = True) -> None:
     """Run one materialization with a progress bar; the last line reports rows and seconds."""
+    import sqlite3
+
+    import duckdb
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from serving.modelset import load_served_models
@@ -138,6 +148,13 @@ def _materialize(settings: Settings, force: bool = True) -> None:
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         console.print(f"[red]error:[/red] materialize failed: {exc}")
         raise typer.Exit(code=1) from None
+    except (OSError, sqlite3.Error, duckdb.IOException) as exc:
+        # A full disk, a read-only or unwritable store folder: the new generation was dropped and
+        # the one in service stays.
+        console.print(f"[red]error:[/red] materialize failed writing the online store "
+                      f"({exc.__class__.__name__}: {exc}); is its folder writable and is there "
+                      "room on its disk? The generation in service is unchanged")
+        raise typer.Exit(code=1) from None
     finally:
         store.close()
     models_used = ", ".join(f"{t} {v}" for t, v in report.stamp.models.items()) or "none"
@@ -163,9 +180,10 @@ def demo(
     from rich.table import Table
 
     from serving.demo import prepare_demo
+    from serving.logs import configure_logging
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
     try:
         state = prepare_demo(settings, say=console.print, trials=trials)
     except Exception as exc:
@@ -204,10 +222,11 @@ def simulate_book_cmd(
     """Bind a year of policies from the world and run its lawsuits and defaults as claims."""
     from rich.table import Table
 
+    from serving.logs import configure_logging
     from serving.simulation import simulate_book
 
     settings = _settings()
-    logging.basicConfig(level="WARNING")
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
     try:
         with console.status(f"simulating policy year {year}"):
             book = simulate_book(settings, year, enforcement=enforcement, liability=liability,
@@ -238,13 +257,21 @@ ROLE_HELP = ("What the key may do: underwriter, bank, scientist, regulator, adju
 def keys_create(
     role: CallerRole = typer.Option(..., "--role", case_sensitive=False, help=ROLE_HELP),
     name: str = typer.Option(None, "--name", help="Label to recognise the key by."),
+    expires_in_days: int = typer.Option(
+        None, "--expires-in-days", min=1, max=3650,
+        help="Days until the key stops working (default: it does not expire).",
+    ),
 ) -> None:
     """Create an API key for ROLE and print it once."""
+    import datetime as dt
+
     from serving import crud
 
+    expires_in = dt.timedelta(days=expires_in_days) if expires_in_days else None
     with _key_session() as session:
-        row, raw = crud.create_api_key(session, role, name)
-    console.print(f"created key [bold]{row.id}[/bold] ({row.role}, {row.name!r})")
+        row, raw = crud.create_api_key(session, role, name, expires_in=expires_in)
+    expiry = f", expires {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
+    console.print(f"created key [bold]{row.id}[/bold] ({row.role}, {row.name!r}{expiry})")
     console.print("store it now, it is not shown again:")
     typer.echo(raw)
 
@@ -252,18 +279,29 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List API keys (ids, roles, names; never the keys themselves)."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from serving import crud
 
     with _key_session() as session:
         rows = crud.list_api_keys(session)
-    table = Table("id", "role", "name", "created (UTC)", "revoked (UTC)")
+    from serving.tables import utc_now
+
+    table = Table(Column("id", no_wrap=True), "role", Column("name", no_wrap=True), "created",
+                  "expires", "last used (UTC)", "revoked", title="API keys (dates in UTC)")
+
+    def day(value: dt.datetime | None) -> str:
+        return value.strftime("%Y-%m-%d") if value else ""
+
+    now = utc_now()
     for r in rows:
-        revoked = r.revoked_at.strftime("%Y-%m-%d %H:%M") if r.revoked_at else ""
-        table.add_row(r.id, r.role, r.name, r.created_at.strftime("%Y-%m-%d %H:%M"), revoked)
+        last = r.last_used_at.strftime("%Y-%m-%d %H:%M") if r.last_used_at else ""
+        table.add_row(r.id, r.role, r.name, day(r.created_at), day(r.expires_at), last,
+                      day(r.revoked_at))
     console.print(table)
-    console.print(f"{len(rows)} keys, {sum(r.revoked_at is None for r in rows)} active")
+    active = sum(r.revoked_at is None and (r.expires_at is None or r.expires_at > now)
+                 for r in rows)
+    console.print(f"{len(rows)} keys, {active} active")
 
 
 @keys_app.command("revoke")

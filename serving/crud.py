@@ -174,18 +174,33 @@ def list_assessments(
     return list(items), int(total or 0)
 
 
+# A key's last use is written at most this often: one write per request would serialize the
+# service on the key row, and "used in the last minute" is as precise as an audit needs.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
 def create_api_key(
-    session: Session, role: CallerRole, name: str | None = None
+    session: Session,
+    role: CallerRole,
+    name: str | None = None,
+    expires_in: dt.timedelta | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create and commit a key for `role`; returns the row and the raw key (shown only once)."""
+    """Create and commit a key for `role` (expiring after `expires_in` if given).
+
+    Returns the row and the raw key, which is shown only once.
+    """
+    if expires_in is not None and expires_in <= dt.timedelta(0):
+        raise ValueError(f"expires_in must be positive, got {expires_in}")
     raw = generate_key()
     key_id = "key_" + uuid.uuid4().hex[:12]
+    now = utc_now()
     row = ApiKey(
         id=key_id,
         name=name or f"{role.value} key",
         role=role.value,
         key_hash=hash_key(raw),
-        created_at=utc_now(),
+        created_at=now,
+        expires_at=now + expires_in if expires_in is not None else None,
     )
     session.add(row)
     session.commit()
@@ -212,16 +227,30 @@ def revoke_api_key(session: Session, key_id: str) -> ApiKey:
 
 
 def caller_for_key(session: Session, raw_key: str) -> Caller | None:
-    """The caller owning the active key `raw_key`, or None for unknown or revoked keys."""
+    """The caller owning the active key `raw_key`, or None for unknown, revoked or expired keys."""
     return caller_for_key_hash(session, hash_key(raw_key))
 
 
 def caller_for_key_hash(session: Session, key_hash: str) -> Caller | None:
-    """The caller owning the active key whose SHA-256 is `key_hash`, or None."""
+    """The caller owning the active, unexpired key whose SHA-256 is `key_hash`, or None.
+
+    Records the key's use (`last_used_at`, at most once per `LAST_USED_RESOLUTION`).
+    """
+    now = utc_now()
     row = session.execute(
-        sa.select(ApiKey.id, ApiKey.name, ApiKey.role)
+        sa.select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.expires_at, ApiKey.last_used_at)
         .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     ).first()
-    if row is None:
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
         return None
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        # A conditional update, so concurrent requests of one key write it once.
+        stale = now - LAST_USED_RESOLUTION
+        session.execute(
+            sa.update(ApiKey)
+            .where(ApiKey.id == row.id,
+                   sa.or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= stale))
+            .values(last_used_at=now)
+        )
+        session.commit()
     return Caller(key_id=row.id, name=row.name, role=CallerRole(row.role))

@@ -26,6 +26,7 @@ from serving.key_cache import CallerCache
 from serving.metrics import ServiceMetrics
 from serving.modelset import ModelSet
 from serving.monitoring import ServingMonitor
+from serving.ratelimit import RateLimiter
 from serving.tables import Assessment
 
 API_KEY_HEADER = "X-API-Key"
@@ -108,33 +109,43 @@ def get_cursor(dataset: DatasetDep) -> Iterator[duckdb.DuckDBPyConnection]:
 CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
 
 
+def get_rate_limiter(request: Request) -> RateLimiter:
+    """The app's per-key rate limiter."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
 async def get_caller(
     request: Request,
     settings: SettingsDep,
     api_key: Annotated[str | None, Security(api_key_scheme)] = None,
 ) -> Caller:
-    """The caller identified by the `X-API-Key` header; 401 without a valid, unrevoked key.
+    """The caller identified by the `X-API-Key` header; 401 without a valid key, 429 over its limit.
 
-    A key found active is kept in the app's `CallerCache` for `api_key_cache_seconds`, so a
-    revocation takes effect at most that long after; other keys are looked up every time, in
-    a worker thread with a session of their own (the event loop never waits on the database).
+    A valid key is stored, not revoked and not expired (or is the settings' admin key). A key
+    found valid is kept in the app's `CallerCache` for `api_key_cache_seconds`, so a revocation
+    or expiry takes effect at most that long after; other keys are looked up every time, in a
+    worker thread with a session of their own (the event loop never waits on the database).
     """
     if not api_key:
         raise AuthenticationError(f"missing API key: send it in the {API_KEY_HEADER} header")
-    if settings.admin_api_key and same_secret(api_key, settings.admin_api_key):
-        return Caller(
+    admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    if admin_key and same_secret(api_key, admin_key):
+        caller: Caller | None = Caller(
             key_id=ADMIN_BOOTSTRAP_KEY_ID, name="settings admin key", role=CallerRole.admin
         )
-    cache: CallerCache = request.app.state.caller_cache
-    key_hash = hash_key(api_key)
-    caller = cache.get(key_hash)
-    if caller is not None:
-        return caller
-    caller = await anyio.to_thread.run_sync(_look_up_caller, request.app.state.sessionmaker,
-                                            key_hash)
+    else:
+        cache: CallerCache = request.app.state.caller_cache
+        key_hash = hash_key(api_key)
+        caller = cache.get(key_hash)
+        if caller is None:
+            caller = await anyio.to_thread.run_sync(
+                _look_up_caller, request.app.state.sessionmaker, key_hash)
+            if caller is not None:
+                cache.put(key_hash, caller)
     if caller is None:
-        raise AuthenticationError("invalid or revoked API key")
-    cache.put(key_hash, caller)
+        raise AuthenticationError("invalid, expired or revoked API key")
+    get_rate_limiter(request).check(caller.key_id)
     return caller
 
 
@@ -164,6 +175,8 @@ def require_roles(*roles: CallerRole) -> Callable[..., Awaitable[Caller]]:
         return check_roles(caller, roles)
 
     dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles) or 'admin'}"
+    # The roles a route admits, readable from the route itself (the role matrix test reads it).
+    dependency.allowed_roles = frozenset(roles) | {CallerRole.admin}  # type: ignore[attr-defined]
     return dependency
 
 

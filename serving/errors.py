@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from features.schema import SchemaError
 from models.policy import IneligibleError, QuoteInputError
 from models.policy.errors import IllegalTransitionError
+from serving.logs import REQUEST_ID_HEADER, current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,10 @@ class ServiceError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the body (none by default)."""
+        return {}
 
 
 class AuthenticationError(ServiceError):
@@ -147,11 +153,69 @@ class BatchTooLargeError(ServiceError):
         self.limit = limit
 
 
+class RateLimitedError(ServiceError):
+    """The caller's key sent more requests than its rate limit allows (429, `Retry-After`)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, key_id: str, per_minute: int, retry_after: int) -> None:
+        super().__init__(
+            f"key {key_id!r} passed its rate limit of {per_minute} requests per minute "
+            f"(rate_limit_per_minute); retry after {retry_after} s"
+        )
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """`Retry-After` in whole seconds."""
+        return {"Retry-After": str(self.retry_after)}
+
+
+class CurrencyMismatchError(ConflictError):
+    """The dataset's amounts are in another currency than the policy prices in (409)."""
+
+    code = "currency_mismatch"
+
+    def __init__(self, dataset_currency: str, policy_currency: str, policy_version: str) -> None:
+        super().__init__(
+            "currency", "currency_mismatch",
+            f"the active dataset's amounts are in {dataset_currency} (dataset.json currency) but "
+            f"policy {policy_version} prices in {policy_currency} and gives no exchange rate for "
+            f"{dataset_currency} (exchange_rates in the policy file); add one, or serve a "
+            f"policy in {dataset_currency} or a dataset in {policy_currency}"
+        )
+
+
 class UnavailableError(ServiceError):
-    """A component the request needs is not available right now (503)."""
+    """A component the request needs is not available right now (503, `Retry-After`)."""
 
     status_code = 503
     code = "unavailable"
+    retry_after = 5
+
+    def headers(self) -> dict[str, str]:
+        """`Retry-After`: when trying again is worth it, in seconds."""
+        return {"Retry-After": str(self.retry_after)}
+
+
+class DatabaseUnavailableError(UnavailableError):
+    """The assessment store does not answer; nothing was answered without its record (503)."""
+
+    code = "database_unavailable"
+
+
+class ModelReloadError(UnavailableError):
+    """A reload found champions it could not load; the previous models stay in service (503)."""
+
+    code = "model_reload_failed"
+
+    def __init__(self, failures: Mapping[str, str]) -> None:
+        named = "; ".join(f"{task}: {reason}" for task, reason in sorted(failures.items()))
+        super().__init__(
+            f"model reload failed for task(s) {', '.join(sorted(failures))} ({named}); "
+            "the previous models stay in service"
+        )
+        self.failures = dict(failures)
 
 
 class ModelNotLoadedError(UnavailableError):
@@ -200,8 +264,13 @@ def ineligible_error(exc: IneligibleError) -> IneligibleApplicantError:
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    """The JSON body of every non-validation error answer."""
-    return {"detail": message, "code": code, **extra}
+    """The JSON body of every non-validation error answer, with the request's id."""
+    return {"detail": message, "code": code, **extra, "request_id": current_request_id()}
+
+
+def _field_errors(items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """The JSON body of a 422 answer: its field errors and the request's id."""
+    return {"detail": items, **extra, "request_id": current_request_id()}
 
 
 def validation_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
@@ -256,17 +325,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "APIKey"} if exc.status_code == 401 else None
+        headers = exc.headers()
+        if exc.status_code == 401:
+            headers["WWW-Authenticate"] = "APIKey"
         if isinstance(exc, InvalidInputError):
-            body: dict[str, Any] = {"detail": [{"field": exc.field, "location": "body",
-                                                "rule": exc.rule, "message": exc.message}]}
-            if isinstance(exc, IneligibleApplicantError):
-                body["code"] = exc.code
-            return JSONResponse(body, status_code=422)
+            item = {"field": exc.field, "location": "body", "rule": exc.rule,
+                    "message": exc.message}
+            extra = {"code": exc.code} if isinstance(exc, IneligibleApplicantError) else {}
+            return JSONResponse(_field_errors([item], **extra), status_code=422)
         if isinstance(exc, ConflictError):
             return JSONResponse(
                 error_body(exc.code, exc.message, field=exc.field, rule=exc.rule),
-                status_code=409,
+                status_code=409, headers=headers,
             )
         if exc.status_code >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)
@@ -282,16 +352,27 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return JSONResponse(body, status_code=409)
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DisconnectionError)
+    def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        # The store is down or the connection dropped: nothing was answered without its record,
+        # and the pool's pre-ping reconnects by itself once the database is back.
+        log.warning("%s %s: database unavailable: %s", request.method, request.url.path,
+                    str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+        return _service_error(request, DatabaseUnavailableError(
+            "the assessment store is not reachable; no answer is given without its record, "
+            "try again shortly"
+        ))
+
     @app.exception_handler(SchemaError)
     def _schema_error(_request: Request, exc: SchemaError) -> JSONResponse:
         field = exc.column or exc.table
-        body = {"detail": [{"field": field, "location": "body", "rule": exc.rule,
-                            "message": str(exc)}]}
-        return JSONResponse(body, status_code=422)
+        item = {"field": field, "location": "body", "rule": exc.rule, "message": str(exc)}
+        return JSONResponse(_field_errors([item]), status_code=422)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": validation_items(exc.errors())}, status_code=422)
+        return JSONResponse(_field_errors(validation_items(exc.errors())), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -300,7 +381,7 @@ def install_error_handlers(app: FastAPI) -> None:
             # invalid input like any other, so it gets the documented 422 naming the body.
             item = {"field": "body", "location": "body", "rule": "parse",
                     "message": f"body: {exc.detail}"}
-            return JSONResponse({"detail": [item]}, status_code=422)
+            return JSONResponse(_field_errors([item]), status_code=422)
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
@@ -316,8 +397,9 @@ def install_error_handlers(app: FastAPI) -> None:
             "unhandled error %s on %s %s", error_id, request.method, request.url.path,
             exc_info=exc,
         )
+        # This answer is sent outside the request-id middleware, so it adds the header itself.
         return JSONResponse(
             error_body("internal_error", "internal error; the service logged it",
                        error_id=error_id),
-            status_code=500,
+            status_code=500, headers={REQUEST_ID_HEADER: current_request_id()},
         )

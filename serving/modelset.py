@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from features.settings import Settings
-from models.loading import LoadedModel, load_champions
+from models.loading import ChampionMissingError, LoadedModel, load_champions
 from models.policy import Policy, load_policy
 from serving.errors import ModelNotLoadedError
 
@@ -43,6 +43,8 @@ class ModelSet:
     policy: Policy | None = None
     policy_version: str | None = None
     policy_hash: str | None = None
+    # Tasks whose champion exists but could not be loaded, with the reason (never served).
+    failures: Mapping[str, str] = field(default_factory=dict)
 
     def require(self, task: str) -> ServedModel:
         """The model serving `task`; raises `ModelNotLoadedError` (503) when there is none."""
@@ -71,16 +73,24 @@ ModelLoader = Callable[[Settings], ModelSet]
 def load_served_models(settings: Settings) -> ModelSet:
     """Champions of every served task (each loaded on its own) and the policy file.
 
-    A task without a loadable champion is left out and logged, so the others still serve and
-    `/readyz` names the missing one; an invalid policy file raises (a reload keeps the old set).
+    A task without a champion is left out, so the others still serve and `/readyz` names the
+    missing one. A champion that exists but does not load (a corrupt or incompatible version) is
+    left out too and named in `failures` with the reason, so that a reload can refuse the new set
+    and keep the previous champion serving. An invalid policy file raises.
     """
     policy = load_policy(settings.policy_file)
     models: dict[str, ServedModel] = {}
+    failures: dict[str, str] = {}
     for task in SERVED_TASKS if _registry_exists(settings) else ():
         try:
             loaded: LoadedModel = load_champions(settings.resolved_tracking_uri, [task])[task]
-        except Exception as exc:  # noqa: BLE001 - one task's failure must not block the others
+        except ChampionMissingError as exc:
             log.warning("no model served for task %s: %s", task, exc)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one task's failure must not block the others
+            reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            log.error("the champion of task %s does not load: %s", task, reason)
+            failures[task] = reason[:300]
             continue
         models[task] = ServedModel(
             task=task, name=loaded.registered_name, version=loaded.version, model=loaded,
@@ -89,8 +99,18 @@ def load_served_models(settings: Settings) -> ModelSet:
     if not models:
         log.warning("no champion model found in %s", settings.resolved_tracking_uri)
     return ModelSet(
-        models=models, policy=policy, policy_version=policy.version, policy_hash=policy.sha256
+        models=models, policy=policy, policy_version=policy.version, policy_hash=policy.sha256,
+        failures=failures,
     )
+
+
+def reload_failures(previous: ModelSet, fresh: ModelSet) -> dict[str, str]:
+    """Why `fresh` must not replace `previous`: tasks that failed to load or lost their model."""
+    failures = dict(fresh.failures)
+    for task in previous.models:
+        if task not in fresh.models and task not in failures:
+            failures[task] = "served before, but the registry no longer gives a champion"
+    return failures
 
 
 def load_reference(run_id: str) -> Any:

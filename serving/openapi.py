@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from serving.dataset import DatasetHandle
+from serving.logs import REQUEST_ID_HEADER
 from serving.scoring.entities import not_in_force_reason, stored_patent_features
 from serving.scoring.schemas import FIRM_ID_EXAMPLE, PATENT_ID_EXAMPLE
 
@@ -34,6 +35,7 @@ def install_openapi(app: FastAPI) -> None:
             for path_item in doc.get("paths", {}).values():
                 for operation in path_item.values():
                     document_common_errors(operation)
+                    document_keyed_answers(operation)
             dataset = getattr(app.state, "dataset", None)
             settings = getattr(app.state, "settings", None)
             if dataset is not None and settings is not None:
@@ -59,6 +61,41 @@ def document_common_errors(operation: dict[str, Any]) -> None:
             "description": "Neither a JSON list nor a multipart CSV upload.",
             "content": _ERROR_CONTENT,
         })
+
+
+_RETRY_AFTER = {
+    "description": "Seconds to wait before trying again.", "schema": {"type": "integer"},
+}
+
+
+def document_keyed_answers(operation: dict[str, Any]) -> None:
+    """Document what every keyed operation may answer besides its own: 429 and 503, request ids.
+
+    Keyed operations look the key up in the store and count it against its rate limit, so any
+    of them answers 429 over the limit and 503 when the store is down, both with `Retry-After`.
+    """
+    parameters = operation.setdefault("parameters", [])
+    if not any(p.get("name") == REQUEST_ID_HEADER for p in parameters):
+        parameters.append({
+            "name": REQUEST_ID_HEADER, "in": "header", "required": False,
+            "description": "Your id for this request (at most 128 of `A-Z a-z 0-9 . _ : -`); "
+                           "echoed in the answer's header and error body, and in the service's "
+                           "log lines. Otherwise the service makes one.",
+            "schema": {"type": "string", "maxLength": 128, "pattern": r"^[A-Za-z0-9._:\-]+$"},
+        })
+    if not operation.get("security"):
+        return
+    responses = operation.setdefault("responses", {})
+    responses.setdefault("429", {
+        "description": "The key passed its rate limit (`rate_limit_per_minute`).",
+        "headers": {"Retry-After": _RETRY_AFTER},
+        "content": _ERROR_CONTENT,
+    })
+    unavailable = responses.setdefault("503", {
+        "description": "A component is not available (database, dataset or model).",
+        "content": _ERROR_CONTENT,
+    })
+    unavailable.setdefault("headers", {"Retry-After": _RETRY_AFTER})
 
 
 def dataset_examples(dataset: DatasetHandle, as_of: Any) -> dict[str, str]:

@@ -213,6 +213,10 @@ class ErrorOut(BaseModel):
 
     detail: str = Field(examples=["patent_id 'CN0000000' is not in the active dataset"])
     code: str = Field(examples=["patent_not_found"])
+    request_id: str | None = Field(
+        default=None, description="The request's `X-Request-ID`, also in the log lines.",
+        examples=["9f2c0d4e6b7a4c1d8e3f5a6b7c8d9e0f"],
+    )
 
 
 class FieldError(BaseModel):
@@ -229,6 +233,9 @@ class ValidationErrorOut(BaseModel):
     """Body of a 422 answer: every invalid field."""
 
     detail: list[FieldError]
+    request_id: str | None = Field(
+        default=None, description="The request's `X-Request-ID`, also in the log lines."
+    )
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -66,7 +66,7 @@ class Assessment(Base):
 
 
 class ApiKey(Base):
-    """An API key: its role and the SHA-256 of the raw key (the raw key is never stored)."""
+    """An API key: its role, the SHA-256 of the raw key (never the key), expiry and last use."""
 
     __tablename__ = "api_keys"
 
@@ -76,6 +76,10 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # No expiry when null; a key past its expiry answers 401 like a revoked one.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Updated at most once a minute per key (LAST_USED_RESOLUTION), not on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class MonitoringBin(Base):

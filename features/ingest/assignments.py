@@ -1,8 +1,9 @@
 """USPTO patent assignment XML (us-patent-assignments DTD) -> legal_events.
 
-The XML is streamed with `iterparse` and each `patent-assignment` element is cleared once read, so
-memory stays bounded for the multi-gigabyte annual files. One event is made per assignment record
-and granted patent it names: a `patent-property` whose `document-id` has a grant kind code (B1,
+The XML is streamed line by line through a pull parser and each `patent-assignment` element is
+cleared once read (rows and rejects name the line where its record starts), so memory stays
+bounded for the multi-gigabyte annual files. One event is made per assignment record and granted
+patent it names: a `patent-property` whose `document-id` has a grant kind code (B1,
 B2, E, S, P...); properties that are only applications (kind X0) or publications (A1) are
 counted and skipped, since the canonical patents are grants.
 
@@ -34,6 +35,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -86,9 +88,9 @@ def load(paths: list[Path], loader: Loader) -> None:
     for path in paths:
         rows: list[dict[str, object]] = []
         try:
-            for record in _records(path):
+            for record, line in _records(path):
                 loader.read(1)
-                rows.extend(_events(record, path.name, loader))
+                rows.extend(_events(record, path.name, line, loader))
                 if len(rows) >= CHUNK_RECORDS:
                     _flush(rows, loader, known)
                     rows = []
@@ -98,20 +100,30 @@ def load(paths: list[Path], loader: Loader) -> None:
         _flush(rows, loader, known)
 
 
-def _records(path: Path) -> Iterator[ET.Element]:
-    """Yield each patent-assignment element, clearing it (and the root) once handled."""
-    context = ET.iterparse(path, events=("start", "end"))
+def _records(path: Path) -> Iterator[tuple[ET.Element, int]]:
+    """Yield each patent-assignment element with its start line, clearing it once handled."""
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     root = None
-    for event, elem in context:
-        if root is None:
-            root = elem
-        if event == "end" and elem.tag == "patent-assignment":
-            yield elem
-            elem.clear()
-            root.clear()
+    start_line = 0
+    with path.open("rb") as fh:
+        for number, chunk in enumerate(fh, start=1):
+            parser.feed(chunk)
+            for pair in parser.read_events():
+                event, elem = cast("tuple[str, ET.Element]", pair)  # start/end: elements
+                if root is None:
+                    root = elem
+                if event == "start" and elem.tag == "patent-assignment":
+                    start_line = number
+                elif event == "end" and elem.tag == "patent-assignment":
+                    yield elem, start_line
+                    elem.clear()
+                    root.clear()
+        parser.close()  # raises ParseError on a truncated file
 
 
-def _events(elem: ET.Element, file: str, loader: Loader) -> list[dict[str, object]]:
+def _events(
+    elem: ET.Element, file: str, line: int, loader: Loader
+) -> list[dict[str, object]]:
     reel = (elem.findtext("assignment-record/reel-no") or "").strip()
     frame = (elem.findtext("assignment-record/frame-no") or "").strip()
     text = elem.findtext("assignment-record/conveyance-text") or ""
@@ -120,7 +132,7 @@ def _events(elem: ET.Element, file: str, loader: Loader) -> list[dict[str, objec
     ref = f"reel {reel} frame {frame}"
     if not known:
         loader.note(f"unknown conveyance type: {_DETAILS.sub('', text.upper()).strip()}")
-        loader.reject(pd.DataFrame({"_file": [file], "_line": [None], "value": [f"{ref}: {text}"]}),
+        loader.reject(pd.DataFrame({"_file": [file], "_line": [line], "value": [f"{ref}: {text}"]}),
                       "conveyance-text", "unknown conveyance type", "value")
         return []
     if event is None:
@@ -138,7 +150,7 @@ def _events(elem: ET.Element, file: str, loader: Loader) -> list[dict[str, objec
         if grant is None:
             loader.note("assigned properties without a granted patent (applications only)")
             continue
-        out.append({"_file": file, "_line": None, "event_id": f"AS-{reel}-{frame}-{grant}",
+        out.append({"_file": file, "_line": line, "event_id": f"AS-{reel}-{frame}-{grant}",
                     "patent_id": grant, "event_date": recorded, "event_type": event,
                     "assignee": assignee, "ref": ref})
     return out

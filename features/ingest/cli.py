@@ -42,7 +42,7 @@ def ingest_command(
     """Load public patent data files into a dataset of the canonical schema."""
     from features.cli_settings import settings_or_exit
     from features.ingest.delimited import SourceFileError
-    from features.ingest.sources import ADAPTERS, ingest
+    from features.ingest.sources import ADAPTERS, DatasetWriteError, ingest
     from features.schema import SchemaError
 
     console = Console()
@@ -67,7 +67,7 @@ def ingest_command(
             report = ingest(source, list(paths), settings, dataset, end_date=end,
                             rejects_path=rejects,
                             on_read=lambda n: progress.advance(task, n))
-        except (SourceFileError, SchemaError, ValueError) as exc:
+        except (SourceFileError, SchemaError, ValueError, DatasetWriteError) as exc:
             progress.stop()
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=1) from None

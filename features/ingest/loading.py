@@ -102,6 +102,8 @@ class Loader:
         self.memory_limit = memory_limit
         self.on_read = on_read
         self._work = store.root / ".ingest-staging"
+        # Merged tables waiting to replace the dataset's files once every table is merged.
+        self._pending: dict[str, Path] = {}
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._seq: dict[str, int] = {}
         self._rejects_file: TextIO | None = None
@@ -205,6 +207,11 @@ class Loader:
                         ends.append(end)
             finally:
                 con.close()
+            # Every table merged (the disk had room for all of them): only now do they replace
+            # the dataset's files, so a failed ingest leaves the dataset as it was.
+            for name, merged in self._pending.items():
+                merged.replace(self.store.path(name))
+            self._pending.clear()
         if self._rejects_file is not None:
             self._rejects_file.close()
         shutil.rmtree(self._work, ignore_errors=True)
@@ -215,7 +222,13 @@ class Loader:
     def abort(self) -> None:
         """Drop the staged rows after a fatal error; the dataset's tables stay as they were."""
         for writer in self._writers.values():
-            writer.close()
+            try:
+                writer.close()
+            except OSError:  # a full disk fails the close too; the staged file goes anyway
+                pass
+        for merged in self._pending.values():
+            merged.unlink(missing_ok=True)
+        self._pending.clear()
         if self._rejects_file is not None:
             self._rejects_file.close()
         shutil.rmtree(self._work, ignore_errors=True)
@@ -235,9 +248,10 @@ class Loader:
                            "duplicate key")
         con.execute("DELETE FROM ranked WHERE _rn > 1")
         for fk in tbl.foreign_keys:
-            if not fk.strict or not self.store.exists(fk.table):
+            if not fk.strict or not (fk.table in self._pending or self.store.exists(fk.table)):
                 continue
-            target = _sql_path(self.store.path(fk.table))
+            # The parent as this ingest leaves it (merged earlier in this run), else as stored.
+            target = _sql_path(self._pending.get(fk.table, self.store.path(fk.table)))
             where = (f"{fk.column} IS NOT NULL AND {fk.column} NOT IN "
                      f"(SELECT {fk.target} FROM read_parquet('{target}'))")
             rule = f"must exist in {fk.table}.{fk.target}"
@@ -267,7 +281,7 @@ class Loader:
         if got.names != tbl.column_names:
             tmp.unlink()
             raise RuntimeError(f"{name}: merged columns {got.names} != {tbl.column_names}")
-        tmp.replace(final)
+        self._pending[name] = tmp
         date_col = DATE_OF_TABLE.get(name)
         if date_col and loaded:
             end = con.execute(f"SELECT max({date_col}) FROM ranked").fetchall()[0][0]

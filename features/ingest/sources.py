@@ -9,6 +9,8 @@ from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+import duckdb
+
 from features.ingest import assignments, chinese_export, litigation, maintenance, patentsview
 from features.ingest.delimited import SourceFileError
 from features.ingest.loading import IngestReport, Loader
@@ -16,6 +18,10 @@ from features.settings import Settings
 from features.store import TableStore
 
 log = logging.getLogger(__name__)
+
+
+class DatasetWriteError(RuntimeError):
+    """An ingest could not write its dataset (disk full, read-only or unwritable folder)."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,18 @@ def ingest(
     )
     try:
         ADAPTERS[source].load(paths, loader)
+        loader.finish()
+        _update_meta(store, ADAPTERS[source], paths, report)
+    except (OSError, duckdb.IOException) as exc:
+        loader.abort()
+        # A full disk, a read-only or unwritable data directory: nothing replaced the dataset.
+        raise DatasetWriteError(
+            f"ingest into {store.root} failed ({exc.__class__.__name__}: {exc}); is the data "
+            "directory writable and is there room on its disk? The dataset is as it was"
+        ) from exc
     except BaseException:
         loader.abort()
         raise
-    loader.finish()
-    _update_meta(store, ADAPTERS[source], paths, report)
     log.info("ingest %s into %s: %d read, %d loaded, %d rejected", source, name,
              report.rows_read, report.rows_loaded, report.rows_rejected)
     return report

@@ -13,6 +13,7 @@ import math
 import re
 from bisect import bisect_right
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -335,6 +336,9 @@ class Policy(_Strict):
     loan: LoanPolicy
     binding: BindingRules
     claims: ClaimRules
+    # Units of `currency` per one unit of another currency (e.g. USD: 7.1 for a CNY policy):
+    # a dataset whose amounts are in a listed currency is priced after conversion.
+    exchange_rates: dict[str, Decimal] = Field(default_factory=dict)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hash of the file bytes.")
 
     @model_validator(mode="after")
@@ -354,7 +358,19 @@ class Policy(_Strict):
                 f"products.pledge_loan.cover.sub_limits: the one kind of loss is {LENDER_LOSS}, "
                 f"got {loan_kinds}"
             )
+        for code, rate in self.exchange_rates.items():
+            if not re.fullmatch(r"[A-Z]{3}", code) or code == self.currency:
+                raise ValueError(f"exchange_rates.{code}: must be an ISO 4217 code other than "
+                                 f"the policy's currency {self.currency}")
+            if not rate.is_finite() or rate <= 0:
+                raise ValueError(f"exchange_rates.{code}: must be a positive rate, got {rate}")
         return self
+
+    def exchange_rate(self, currency: str) -> Decimal | None:
+        """Units of the policy's currency per unit of `currency` (1 for its own), or None."""
+        if currency == self.currency:
+            return Decimal(1)
+        return self.exchange_rates.get(currency)
 
     def product(self, product: Product | str) -> ProductPolicy:
         """The rules of one product."""

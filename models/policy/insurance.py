@@ -9,6 +9,7 @@ from models.policy.document import Policy, Product, ProductPolicy
 from models.policy.eligibility import check_eligibility
 from models.policy.errors import QuoteInputError
 from models.policy.inputs import check_amount, check_months, check_probability
+from models.policy.money import Money, money
 from models.policy.premium import PremiumParts, period_probability, price
 from models.policy.reasons import Reason, top_reasons
 from models.policy.scale import Decision, Grade
@@ -35,11 +36,11 @@ class InsuranceQuote(BaseModel):
     expected_claim_cost: float
     deductible: float
     cover_limit: float
-    payable_per_claim: float
+    payable_per_claim: Money
     premium: PremiumParts
-    gross_premium: float
+    gross_premium: Money
     subsidy: Subsidy
-    net_premium: float
+    net_premium: Money
     premium_per_unit_cover: float
     decision: Decision
     reasons: list[Reason]
@@ -131,7 +132,7 @@ def insurance_premium(
     # Applied to the expected cost, not a cost distribution: a first-order approximation that
     # the severity model's expected cost supports; docs/policy.md states it.
     payable = min(cover_limit, max(0.0, expected_claim_cost - deductible))
-    return grade, p_period, payable, price(spec, grade, p_period * payable)
+    return grade, p_period, payable, price(spec, grade, p_period * payable, policy.currency)
 
 
 def quote_insurance(
@@ -213,12 +214,12 @@ def quote_insurance(
         expected_claim_cost=expected_claim_cost,
         deductible=deductible,
         cover_limit=cover_limit,
-        payable_per_claim=round(payable, 2),
+        payable_per_claim=money(payable, policy.currency),
         premium=parts,
         gross_premium=parts.gross_premium,
         subsidy=subsidy,
-        net_premium=round(parts.gross_premium - subsidy.amount, 2),
-        premium_per_unit_cover=parts.gross_premium / cover_limit,
+        net_premium=parts.gross_premium - subsidy.amount,  # both already at the unit: exact
+        premium_per_unit_cover=float(parts.gross_premium) / cover_limit,
         decision=decision,
         reasons=top_reasons(reasons),
     )

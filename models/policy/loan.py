@@ -13,7 +13,8 @@ from models.policy.eligibility import check_eligibility
 from models.policy.errors import QuoteInputError
 from models.policy.inputs import check_amount, check_months, check_probability
 from models.policy.insurance import grade_reason, premium_reasons
-from models.policy.premium import PremiumParts, annual_probability, price
+from models.policy.money import Money
+from models.policy.premium import PremiumParts, annual_probability, no_premium, price
 from models.policy.reasons import Reason, top_reasons
 from models.policy.scale import Decision, Grade
 from models.policy.subsidy import Subsidy, compute_subsidy
@@ -68,9 +69,9 @@ class LoanQuote(BaseModel):
     loss_sharing: LossShares
     expected_loss_by_party: LossShares
     premium: PremiumParts
-    gross_premium: float
+    gross_premium: Money
     subsidy: Subsidy
-    net_premium: float
+    net_premium: Money
     premium_per_unit_cover: float
     decision: Decision
     reasons: list[Reason]
@@ -146,20 +147,12 @@ def _loss_by_party(policy: Policy, expected_loss: float) -> LossShares:
 
 
 def _guarantee_premium(
-    spec: ProductPolicy, grade: Grade, insurer_loss: float, exposure: float
+    spec: ProductPolicy, grade: Grade, insurer_loss: float, exposure: float, currency: str
 ) -> PremiumParts:
     """The premium on the insurer's share of the expected loss (nothing when no loan fits)."""
     if exposure > 0:
-        return price(spec, grade, insurer_loss)
-    return PremiumParts(
-        expected_loss=0.0,
-        risk_loading=spec.band(grade).risk_loading,
-        risk_loading_amount=0.0,
-        expense_loading=0.0,
-        minimum_premium=spec.minimum_premium,
-        minimum_premium_applied=False,
-        gross_premium=0.0,
-    )
+        return price(spec, grade, insurer_loss, currency)
+    return no_premium(spec, grade, currency)
 
 
 def _decide(
@@ -263,7 +256,8 @@ def assess_pledge_loan(
     recovery_value, lgd = _loss_given_default(policy, portfolio_p10, exposure, requested_amount)
     expected_loss = default_probability * lgd * exposure
     sharing = policy.loan.loss_sharing
-    parts = _guarantee_premium(spec, grade, expected_loss * sharing.insurer, exposure)
+    parts = _guarantee_premium(spec, grade, expected_loss * sharing.insurer, exposure,
+                               policy.currency)
     subsidy = compute_subsidy(
         policy, product, applicant, parts.gross_premium, subsidy_used_this_year
     )
@@ -307,8 +301,8 @@ def assess_pledge_loan(
         premium=parts,
         gross_premium=parts.gross_premium,
         subsidy=subsidy,
-        net_premium=round(parts.gross_premium - subsidy.amount, 2),
-        premium_per_unit_cover=parts.gross_premium / exposure if exposure > 0 else 0.0,
+        net_premium=parts.gross_premium - subsidy.amount,  # both already at the unit: exact
+        premium_per_unit_cover=float(parts.gross_premium) / exposure if exposure > 0 else 0.0,
         decision=decision,
         reasons=top_reasons(reasons),
     )

@@ -7,9 +7,15 @@ units (cents, fen), which both SQLite and PostgreSQL sum exactly.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import PlainSerializer
 
 from models.policy.errors import QuoteInputError
+
+# An amount of a quote: a `Decimal` at the currency's precision, a JSON number in answers.
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 # Minor-unit exponents of ISO 4217; currencies not listed have two decimals, as most do.
 MINOR_UNITS: dict[str, int] = {"JPY": 0, "KRW": 0, "VND": 0, "KWD": 3, "BHD": 3, "TND": 3}
@@ -27,6 +33,21 @@ def minor_units(currency: str) -> int:
 def rounded(value: Decimal, currency: str) -> Decimal:
     """`value` rounded half up to the minor unit of `currency` (the one rounding of an amount)."""
     return value.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_UP)
+
+
+def exact(value: float | int | Decimal) -> Decimal:
+    """A model's float (or an int) as the `Decimal` of its shortest repr: no binary noise."""
+    return value if isinstance(value, Decimal) else Decimal(repr(value))
+
+
+def money(value: float | int | Decimal, currency: str) -> Decimal:
+    """A figure computed at full precision, rounded once (half up) to the currency's unit."""
+    return rounded(exact(value), currency)
+
+
+def money_down(value: Decimal, currency: str) -> Decimal:
+    """`value` rounded down to the currency's unit (what is left of a cap is never exceeded)."""
+    return value.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_DOWN)
 
 
 def to_minor(value: Decimal, currency: str) -> int:

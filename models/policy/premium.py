@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
 from models.policy.document import ProductPolicy
+from models.policy.money import Money, exact, money
 from models.policy.scale import Grade
 
 
@@ -15,13 +17,13 @@ class PremiumParts(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    expected_loss: float
+    expected_loss: Money
     risk_loading: float
-    risk_loading_amount: float
-    expense_loading: float
-    minimum_premium: float
+    risk_loading_amount: Money
+    expense_loading: Money
+    minimum_premium: Money
     minimum_premium_applied: bool
-    gross_premium: float
+    gross_premium: Money
 
 
 def period_probability(annual_probability: float, months: int) -> float:
@@ -38,19 +40,34 @@ def annual_probability(term_probability: float, months: int) -> float:
     return -math.expm1(12.0 / months * math.log1p(-term_probability))
 
 
-def price(spec: ProductPolicy, grade: Grade, expected_loss: float) -> PremiumParts:
-    """Premium parts for an expected loss at a grade, in currency units rounded to cents."""
+def price(spec: ProductPolicy, grade: Grade, expected_loss: float, currency: str) -> PremiumParts:
+    """Premium parts for an expected loss at a grade, each figure rounded once in `currency`.
+
+    The gross premium is rounded from the exact expected loss and loading, not from their
+    rounded figures, so no amount is rounded twice.
+    """
     loading = spec.band(grade).risk_loading
-    el = round(expected_loss, 2)
-    loading_amount = round(expected_loss * loading, 2)
-    formula = round(el + loading_amount + spec.expense_loading, 2)
-    gross = max(formula, spec.minimum_premium)
+    el = exact(expected_loss)
+    loading_amount = el * exact(loading)
+    expense = exact(spec.expense_loading)
+    minimum = money(spec.minimum_premium, currency)
+    formula = money(el + loading_amount + expense, currency)
     return PremiumParts(
-        expected_loss=el,
+        expected_loss=money(el, currency),
         risk_loading=loading,
-        risk_loading_amount=loading_amount,
-        expense_loading=spec.expense_loading,
-        minimum_premium=spec.minimum_premium,
-        minimum_premium_applied=formula < spec.minimum_premium,
-        gross_premium=gross,
+        risk_loading_amount=money(loading_amount, currency),
+        expense_loading=money(expense, currency),
+        minimum_premium=minimum,
+        minimum_premium_applied=formula < minimum,
+        gross_premium=max(formula, minimum),
+    )
+
+
+def no_premium(spec: ProductPolicy, grade: Grade, currency: str) -> PremiumParts:
+    """The parts of a premium that is not charged (nothing to cover)."""
+    zero = money(Decimal(0), currency)
+    return PremiumParts(
+        expected_loss=zero, risk_loading=spec.band(grade).risk_loading, risk_loading_amount=zero,
+        expense_loading=zero, minimum_premium=money(spec.minimum_premium, currency),
+        minimum_premium_applied=False, gross_premium=zero,
     )

@@ -25,13 +25,15 @@ from serving.deps import (
     DatasetDep,
     MetricsDep,
     ModelsDep,
+    MonitorDep,
     SessionDep,
     SettingsDep,
 )
 from serving.metrics import ServiceMetrics
 from serving.modelset import ModelSet
-from serving.scoring.context import ScoringContext
-from serving.tables import ApiKey
+from serving.monitoring import ServingMonitor
+from serving.scoring.context import ScoringContext, dataset_currency_of
+from serving.tables import ApiKey, utc_now
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ def caller_for_subject(session: Session, settings: Settings, subject: str) -> Ca
         row = session.scalar(
             sa.select(ApiKey).where(ApiKey.id == ident, ApiKey.revoked_at.is_(None))
         )
-        return Caller(key_id=row.id, name=row.name, role=CallerRole(row.role)) if row else None
+        if row is None or (row.expires_at is not None and row.expires_at <= utc_now()):
+            return None  # revoked or expired since the sign-in
+        return Caller(key_id=row.id, name=row.name, role=CallerRole(row.role))
     if kind == "user":
         user = active_user(session, ident)
         return user.caller() if user else None
@@ -185,23 +189,29 @@ class ConsoleScoring:
     settings: Settings
     models: ModelSet
     metrics: ServiceMetrics
+    monitor: ServingMonitor | None = None
 
     def context(self, caller: Caller) -> ScoringContext:
-        """The scoring context of `caller`, recording exactly as an API call by it would."""
+        """The scoring context of `caller`, scoring, pricing and recording as an API call would.
+
+        The same currency check and conversion (the dataset's currency) and the same model
+        monitoring apply as to the API's requests.
+        """
         self.session.rollback()
         return ScoringContext(
             models=self.models, cursor=self.cursor, tables=self.dataset.tables,
             as_of=self.dataset.as_of(self.settings), session=self.session,
             recorder=AssessmentRecorder(self.session, caller, self.metrics),
+            monitor=self.monitor, dataset_currency=dataset_currency_of(self.dataset.meta),
         )
 
 
 def console_scoring(
     session: SessionDep, dataset: DatasetDep, cursor: CursorDep, settings: SettingsDep,
-    models: ModelsDep, metrics: MetricsDep,
+    models: ModelsDep, metrics: MetricsDep, monitor: MonitorDep,
 ) -> ConsoleScoring:
     """The scoring parts of one console request (the dataset must be present: else 503)."""
-    return ConsoleScoring(session, dataset, cursor, settings, models, metrics)
+    return ConsoleScoring(session, dataset, cursor, settings, models, metrics, monitor)
 
 
 ConsoleScoringDep = Annotated[ConsoleScoring, Depends(console_scoring)]

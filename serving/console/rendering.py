@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from models.policy.money import exact, minor_units, rounded
 from serving.auth import Caller
 from serving.console.access import console_session, console_state
 from serving.console.i18n import LANGUAGES, Translator, choose_language
@@ -33,10 +35,20 @@ def make_templates() -> Jinja2Templates:
 
 
 def format_money(value: Any, currency: str = "") -> str:
-    """1234567.8 -> '1,234,567.80 CNY'."""
+    """1234567.8 -> '1,234,567.80 CNY': the amount at the currency's unit, as the API answers it.
+
+    Quotes' money is a `Decimal` already at the unit (shown as it is); a float is taken at its
+    shortest repr and rounded once (half up), never through binary rounding.
+    """
     if value is None:
         return "—"
-    return f"{float(value):,.2f} {currency}".strip()
+    number = value if isinstance(value, Decimal) else exact(float(value))
+    if not number.is_finite():
+        return f"{float(value):,.2f} {currency}".strip()
+    places = minor_units(currency) if currency else 2
+    amount = rounded(number, currency) if currency else number.quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{amount:,.{places}f} {currency}".strip()
 
 
 def format_pct(value: Any, digits: int | None = None) -> str:

@@ -50,7 +50,7 @@ class ConsoleSession:
 def signing_secret(settings: Settings) -> str:
     """`Settings.console_secret`, or a random secret kept in data_dir/console-secret (0600)."""
     if settings.console_secret:
-        return settings.console_secret
+        return settings.console_secret.get_secret_value()
     path: Path = settings.data_dir / SECRET_FILE
     if path.exists():
         return path.read_text(encoding="utf-8").strip()

@@ -59,7 +59,8 @@ def signin(request: Request, form: FormDep, session: SessionDep,
     subject: str | None = None
     error = None
     if api_key:
-        if settings.admin_api_key and same_secret(api_key, settings.admin_api_key):
+        if settings.admin_api_key and same_secret(api_key,
+                                                  settings.admin_api_key.get_secret_value()):
             subject = f"key:{ADMIN_BOOTSTRAP_KEY_ID}"
         else:
             caller = crud.caller_for_key(session, api_key)

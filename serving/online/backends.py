@@ -16,7 +16,8 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,6 +25,22 @@ log = logging.getLogger(__name__)
 
 # Entity kinds a generation holds records for.
 NAMESPACES: tuple[str, ...] = ("patent", "firm")
+
+
+class OnlineStoreUnreachableError(ConnectionError):
+    """The online store does not answer (Redis stopped, unreachable or timing out)."""
+
+
+@contextmanager
+def _answering() -> Iterator[None]:
+    """Turn Redis's connection failures and timeouts into `OnlineStoreUnreachableError`."""
+    import redis
+
+    try:
+        yield
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        raise OnlineStoreUnreachableError(
+            f"the online store does not answer ({exc.__class__.__name__}: {exc})") from exc
 
 
 def new_generation_id() -> str:
@@ -166,12 +183,16 @@ class SqliteWriter(GenerationWriter):
         self.generation = generation
         self.part = store.root / f"gen-{generation}.sqlite.part"
         self._con = sqlite3.connect(self.part)
-        self._con.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-            # A rowid table: records of ~0.6 kB would overflow a WITHOUT ROWID b-tree's pages.
-            + "".join(f"CREATE TABLE {ns} (id TEXT PRIMARY KEY, v BLOB);" for ns in NAMESPACES)
-            + "CREATE TABLE blobs (name TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;"
-        )
+        try:
+            self._con.executescript(
+                "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                # A rowid table: records of ~0.6 kB would overflow a WITHOUT ROWID b-tree's pages.
+                + "".join(f"CREATE TABLE {ns} (id TEXT PRIMARY KEY, v BLOB);" for ns in NAMESPACES)
+                + "CREATE TABLE blobs (name TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;"
+            )
+        except BaseException:  # a full disk already here: no half-made file is left behind
+            self.abort()
+            raise
 
     def put_many(self, namespace: str, items: Iterable[tuple[str, bytes]]) -> None:
         """Insert records."""
@@ -296,12 +317,15 @@ class RedisReader(GenerationReader):
             raise ValueError(f"namespace must be one of {NAMESPACES}, got {namespace!r}")
         if not ids:
             return []
-        return list(self.client.hmget(f"{self.prefix}:{self.generation}:{namespace}", list(ids)))
+        with _answering():
+            return list(self.client.hmget(f"{self.prefix}:{self.generation}:{namespace}",
+                                          list(ids)))
 
     def blob(self, name: str) -> bytes | None:
         """HGET of the generation's blob hash."""
-        return cast("bytes | None", self.client.hget(f"{self.prefix}:{self.generation}:blobs",
-                                                     name))
+        with _answering():
+            return cast("bytes | None",
+                        self.client.hget(f"{self.prefix}:{self.generation}:blobs", name))
 
 
 class RedisWriter(GenerationWriter):
@@ -355,7 +379,8 @@ class RedisStore(OnlineStore):
 
     def current_id(self) -> str | None:
         """The generation the pointer key names."""
-        gen = cast("bytes | None", self.client.get(f"{self.prefix}:current"))
+        with _answering():
+            gen = cast("bytes | None", self.client.get(f"{self.prefix}:current"))
         return gen.decode() if gen else None
 
     def open(self, generation: str) -> RedisReader:
@@ -393,7 +418,8 @@ class RedisStore(OnlineStore):
 
     def status(self) -> dict[str, Any] | None:
         """The rebuild status, if any."""
-        raw = self.client.get(f"{self.prefix}:status")
+        with _answering():
+            raw = self.client.get(f"{self.prefix}:status")
         return cast("dict[str, Any]", json.loads(raw)) if raw else None
 
     def try_lock(self, ttl_s: int) -> bool:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from features.settings import Settings
 from features.store import TableStore
-from serving.online.backends import OnlineStore, open_online_store
+from serving.logs import SecretMasker
+from serving.online.backends import OnlineStore, OnlineStoreUnreachableError, open_online_store
 from serving.online.materialize import (
     MaterializeReport,
     expected_stamp,
@@ -57,6 +58,8 @@ class OnlineService:
         self._previous: OnlineView | None = None
         self.stale: list[str] = []
         self.last_error: str | None = None
+        # The store stopped answering (Redis down): requests compute their answers meanwhile.
+        self.unreachable = False
         self._swap = threading.Lock()
         self._build_lock = threading.Lock()
         self._builder: threading.Thread | None = None
@@ -82,6 +85,12 @@ class OnlineService:
             gen = self.store.current_id()
             if gen and (self.view is None or gen != self.view.generation):
                 self._install(OnlineView(self.store.open(gen)))
+            elif gen is None and self.view is not None:
+                # The store lost its generations (a Redis restarted empty): nothing is stored
+                # any more, so answers are computed per request and the store is rebuilt.
+                log.warning("online store has no generation any more; rebuilding it")
+                with self._swap:
+                    self._previous, self.view = self.view, None
             view = self.view
             if (view is not None and self._follow_models is not None
                     and self._followed != view.generation
@@ -90,6 +99,11 @@ class OnlineService:
                 self._follow_models(view.stamp.models)
             self.stale = self._stale_reasons()
             self.last_error = None
+            self.unreachable = False
+        except OnlineStoreUnreachableError as exc:
+            self.last_error = str(exc)
+            self.unreachable = True
+            log.warning("online store refresh failed: %s", self.last_error)
         except Exception as exc:  # noqa: BLE001 - the service keeps the view it has; readyz says why
             self.last_error = f"{exc.__class__.__name__}: {exc}"
             log.warning("online store refresh failed: %s", self.last_error)
@@ -197,7 +211,8 @@ class OnlineService:
         def loop() -> None:
             while not self._stop.wait(REFRESH_SECONDS):
                 self.refresh()
-                if self.settings.online_auto_materialize and self.needs_rebuild():
+                if (self.settings.online_auto_materialize and not self.unreachable
+                        and self.needs_rebuild()):
                     self.rebuild_in_background()
 
         self._thread = threading.Thread(target=loop, name="online-refresh", daemon=True)
@@ -216,8 +231,12 @@ class OnlineService:
 
     def describe(self) -> tuple[bool, str, dict[str, Any]]:
         """(ok, detail, facts) for `/readyz`: the generation, staleness and any rebuild."""
-        building = self.store.status()
-        info: dict[str, Any] = {"store": self.store.url, "stale": bool(self.stale)}
+        try:
+            building = self.store.status()
+        except OnlineStoreUnreachableError:
+            building = None  # the refresh loop records the error below
+        info: dict[str, Any] = {"store": SecretMasker().mask(self.store.url),
+                                "stale": bool(self.stale)}
         parts = []
         if self.view is not None:
             d = self.view.describe()
@@ -236,7 +255,11 @@ class OnlineService:
             info["rebuilding"] = building
         if self.last_error:
             parts.append(f"last error: {self.last_error}")
-        # Without a generation (or a stale one) answers are still right, computed per request or
-        # from the previous data: the service is ready; the flags and detail say how it serves.
-        return self.last_error is None, "; ".join(parts), info
+        if self.unreachable:
+            parts.append("unreachable: answers are computed per request until it answers again")
+            info["unreachable"] = True
+        # Without a generation (or a stale one, or a store that does not answer) answers are
+        # still right, computed per request or from the previous data: the service is ready;
+        # the flags and detail say how it serves.
+        return self.last_error is None or self.unreachable, "; ".join(parts), info
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -12,9 +13,11 @@ import pandas as pd
 import pyarrow as pa
 
 from features.pipelines import MaterializedContext
-from serving.online.backends import GenerationReader
+from serving.online.backends import GenerationReader, OnlineStoreUnreachableError
 from serving.online.materialize import Stamp, ipc_table, severity_class_key
 from serving.online.records import RecordLayout, task_outputs
+
+log = logging.getLogger(__name__)
 
 
 class OnlineView:
@@ -63,7 +66,13 @@ class OnlineView:
             if key not in self._positions:
                 self._positions[key] = layout.positions(task)
             pos, names = self._positions[key]
-        blobs = self.reader.get_many(namespace, ids)
+        try:
+            blobs = self.reader.get_many(namespace, ids)
+        except OnlineStoreUnreachableError as exc:
+            # Nothing stored can be read: the callers compute these rows per request (the same
+            # answer as the stored one, only slower), never a guess.
+            log.warning("online store unreachable, computing per request: %s", exc)
+            return pd.DataFrame(columns=names)
         found = [(i, b) for i, b in zip(ids, blobs, strict=True) if b is not None]
         if not found:
             return pd.DataFrame(columns=names)
@@ -110,7 +119,11 @@ class OnlineView:
         """
         if any(pid in self.orphans for pid in patent_ids):
             return False
-        return all(b is None for b in self.reader.get_many("patent", list(patent_ids)))
+        try:
+            stored = self.reader.get_many("patent", list(patent_ids))
+        except OnlineStoreUnreachableError:
+            return False  # unknown whether the dataset holds them: the full pipeline decides
+        return all(b is None for b in stored)
 
     def describe(self) -> dict[str, Any]:
         """Generation, stamp and rows, for `/readyz` and the CLI."""

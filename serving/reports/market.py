@@ -313,14 +313,15 @@ def quotes(
     def add(product: str, unit: str, firm: str, cls: str | None, quote: object,
             expected_loss: float, probability: float) -> None:
         q = quote
-        used[firm] = used.get(firm, 0.0) + q.subsidy.amount  # type: ignore[attr-defined]
+        # Quotes' money is Decimal (exact at the currency's unit); the report sums floats.
+        used[firm] = used.get(firm, 0.0) + float(q.subsidy.amount)  # type: ignore[attr-defined]
         rows.append({
             "product": product, "unit": unit, "firm": firm, "cpc_class": cls,
             "probability": probability, "grade": q.grade.value,  # type: ignore[attr-defined]
             "decision": q.decision.value,  # type: ignore[attr-defined]
-            "gross_premium": q.gross_premium,  # type: ignore[attr-defined]
-            "subsidy": q.subsidy.amount,  # type: ignore[attr-defined]
-            "net_premium": q.net_premium,  # type: ignore[attr-defined]
+            "gross_premium": float(q.gross_premium),  # type: ignore[attr-defined]
+            "subsidy": float(q.subsidy.amount),  # type: ignore[attr-defined]
+            "net_premium": float(q.net_premium),  # type: ignore[attr-defined]
             "expected_loss": expected_loss,
         })
 
@@ -339,7 +340,7 @@ def quotes(
                                 params.enforcement_cover_limit, params.deductible, 12,
                                 _applicant(firm, ApplicantRole.PATENT_HOLDER, kinds),
                                 used.get(firm, 0.0))
-            add("enforcement", pid, firm, cls, q, q.premium.expected_loss, prob)
+            add("enforcement", pid, firm, cls, q, float(q.premium.expected_loss), prob)
 
     basis.progress("liability quotes")
     makers = _manufacturers(basis, filters)
@@ -354,7 +355,7 @@ def quotes(
                                 params.liability_cover_limit, params.deductible, 12,
                                 _applicant(firm, ApplicantRole.MANUFACTURER, kinds),
                                 used.get(firm, 0.0))
-            add("liability", firm, firm, cls, q, q.premium.expected_loss, prob)
+            add("liability", firm, firm, cls, q, float(q.premium.expected_loss), prob)
 
     basis.progress("pledge-loan quotes")
     if len(held) and "loans" in basis.tables:
@@ -384,7 +385,7 @@ def quotes(
                     policy, prob, p10[firm], p50[firm], ln.amount, ln.term_months,
                     pledged[firm]["patent_type"].tolist(),
                     _applicant(firm, ApplicantRole.BORROWER, kinds), used.get(firm, 0.0))
-                add("pledge_loan", firm, firm, None, lq, lq.premium.expected_loss, prob)
+                add("pledge_loan", firm, firm, None, lq, float(lq.premium.expected_loss), prob)
     return pd.DataFrame(rows, columns=["product", "unit", "firm", "cpc_class", "probability",
                                        "grade", "decision", "gross_premium", "subsidy",
                                        "net_premium", "expected_loss"])

@@ -128,8 +128,8 @@ def _price_insurance(
         grade, _p, _payable, parts = insurance_premium(
             policy, product, float(prob), float(cost), cover, 0.0, 12)
         grades.append(grade.value)
-        premiums.append(parts.gross_premium)
-        expected.append(parts.expected_loss)
+        premiums.append(float(parts.gross_premium))  # Decimal money; the backtest sums floats
+        expected.append(float(parts.expected_loss))
     rows = rows.assign(grade=grades, premium=premiums, expected_loss=expected)
     actual = np.minimum(cover, rows["c"].fillna(0.0).to_numpy()) * rows["claim"].to_numpy()
     return rows.assign(product=product.value, actual_loss=actual)

@@ -28,7 +28,7 @@ from serving.claims.schemas import (
     ReserveRequest,
     SaleRequest,
 )
-from serving.deps import SessionDep, active_dataset, require_roles
+from serving.deps import PageLimit, PageOffset, SessionDep, active_dataset, require_roles
 from serving.idempotency import IdempotencyKey, run_once
 from serving.policies.service import Actor
 from serving.routes.policies import PolicyDep
@@ -79,8 +79,8 @@ def list_(
     product: Annotated[Product | None, Query()] = None,
     overdue: Annotated[bool | None, Query(description="Only claims past (or within) a "
                                           "deadline of Art. 23.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> dict[str, Any]:
     """Claims newest first, with reserve, paid and deadline flags."""
     return service.list_claims(

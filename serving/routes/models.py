@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from models.drift import MIN_ROWS, PSI_DRIFT, PSI_WATCH
 from serving.auth import CallerRole
 from serving.deps import MetricsDep, ModelsDep, MonitorDep, SettingsDep, require_roles
-from serving.errors import InvalidInputError, UnavailableError
-from serving.modelset import SERVED_TASKS, ModelSet
+from serving.errors import InvalidInputError, ModelReloadError, UnavailableError
+from serving.modelset import SERVED_TASKS, ModelSet, reload_failures
 from serving.monitoring import monitoring_summary
 from serving.online.materialize import model_stamp
 from serving.schemas import (
@@ -92,13 +92,16 @@ def model_monitoring(
     response_model=ModelsOut,
     summary="Load the current champions",
     dependencies=[Depends(require_roles(CallerRole.scientist))],
-    responses={503: {"model": ErrorOut, "description": "Loading failed; old models stay."}},
+    responses={503: {"model": ErrorOut, "description": "Loading failed (naming each task that "
+                                                     "failed); the previous models stay."}},
 )
 def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:
     """Load every champion and swap them in at once; requests in flight keep the old set.
 
-    When the champions changed, their outputs are materialized into the online store first, so
-    the new models and their stored answers go into service together.
+    When a champion does not load (or a served task lost its champion) nothing is swapped: the
+    answer is 503 naming each such task, and the previous models keep serving. When the
+    champions changed, their outputs are materialized into the online store first, so the new
+    models and their stored answers go into service together.
     """
     state = request.app.state
     with state.reload_lock:
@@ -109,6 +112,10 @@ def reload_models(request: Request, settings: SettingsDep) -> ModelsOut:
             raise UnavailableError(
                 f"model reload failed ({exc.__class__.__name__}); the previous models stay"
             ) from exc
+        failures = reload_failures(state.models, fresh)
+        if failures:
+            log.error("model reload refused; keeping the models in service: %s", failures)
+            raise ModelReloadError(failures)
         online = getattr(state, "online", None)
         view = online.view if online is not None else None
         changed = view is not None and view.stamp.models != model_stamp(fresh)

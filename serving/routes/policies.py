@@ -11,7 +11,7 @@ from models.policy import Policy, Product
 from models.policy.lifecycle import PolicyStatus
 from models.policy.scale import Grade
 from serving.auth import POLICY_READERS, POLICY_WRITERS, Caller
-from serving.deps import ModelsDep, SessionDep, require_roles
+from serving.deps import ModelsDep, PageLimit, PageOffset, SessionDep, require_roles
 from serving.errors import UnavailableError
 from serving.idempotency import IdempotencyKey, run_once
 from serving.policies.pricing import endorse_repriced
@@ -81,8 +81,8 @@ def list_(
     grade: Annotated[Grade | None, Query(description="Grade at binding.")] = None,
     year: Annotated[int | None, Query(ge=1900, le=2200, description="Policy year (the year "
                                       "cover starts).")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> dict[str, Any]:
     """Policies newest first, with their status today."""
     return list_policies(

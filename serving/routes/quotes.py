@@ -23,6 +23,7 @@ router = APIRouter(
     tags=["quotes"],
     responses={
         **ERROR_RESPONSES,
+        409: {"model": ErrorOut, "description": "The dataset's currency is not the policy's."},
         404: {"model": ErrorOut, "description": "Unknown patent or firm id."},
         503: {"model": ErrorOut, "description": "A model, the policy or the dataset is missing."},
     },

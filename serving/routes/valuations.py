@@ -18,6 +18,7 @@ router = APIRouter(
     tags=["valuations"],
     responses={
         **ERROR_RESPONSES,
+        409: {"model": ErrorOut, "description": "The dataset's currency is not the policy's."},
         404: {"model": ErrorOut, "description": "Unknown patent id."},
         503: {"model": ErrorOut, "description": "The value model or the dataset is missing."},
     },

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated
 
 import anyio
@@ -24,7 +25,7 @@ from serving.deps import (
     SessionDep,
     SettingsDep,
 )
-from serving.errors import UnavailableError
+from serving.errors import CurrencyMismatchError, UnavailableError
 from serving.modelset import ModelSet
 from serving.monitoring import ServingMonitor
 from serving.online.view import OnlineView
@@ -46,6 +47,8 @@ class ScoringContext:
     # The online store's generation in service when the request started (as of `as_of`), or
     # None: stored entities are then computed through the pipelines per request.
     online: OnlineView | None = None
+    # The currency of the dataset's amounts (`dataset.json`), when it records one.
+    dataset_currency: str | None = None
     monitor: ServingMonitor | None = None
 
     def predict(self, task: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -75,10 +78,36 @@ class ScoringContext:
 
     @property
     def policy(self) -> Policy:
-        """The rating policy in service; raises `UnavailableError` (503) when none is loaded."""
-        if self.models.policy is None:
+        """The rating policy in service; 503 when none is loaded.
+
+        409 when the dataset's amounts (values, claim costs) are in another currency than the
+        policy prices in and the policy file gives no exchange rate for it: pricing them as if
+        they were would be wrong by the exchange rate.
+        """
+        policy = self.models.policy
+        if policy is None:
             raise UnavailableError("no rating policy is loaded; try again after a reload")
-        return self.models.policy
+        self._rate(policy)
+        return policy
+
+    @property
+    def exchange_rate(self) -> Decimal:
+        """Policy-currency units per unit of the dataset's amounts (1 in the same currency)."""
+        return self._rate(self.policy)
+
+    def in_policy_currency(self, amount: float) -> float:
+        """A model's amount (dataset currency) in the policy's currency."""
+        rate = self.exchange_rate
+        return amount if rate == 1 else float(Decimal(repr(amount)) * rate)
+
+    def _rate(self, policy: Policy) -> Decimal:
+        """The policy's rate for the dataset's currency; 409 when it has none."""
+        if self.dataset_currency is None:
+            return Decimal(1)
+        rate = policy.exchange_rate(self.dataset_currency)
+        if rate is None:
+            raise CurrencyMismatchError(self.dataset_currency, policy.currency, policy.version)
+        return rate
 
 
 async def get_scoring_context(
@@ -107,7 +136,14 @@ async def get_scoring_context(
         models=models, cursor=cursor, tables=dataset.tables, as_of=as_of,
         session=session, recorder=recorder, monitor=monitor,
         online=view if view is not None and view.as_of == as_of else None,
+        dataset_currency=dataset_currency_of(dataset.meta),
     )
+
+
+def dataset_currency_of(meta: dict[str, object]) -> str | None:
+    """The dataset's currency code from its `dataset.json`, if recorded."""
+    value = meta.get("currency")
+    return str(value).upper() if value else None
 
 
 ScoringDep = Annotated[ScoringContext, Depends(get_scoring_context)]

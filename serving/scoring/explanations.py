@@ -125,6 +125,28 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
     }
 
 
+def converted_explanation(expl: dict[str, Any], rate: float) -> dict[str, Any]:
+    """An amount's explanation with its answer-unit figures multiplied by an exchange rate.
+
+    The answer, its base and the effects scale together (effects add up to `output -
+    base_output` in either currency); the booster's raw contributions do not change.
+    """
+    if rate == 1 or expl["output"] is None:
+        return expl
+
+    def times(value: float | None) -> float | None:
+        return None if value is None else value * rate
+
+    effects = expl["effects"]
+    return {
+        **expl,
+        "output": times(expl["output"]),
+        "base_output": times(expl["base_output"]),
+        "effects": None if effects is None else {k: v * rate for k, v in effects.items()},
+        "reasons": [{**r, "effect": times(r["effect"])} for r in expl["reasons"]],
+    }
+
+
 def feature_record(features: pd.Series) -> dict[str, float | None]:
     """A feature row as stored: name to value, missing as null."""
     return {str(k): _value(v) for k, v in features.to_dict().items()}

@@ -17,7 +17,7 @@ from serving.scoring.entities import (
     require_in_force,
     severity_frame,
 )
-from serving.scoring.explanations import explanation, feature_record
+from serving.scoring.explanations import converted_explanation, explanation, feature_record
 from serving.scoring.records import record_and_answer
 from serving.scoring.schemas import (
     EnforcementQuoteRequest,
@@ -106,11 +106,13 @@ def _quote(
     p_out = risk_out if risk_out is not None else ctx.predict(task, risk_in)
     s_out = severity_out if severity_out is not None else ctx.predict("severity", severity_in)
     probability = float(p_out["probability"].iloc[0])
-    cost = float(s_out["expected_cost"].mean())
+    # The severity model's cost is in the dataset's currency; the policy prices in its own.
+    rate = float(ctx.exchange_rate)
+    cost = ctx.in_policy_currency(float(s_out["expected_cost"].mean()))
     s_row, s_facts = s_out.mean(numeric_only=True), typical_row(severity_in)
     explanations = {
         task: explanation(task, p_out.iloc[0], risk_in.iloc[0]),
-        "severity": explanation("severity", s_row, s_facts),
+        "severity": converted_explanation(explanation("severity", s_row, s_facts), rate),
     }
     features: dict[str, object] = {
         task: feature_record(risk_in.iloc[0]),

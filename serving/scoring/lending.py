@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, Protocol
 
 import duckdb
@@ -30,7 +31,7 @@ from serving.scoring.entities import (
     require_firm,
     require_in_force,
 )
-from serving.scoring.explanations import explanation, feature_record
+from serving.scoring.explanations import converted_explanation, explanation, feature_record
 from serving.scoring.records import record_and_answer
 from serving.scoring.schemas import (
     FirmRef,
@@ -49,7 +50,12 @@ def patent_values(
 ) -> tuple[list[dict[str, Any]], dict[str, float], pd.DataFrame]:
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features."""
     return value_items(ctx.cursor, ctx.score, refs, ctx.as_of, ctx.patent_features,
-                       ctx.online)
+                       ctx.online, ctx.exchange_rate)
+
+
+def _converted(amount: float, rate: Decimal) -> float:
+    """A model's amount times an exchange rate (exact decimal product; unchanged at 1)."""
+    return amount if rate == 1 else float(Decimal(repr(amount)) * rate)
 
 
 class Scorer(Protocol):
@@ -68,8 +74,12 @@ def value_items(
     as_of: dt.date,
     computed: pd.DataFrame | None = None,
     online: OnlineView | None = None,
+    rate: Decimal = Decimal(1),
 ) -> tuple[list[dict[str, Any]], dict[str, float], pd.DataFrame]:
     """Per-patent P10/P50/P90 with explanations, their totals, and the patent features.
+
+    `rate` converts the value model's amounts (the dataset's currency) into the policy's
+    (`ScoringContext.exchange_rate`); 1 when they are the same.
 
     `score` scores with the models in service (a request's `ScoringContext.score` reads the
     online store and counts into monitoring); `computed` and `online` are the request's
@@ -85,14 +95,17 @@ def value_items(
         features = patents.iloc[i]
         why = not_in_force_reason(features)
         # A patent no longer in force confers no exclusive right: nothing is left to value.
-        quantiles = {q: 0.0 if why else float(scored[q]) for q in ("p10", "p50", "p90")}
+        # Values are in the dataset's currency; answers are in the policy's.
+        quantiles = {q: 0.0 if why else _converted(float(scored[q]), rate)
+                     for q in ("p10", "p50", "p90")}
         items.append({
             "patent_id": str(pid),
             "patent_type": patent_type_of(features),
             **quantiles,
             "in_force": why is None,
             "note": f"patent {why} as of {as_of.isoformat()}: valued at 0" if why else None,
-            "explanation": explanation("value", scored, features),
+            "explanation": converted_explanation(explanation("value", scored, features),
+                                                 float(rate)),
         })
     total = {q: round(sum(i[q] for i in items), 2) for q in ("p10", "p50", "p90")}
     return items, total, patents

@@ -10,6 +10,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from features.pipelines import FirmFacts, PatentFacts
 from models.policy import Applicant
+from models.policy.money import Money
 from models.policy.premium import PremiumParts
 from models.policy.reasons import Reason as PolicyReason
 from models.policy.subsidy import Subsidy
@@ -255,10 +256,10 @@ class InsuranceQuoteOut(ScoringOut):
     cover_limit: float
     deductible: float
     period_months: int
-    payable_per_claim: float
-    gross_premium: float
+    payable_per_claim: Money
+    gross_premium: Money
     subsidy: Subsidy
-    net_premium: float
+    net_premium: Money
     policy_reasons: list[PolicyReason]
     explanations: dict[str, ExplanationOut] = Field(
         description="Explanation of each model used (claim probability and claim cost)."
@@ -312,9 +313,9 @@ class LoanAssessmentOut(ScoringOut):
     ltv_applied: float
     lgd: float
     expected_loss: float
-    gross_premium: float
+    gross_premium: Money
     subsidy: Subsidy
-    net_premium: float
+    net_premium: Money
     policy_reasons: list[PolicyReason]
 
 

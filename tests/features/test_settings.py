@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from features.settings import Settings
 
@@ -27,6 +27,17 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert s.port == 9100
     assert s.resolved_database_url == "postgresql+psycopg://u@h/db"
     assert s.resolved_tracking_uri == f"sqlite:///{(tmp_path / 'mlflow.db').resolve()}"
+
+
+def test_a_copy_resolves_its_own_database_and_folders(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path)
+    assert s.resolved_database_url.endswith("/assessments.db")  # cached on `s` now
+    assert s.dataset_dir == tmp_path / "datasets" / "world"
+    copy = s.model_copy(update={"database_url": SecretStr("sqlite:///other.db"),
+                                "dataset": "tiny"})
+    assert copy.resolved_database_url == "sqlite:///other.db"
+    assert copy.dataset_dir == tmp_path / "datasets" / "tiny"
+    assert s.resolved_database_url.endswith("/assessments.db")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -176,7 +177,7 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("scoring") / "var", train_trials=0,
-        max_batch_items=SCORING_MAX_BATCH,
+        max_batch_items=SCORING_MAX_BATCH, rate_limit_per_minute=0,  # limits: test_reliability
     )
     generate_world(TableStore(settings.dataset_dir), SCORING_WORLD_PATENTS, SCORING_WORLD_SEED)
     results = train_tasks(settings, TASK_NAMES, trials=0)
@@ -235,6 +236,13 @@ def trained_ids(trained_settings: Settings) -> dict[str, object]:
     con.close()
     return {"firm": firm, "patents": owned, "expired": expired, "lapsed": lapsed,
             "makers": makers}
+
+
+def error_json(response: httpx.Response) -> dict[str, object]:
+    """An error body without its `request_id`, after checking it is the response's header."""
+    body = dict(response.json())
+    assert body.pop("request_id") == response.headers["x-request-id"]
+    return body
 
 
 @pytest.fixture(scope="session")

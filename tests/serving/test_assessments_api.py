@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from features.settings import Settings
 from tests.serving.conftest import make_client, make_keys
@@ -14,7 +15,7 @@ from tests.serving.conftest import make_client, make_keys
 
 @pytest.fixture
 def api(world_settings: Settings, database_url: str) -> Iterator[tuple[TestClient, dict]]:
-    settings = world_settings.model_copy(update={"database_url": database_url})
+    settings = world_settings.model_copy(update={"database_url": SecretStr(database_url)})
     with make_client(settings) as client:
         yield client, make_keys(client)
 

@@ -109,3 +109,36 @@ def test_simulate_book_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tm
     result = runner.invoke(app, ["simulate-book", "--year", "2030"])
     assert result.exit_code == 1
     assert "--year must be at most the data's last year 2024" in result.output
+
+
+def test_keys_expire_and_record_their_last_use(monkeypatch, tmp_path) -> None:
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from serving.tables import ApiKey
+    from tests.serving.conftest import make_client
+
+    created = _keys(monkeypatch, tmp_path, "create", "--role", "bank", "--expires-in-days", "30")
+    assert created.exit_code == 0, created.output
+    raw = created.output.strip().splitlines()[-1]
+    key_id = created.output.split()[2]
+    assert "expires" in created.output
+    settings = Settings(data_dir=tmp_path / "var")
+    with make_client(settings) as client:
+        headers = {"X-API-Key": raw}
+        assert client.get("/v1/assessments", headers=headers).status_code == 200
+        with client.app.state.sessionmaker() as s:
+            row = s.get(ApiKey, key_id)
+            assert row.last_used_at is not None
+            assert dt.timedelta(days=29) < row.expires_at - row.created_at <= dt.timedelta(days=30)
+            past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+            s.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(expires_at=past))
+            s.commit()
+        expired = client.get("/v1/assessments", headers=headers)
+        assert expired.status_code == 401
+        assert "expired" in expired.json()["detail"]
+    listed = _keys(monkeypatch, tmp_path, "list").output
+    assert "1 keys, 0 active" in listed
+    bad = _keys(monkeypatch, tmp_path, "create", "--role", "bank", "--expires-in-days", "0")
+    assert bad.exit_code == 2

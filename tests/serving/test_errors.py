@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tests.serving.conftest import error_json
+
 
 def test_declared_oversized_body_gets_413_before_the_route_runs(client, keys) -> None:
     big = b'{"cover_limit": 1, "period_months": 1, "note": "' + b"x" * 3000 + b'"}'
@@ -11,7 +13,7 @@ def test_declared_oversized_body_gets_413_before_the_route_runs(client, keys) ->
                            headers={"X-API-Key": keys["underwriter"],
                                     "Content-Type": "application/json"})
     assert response.status_code == 413
-    assert response.json() == {"detail": "request body must be at most 2000 bytes",
+    assert error_json(response) == {"detail": "request body must be at most 2000 bytes",
                                "code": "payload_too_large"}
     with client.app.state.sessionmaker() as s:
         from serving import crud
@@ -80,10 +82,10 @@ def test_invalid_query_gets_422(client, keys) -> None:
 
 
 def test_unknown_route_and_patent_get_404(client, keys) -> None:
-    assert client.get("/v1/nothing").json() == {"detail": "Not Found", "code": "not_found"}
+    assert error_json(client.get("/v1/nothing")) == {"detail": "Not Found", "code": "not_found"}
     response = client.get("/v1/patents/CN999", headers={"X-API-Key": keys["bank"]})
     assert response.status_code == 404
-    assert response.json() == {"detail": "patent_id 'CN999' is not in the active dataset",
+    assert error_json(response) == {"detail": "patent_id 'CN999' is not in the active dataset",
                                "code": "patent_not_found"}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
+from pydantic import SecretStr
 
 from features.settings import Settings
 from features.store import TableStore
@@ -46,7 +47,7 @@ def _patents(settings: Settings, as_of: dt.date, where: str, n: int) -> list[str
 def _drift_after(settings: Settings, tmp: Path, name: str, as_of: dt.date,
                  patents: list[str]) -> dict:
     """Quote enforcement cover on `patents` in a fresh app; its litigation monitoring."""
-    own = settings.model_copy(update={"database_url": f"sqlite:///{tmp / name}.db",
+    own = settings.model_copy(update={"database_url": SecretStr(f"sqlite:///{tmp / name}.db"),
                                       "max_batch_items": 1000, "as_of": as_of})
     with TestClient(create_app(own), raise_server_exceptions=False) as client:
         keys = make_keys(client)

@@ -280,7 +280,7 @@ def test_search_filters_by_grade_and_in_force(
 def _copy_world(trained: Settings, root: Path) -> Settings:
     """A copy of the trained world's dataset that a test may change, same models."""
     settings = Settings(data_dir=root / "var", mlflow_tracking_uri=trained.resolved_tracking_uri,
-                        train_trials=0)
+                        train_trials=0, rate_limit_per_minute=0)  # traffic, not limits
     shutil.copytree(trained.dataset_dir, settings.dataset_dir)
     return settings
 

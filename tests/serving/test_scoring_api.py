@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from features.settings import Settings
 from serving.app import create_app
 from serving.modelset import SERVED_TASKS, ModelSet
-from tests.serving.conftest import SCORING_MAX_BATCH, make_keys
+from tests.serving.conftest import SCORING_MAX_BATCH, error_json, make_keys
 
 pytestmark = pytest.mark.slow
 
@@ -339,7 +339,7 @@ def test_unknown_ids_are_404(scoring_client, scoring_keys, ids) -> None:
     quote = scoring_client.post("/v1/quotes/enforcement", json=_enforcement("CN000NOPE"),
                                 headers=_h(scoring_keys, "underwriter"))
     assert quote.status_code == 404
-    assert quote.json() == {"detail": "patent_id 'CN000NOPE' is not in the active dataset",
+    assert error_json(quote) == {"detail": "patent_id 'CN000NOPE' is not in the active dataset",
                             "code": "patent_not_found"}
     loan = scoring_client.post("/v1/loans/assessments", headers=_h(scoring_keys, "bank"),
                                json={**_loan(ids), "borrower": {"assignee_id": "NOFIRM"}})

@@ -64,6 +64,8 @@ def test_migrations_reach_head_and_are_idempotent(database_url: str) -> None:
     assert {"assessments", "api_keys", "console_users", "alembic_version", "policies",
             "policy_versions", "subsidy_accounts", "claims", "claim_ledger",
             "idempotency_records", "model_monitoring_bins"} <= names
+    key_columns = {c["name"] for c in sa.inspect(engine).get_columns("api_keys")}
+    assert {"expires_at", "last_used_at"} <= key_columns
     engine.dispose()
 
 

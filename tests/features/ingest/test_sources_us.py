@@ -120,6 +120,6 @@ def test_unknown_conveyance_is_kept_and_counted(
     report = ingest("uspto-assignments", [xml], settings, "asg")
     assert report.notes["unknown conveyance type: LIEN OF SOME NEW KIND"] == 1
     assert read_rejects(report.rejects_path) == [
-        ("ad20200101.xml", "", "conveyance-text", "unknown conveyance type")]
+        ("ad20200101.xml", "1", "conveyance-text", "unknown conveyance type")]
     assert conveyance_kind("SECURITY INTEREST (SEE DOCUMENT FOR DETAILS).") == (True, "pledged")
     assert conveyance_kind("CORRECTIVE ASSIGNMENT TO CORRECT THE NAME") == (True, None)

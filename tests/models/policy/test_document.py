@@ -25,6 +25,16 @@ def test_hash_changes_with_the_file_bytes(write_policy, policy):
     assert changed.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != policy.sha256
 
 
+def test_exchange_rates_are_optional_and_exact(write_policy, policy):
+    from decimal import Decimal
+
+    assert policy.exchange_rates == {}
+    assert policy.exchange_rate("CNY") == 1
+    assert policy.exchange_rate("USD") is None
+    rated = load_policy(write_policy(lambda d: d.update(exchange_rates={"USD": "7.1"})))
+    assert rated.exchange_rate("USD") == Decimal("7.1")
+
+
 def _band(data, product, index):
     return data["products"][product]["scale"][index]
 
@@ -122,6 +132,16 @@ BAD_POLICIES = [
         lambda d: d["products"]["liability"]["eligible_roles"].append("landlord"),
         r"products\.liability\.eligible_roles\[5\]: Input should be",
         id="unknown-role",
+    ),
+    pytest.param(
+        lambda d: d.update(exchange_rates={"USD": 0}),
+        r"exchange_rates\.USD: must be a positive rate",
+        id="zero-exchange-rate",
+    ),
+    pytest.param(
+        lambda d: d.update(exchange_rates={"CNY": 1}),
+        r"exchange_rates\.CNY: must be an ISO 4217 code other than the policy's currency CNY",
+        id="own-currency-rate",
     ),
     pytest.param(
         lambda d: d.update(sha256="0" * 64),

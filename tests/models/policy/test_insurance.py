@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -43,7 +44,7 @@ def test_worked_example_shows_every_part(policy):
 def test_period_probability_scales_the_12_month_probability(policy):
     q = quote_insurance(policy, "liability", 0.1, 200_000, 1_000_000, 0, 6, MAKER)
     assert q.period_probability == pytest.approx(1 - 0.9**0.5)
-    assert q.premium.expected_loss == round(200_000 * (1 - 0.9**0.5), 2)
+    assert q.premium.expected_loss == Decimal("10263.34")  # 200,000 x (1 - 0.9 ** 0.5), once
     three_years = quote_insurance(policy, "liability", 0.1, 200_000, 1_000_000, 0, 36, MAKER)
     assert three_years.period_probability == pytest.approx(1 - 0.9**3)
 
@@ -126,3 +127,23 @@ def test_higher_probability_never_lowers_premium_or_improves_grade(
     assert _SEVERITY[a.decision] <= _SEVERITY[b.decision]
     assert 0.0 <= b.subsidy.amount <= min(20_000.0, max(0.0, 50_000.0 - used)) + 1e-6
     assert b.net_premium == pytest.approx(b.gross_premium - b.subsidy.amount)
+
+
+def test_premium_figures_are_decimals_rounded_once(policy):
+    """The gross premium is rounded from exact parts, never from already rounded ones."""
+    from models.policy.money import exact, money
+    from models.policy.premium import price
+    from models.policy.scale import Grade
+
+    spec = policy.product("liability")
+    loading = exact(spec.band(Grade.CCC).risk_loading)
+    differs = 0
+    for cents in range(100_000_00, 100_000_00 + 400):
+        el = cents / 100 + 0.004  # a model's float, a fraction of a cent
+        parts = price(spec, Grade.CCC, el, "CNY")
+        once = money(exact(el) * (1 + loading) + exact(spec.expense_loading), "CNY")
+        assert parts.gross_premium == max(once, parts.minimum_premium)
+        assert parts.gross_premium.as_tuple().exponent == -2
+        twice = parts.expected_loss + parts.risk_loading_amount + parts.expense_loading
+        differs += twice != parts.gross_premium
+    assert differs > 0  # rounding the parts first would have been a cent off

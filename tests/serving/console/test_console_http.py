@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from features.settings import Settings
 from serving.auth import CallerRole
@@ -222,7 +223,7 @@ def test_models_page_links_the_champions_validation_report(
     from training.validation.runner import validate_tasks
 
     settings = trained_settings.model_copy(
-        update={"database_url": f"sqlite:///{tmp_path / 'console.db'}"})
+        update={"database_url": SecretStr(f"sqlite:///{tmp_path / 'console.db'}")})
     (result,) = validate_tasks(trained_settings, ["default"])
     assert result.status == "validated", result.reason
     with make_client(settings) as client:
