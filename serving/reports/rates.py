@@ -187,8 +187,8 @@ def pledge_backtest(basis: ReportBasis, years: list[int]) -> pd.DataFrame:
         loss = defaulted * min(q.exposure, max(0.0, float(amount) - float(recovery))) * share
         rows.append({"product": Product.PLEDGE_LOAN.value, "unit": loan_id,
                      "year": int(start[loan_id]), "probability": float(prob[loan_id]),
-                     "claim": defaulted, "grade": q.grade.value, "premium": q.gross_premium,
-                     "expected_loss": q.premium.expected_loss, "actual_loss": loss,
+                     "claim": defaulted, "grade": q.grade.value, "premium": float(q.gross_premium),
+                     "expected_loss": float(q.premium.expected_loss), "actual_loss": loss,
                      "decision": q.decision.value})
     return pd.DataFrame(rows)
 

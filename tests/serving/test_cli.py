@@ -52,7 +52,8 @@ def test_keys_create_prints_a_working_key_once(monkeypatch, tmp_path) -> None:
     assert raw not in listed.output
     assert "1 keys, 1 active" in listed.output
 
-    settings = Settings(data_dir=tmp_path / "var")
+    # no caller cache: a revoked or expired key must be refused on the very next request
+    settings = Settings(data_dir=tmp_path / "var", api_key_cache_seconds=0)
     with make_client(settings) as client:
         headers = {"X-API-Key": raw}
         assert client.get("/v1/assessments", headers=headers).status_code == 200
@@ -124,7 +125,8 @@ def test_keys_expire_and_record_their_last_use(monkeypatch, tmp_path) -> None:
     raw = created.output.strip().splitlines()[-1]
     key_id = created.output.split()[2]
     assert "expires" in created.output
-    settings = Settings(data_dir=tmp_path / "var")
+    # no caller cache: a revoked or expired key must be refused on the very next request
+    settings = Settings(data_dir=tmp_path / "var", api_key_cache_seconds=0)
     with make_client(settings) as client:
         headers = {"X-API-Key": raw}
         assert client.get("/v1/assessments", headers=headers).status_code == 200

@@ -90,11 +90,11 @@ def test_enforcement_premium_volume_and_subsidy_worked_out_directly(basis, raw) 
                             float(cost[pid]), 1_000_000.0, 0.0, 12,
                             Applicant(applicant_id=owner, role=ApplicantRole.PATENT_HOLDER,
                                       sme=kinds.get(owner) == "sme"), used.get(owner, 0.0))
-        used[owner] = used.get(owner, 0.0) + q.subsidy.amount
+        used[owner] = used.get(owner, 0.0) + float(q.subsidy.amount)  # Decimal money
         if q.decision is not Decision.DECLINE:
-            gross += q.gross_premium
-            subsidy += q.subsidy.amount
-            loss += q.premium.expected_loss
+            gross += float(q.gross_premium)
+            subsidy += float(q.subsidy.amount)
+            loss += float(q.premium.expected_loss)
     vol = figures.tables["premium_volume"].set_index("product").loc["enforcement"]
     assert vol["gross_premium"] == pytest.approx(0.2 * gross)
     assert vol["subsidy"] == pytest.approx(0.2 * subsidy)

@@ -62,7 +62,7 @@ def test_enforcement_backtest_year_worked_out_directly(basis, raw, written) -> N
         q = quote_insurance(basis.models.policy, Product.ENFORCEMENT, float(p[pid]),
                             float(cost[pid]), 1_000_000.0, 0.0, 12,
                             Applicant(applicant_id="x", role=ApplicantRole.PATENT_HOLDER))
-        premium += q.gross_premium
+        premium += float(q.gross_premium)  # Decimal money; the report sums floats
     row = by_year.loc[year]
     assert row["exposures"] == len(alive)
     assert row["actual_claims"] == alive["patent_id"].isin(sued).sum()
