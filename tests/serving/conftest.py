@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -112,6 +113,33 @@ def make_keys(client: TestClient) -> dict[str, str]:
         for role in CallerRole:
             keys[role.value] = crud.create_api_key(session, role, f"test {role.value}")[1]
     return keys
+
+
+@contextmanager
+def insurance_app(trained: Settings, database_url: str
+                  ) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """A started app over `trained`'s world with its own store, a key per role and a second
+    adjuster's key (`adjuster2`, for payments above the authority limit)."""
+    settings = Settings(data_dir=trained.data_dir, train_trials=0, database_url=database_url)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        keys = make_keys(client)
+        with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+            keys["adjuster2"] = crud.create_api_key(session, CallerRole.adjuster, "second")[1]
+        yield client, keys
+
+
+def api_headers(keys: dict[str, str], role: str, idem: str | None = None) -> dict[str, str]:
+    """The headers of a call with `role`'s key (and an Idempotency-Key when given)."""
+    headers = {"X-API-Key": keys[role]}
+    if idem:
+        headers["Idempotency-Key"] = idem
+    return headers
+
+
+def ok_json(response: httpx.Response, status: int = 200) -> dict:  # type: ignore[type-arg]
+    """The JSON body of `response`, asserting its status first (the body shown when not)."""
+    assert response.status_code == status, response.text
+    return response.json()  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from features.settings import Settings
-from serving import crud
-from serving.app import create_app
-from serving.auth import CallerRole
-from tests.serving.conftest import make_keys
+from tests.serving.conftest import api_headers as _h
+from tests.serving.conftest import insurance_app
+from tests.serving.conftest import ok_json as _ok
 
 pytestmark = pytest.mark.slow
 TODAY = dt.date.today().isoformat()
@@ -29,25 +28,8 @@ TODAY = dt.date.today().isoformat()
 def app(trained_settings: Settings, tmp_path: Path, database_url: str
         ) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """An app over the trained world with its own store and a second adjuster's key."""
-    settings = Settings(data_dir=trained_settings.data_dir, train_trials=0,
-                        database_url=database_url)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        keys = make_keys(client)
-        with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-            keys["adjuster2"] = crud.create_api_key(session, CallerRole.adjuster, "second")[1]
-        yield client, keys
-
-
-def _h(keys: dict[str, str], role: str, idem: str | None = None) -> dict[str, str]:
-    headers = {"X-API-Key": keys[role]}
-    if idem:
-        headers["Idempotency-Key"] = idem
-    return headers
-
-
-def _ok(response, status: int = 200) -> dict:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    return response.json()  # type: ignore[no-any-return]
+    with insurance_app(trained_settings, database_url) as app:
+        yield app
 
 
 def _claim_under_assessment(client: TestClient, keys: dict[str, str], patent: str,

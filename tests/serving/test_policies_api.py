@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from features.settings import Settings
 from models.policy import load_policy
+from tests.serving.conftest import api_headers as _h
 from tests.serving.conftest import make_client, make_keys, write_tiny_world
 from tests.serving.policy_fixtures import store_enforcement_quote
 
@@ -27,13 +28,6 @@ def store(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, dict[
     write_tiny_world(settings.dataset_dir)
     with make_client(settings) as client:
         yield client, make_keys(client)
-
-
-def _h(keys: dict[str, str], role: str, idem: str | None = None) -> dict[str, str]:
-    headers = {"X-API-Key": keys[role]}
-    if idem:
-        headers["Idempotency-Key"] = idem
-    return headers
 
 
 def _bind(quote_id: str, start: dt.date | None = None) -> dict[str, object]:

@@ -17,11 +17,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from features.settings import Settings
-from serving import crud
-from serving.app import create_app
-from serving.auth import CallerRole
 from serving.policies.tables import PolicyRecord
-from tests.serving.conftest import make_keys
+from tests.serving.conftest import insurance_app
 
 pytestmark = pytest.mark.slow
 
@@ -34,13 +31,8 @@ TODAY = dt.date.today
 def insurance(trained_settings: Settings, tmp_path: Path
               ) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """An app over the trained world with its own SQLite store and a key per role."""
-    settings = Settings(data_dir=trained_settings.data_dir, train_trials=0,
-                        database_url=f"sqlite:///{tmp_path / 'store.db'}")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        keys = make_keys(client)
-        with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-            keys["adjuster2"] = crud.create_api_key(session, CallerRole.adjuster, "second")[1]
-        yield client, keys
+    with insurance_app(trained_settings, f"sqlite:///{tmp_path / 'store.db'}") as app:
+        yield app
 
 
 def _sign_in(client: TestClient, key: str) -> None:
