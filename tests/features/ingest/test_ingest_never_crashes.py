@@ -9,22 +9,17 @@ ingest leaves the dataset's files as they were.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.ingest.delimited import SourceFileError
 from features.ingest.sources import ingest
-from features.schema import SchemaError
 from features.settings import Settings
-from features.store import TableStore
+from tests.features.ingest.conftest import check_generated_ingest
 
-CLEAR_ERRORS = (SourceFileError, SchemaError, ValueError)
 VALUES = st.one_of(
     st.just(""),
     st.sampled_from(["发明", "实用新型", "外观设计", "有效", "未缴年费", "2019-03-05",
@@ -76,14 +71,6 @@ def exports(draw: st.DrawFn) -> tuple[bytes, str]:
     return data, f"{encoding}, {len(header)} columns, {len(rows)} rows"
 
 
-def _files(root: Path) -> dict[str, str]:
-    """Hash of every file of a dataset folder except the rejects written by ingests."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file() and "rejects" not in p.parts
-    }
-
-
 @pytest.fixture(scope="module")
 def base_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A dataset already holding one loaded export, which every generated file lands on."""
@@ -100,30 +87,5 @@ def test_generated_exports_load_reject_or_fail_clearly(
     base_dataset: Path, tmp_path_factory: pytest.TempPathFactory, export: tuple[bytes, str]
 ) -> None:
     data, how = export
-    work = tmp_path_factory.mktemp("run")
-    dataset = work / "datasets" / "base"
-    dataset.mkdir(parents=True)
-    for p in base_dataset.iterdir():
-        if p.is_file():
-            (dataset / p.name).write_bytes(p.read_bytes())
-    before = _files(dataset)
-    path = work / "export.csv"
-    path.write_bytes(data)
-    try:
-        report = ingest("cn-export", [path], Settings(data_dir=work), "base")
-    except CLEAR_ERRORS as exc:
-        message = str(exc)
-        report = None
-    if report is None:
-        assert message, how
-        assert _files(dataset) == before, f"a failed ingest changed the dataset ({how})"
-        return
-    store = TableStore(dataset)
-    store.check_references()  # what was loaded is a consistent dataset
-    if report.rows_rejected:
-        assert report.rejects_path is not None
-        rejects = pd.read_csv(report.rejects_path, dtype=str, keep_default_na=False)
-        assert set(rejects["file"]) <= {"export.csv"}, how
-        assert (rejects["line"] != "").all(), how
-        assert (rejects["column"] != "").all(), how
-        assert (rejects["rule"] != "").all(), how
+    check_generated_ingest("cn-export", base_dataset, tmp_path_factory.mktemp("run"),
+                           {"export.csv": data}, how)

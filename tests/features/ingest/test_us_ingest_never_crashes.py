@@ -11,25 +11,19 @@ one documented error; a failed ingest leaves the dataset's files as they were.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.ingest.delimited import SourceFileError
 from features.ingest.sources import ingest
-from features.schema import SchemaError
 from features.settings import Settings
-from features.store import TableStore
-from tests.features.ingest.conftest import FIXTURES, REAL_ASSIGNMENTS
+from tests.features.ingest.conftest import FIXTURES, REAL_ASSIGNMENTS, check_generated_ingest
 
-CLEAR_ERRORS = (SourceFileError, SchemaError, ValueError)
 ODD = st.one_of(
     st.just(""),
     st.sampled_from(["0", "-1", "99999999999999999999", "1e400", "NaN", "2018-02-30",
@@ -162,14 +156,6 @@ def source_files(draw: st.DrawFn, source: str) -> tuple[dict[str, bytes], str]:
     return files, "; ".join(how)
 
 
-def _files(root: Path) -> dict[str, str]:
-    """Hash of every file of a dataset folder except the rejects written by ingests."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file() and "rejects" not in p.parts
-    }
-
-
 @pytest.fixture(scope="module")
 def us_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A US dataset holding the PatentsView fixture, which every generated file lands on."""
@@ -177,40 +163,6 @@ def us_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ingest("patentsview", sorted((FIXTURES / "patentsview").glob("*.tsv")),
            Settings(data_dir=data_dir), "base")
     return data_dir / "datasets" / "base"
-
-
-def _check_one(source: str, base: Path, work: Path, files: dict[str, bytes], how: str) -> None:
-    """Ingest `files` of `source` onto a copy of `base`: a report or a clear error, never more."""
-    dataset = work / "datasets" / "base"
-    dataset.mkdir(parents=True)
-    for p in base.iterdir():
-        if p.is_file():
-            (dataset / p.name).write_bytes(p.read_bytes())
-    before = _files(dataset)
-    paths = []
-    for name, data in files.items():
-        path = work / "in" / name
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(data)
-        paths.append(path)
-    try:
-        report = ingest(source, paths, Settings(data_dir=work), "base")
-    except CLEAR_ERRORS as exc:
-        message = str(exc)
-        report = None
-    if report is None:
-        assert message, how
-        assert _files(dataset) == before, f"a failed ingest changed the dataset ({how})"
-        return
-    TableStore(dataset).check_references()  # what was loaded is a consistent dataset
-    if report.rows_rejected:
-        assert report.rejects_path is not None
-        rejects = pd.read_csv(report.rejects_path, dtype=str, keep_default_na=False)
-        assert set(rejects["file"]) <= set(files), how
-        located = rejects["line"] != ""  # in XML, the line where the record starts
-        assert located.all(), f"{how}: {rejects[~located].head(3).to_dict('records')}"
-        assert (rejects["column"] != "").all(), how
-        assert (rejects["rule"] != "").all(), how
 
 
 HYPOTHESIS = settings(max_examples=30, deadline=None, derandomize=True,
@@ -224,7 +176,7 @@ def test_generated_patentsview_files_load_reject_or_fail_clearly(
     us_base: Path, tmp_path_factory: pytest.TempPathFactory,
     generated: tuple[dict[str, bytes], str],
 ) -> None:
-    _check_one("patentsview", us_base, tmp_path_factory.mktemp("pv"), *generated)
+    check_generated_ingest("patentsview", us_base, tmp_path_factory.mktemp("pv"), *generated)
 
 
 @HYPOTHESIS
@@ -233,7 +185,7 @@ def test_generated_litigation_files_load_reject_or_fail_clearly(
     us_base: Path, tmp_path_factory: pytest.TempPathFactory,
     generated: tuple[dict[str, bytes], str],
 ) -> None:
-    _check_one("uspto-litigation", us_base, tmp_path_factory.mktemp("lit"), *generated)
+    check_generated_ingest("uspto-litigation", us_base, tmp_path_factory.mktemp("lit"), *generated)
 
 
 @HYPOTHESIS
@@ -242,7 +194,8 @@ def test_generated_maintenance_files_load_reject_or_fail_clearly(
     us_base: Path, tmp_path_factory: pytest.TempPathFactory,
     generated: tuple[dict[str, bytes], str],
 ) -> None:
-    _check_one("uspto-maintenance", us_base, tmp_path_factory.mktemp("maint"), *generated)
+    check_generated_ingest("uspto-maintenance", us_base, tmp_path_factory.mktemp("maint"),
+                           *generated)
 
 
 @pytest.mark.skipif(not REAL_ASSIGNMENTS.exists(), reason=f"no {REAL_ASSIGNMENTS}")
@@ -252,4 +205,4 @@ def test_generated_assignment_files_load_reject_or_fail_clearly(
     us_base: Path, tmp_path_factory: pytest.TempPathFactory,
     generated: tuple[dict[str, bytes], str],
 ) -> None:
-    _check_one("uspto-assignments", us_base, tmp_path_factory.mktemp("asg"), *generated)
+    check_generated_ingest("uspto-assignments", us_base, tmp_path_factory.mktemp("asg"), *generated)
