@@ -6,6 +6,7 @@ from features.pipelines.facts import FirmFacts, FirmYear, LoanFacts, PatentFacts
 from features.pipelines.frames import (
     FIRM_FEATURES,
     PATENT_FEATURES,
+    ContextDatabase,
     MaterializedContext,
     context_tables,
     firm_features,
@@ -25,6 +26,7 @@ from features.registry import task_features
 __all__ = [
     "FIRM_FEATURES",
     "PATENT_FEATURES",
+    "ContextDatabase",
     "FeatureBlock",
     "FirmFacts",
     "FirmYear",

@@ -6,7 +6,10 @@ temporary relations unioned with the canonical views, and the same SQL runs over
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -95,16 +98,70 @@ def context_tables(con: duckdb.DuckDBPyConnection, as_of: date) -> MaterializedC
     )
 
 
+# Names of the context tables in a `ContextDatabase`.
+_CONTEXT_TABLES = (("ctx_class_counts", "class_counts"), ("ctx_owner_counts", "owner_counts"),
+                   ("ctx_assignees", "assignees"))
+_CREATE_CONTEXT_TABLE = "CREATE TABLE {name} AS SELECT * FROM {source}"
+
+
+class ContextDatabase:
+    """A materialized context loaded once into its own in-memory DuckDB database.
+
+    Facts scored against it run on a pooled cursor of that database (one per concurrent caller,
+    DuckDB connections are not shared between threads), so a request neither registers the
+    context tables nor opens a database: it registers only its own facts. The query is the same
+    feature SQL as over `MaterializedContext` (the tables hold the same rows).
+    """
+
+    def __init__(self, context: MaterializedContext) -> None:
+        self.context = context
+        self._con = duckdb.connect()
+        # One-row queries gain nothing from parallel operators; threads would only contend.
+        self._con.execute("SET threads = 1")
+        for name, attr in _CONTEXT_TABLES:
+            source = register_arrow(self._con, getattr(context, attr), name)
+            self._con.execute(fill(_CREATE_CONTEXT_TABLE, {"name": name, "source": source}))
+            self._con.unregister(source)
+        relations = {n: empty_relation(n) for n in SOURCE_TABLES}
+        relations.update(ctx_class_counts="ctx_class_counts",
+                         ctx_owner_counts="ctx_owner_counts", assignees="ctx_assignees")
+        self.relations = TableRelations(relations)
+        self._idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of this database for the caller's thread alone, returned to the pool after."""
+        try:
+            cur = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:  # creating a cursor touches the parent connection
+                cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            self._idle.put(cur)
+
+    def close(self) -> None:
+        """Close the database (and every cursor of it)."""
+        self._con.close()
+
+
+def _check_date(context: MaterializedContext, as_of: date) -> None:
+    """Raise `ValueError` unless `context` is as of `as_of`."""
+    if context.as_of != as_of:
+        raise ValueError(
+            f"context is as of {context.as_of.isoformat()}, the request as of {as_of.isoformat()}"
+        )
+
+
 def _context_for(
     con: duckdb.DuckDBPyConnection, context: MaterializedContext | None, as_of: date
 ) -> tuple[TableRelations, list[str]]:
     """The relations of a facts query: the dataset's views, or a materialized context's."""
     if context is None:
         return TableRelations.from_connection(con), []
-    if context.as_of != as_of:
-        raise ValueError(
-            f"context is as of {context.as_of.isoformat()}, the request as of {as_of.isoformat()}"
-        )
+    _check_date(context, as_of)
     return context.relations(con)
 
 
@@ -219,16 +276,32 @@ def patent_features_for_facts(
     con: duckdb.DuckDBPyConnection,
     facts: Sequence[PatentFacts],
     as_of: date,
-    context: MaterializedContext | None = None,
+    context: MaterializedContext | ContextDatabase | None = None,
 ) -> pd.DataFrame:
     """Patent features as of `as_of` for patents described by request facts.
 
     With `context` the dataset is not scanned: valid only for patents the dataset neither holds
-    nor mentions (no citation, event or case names them), which the caller checks.
+    nor mentions (no citation, event or case names them), which the caller checks. With a
+    `ContextDatabase` the query runs on a cursor of it (`con` is not used).
     """
     if not facts:
         raise ValueError("facts must hold at least one patent")
+    if isinstance(context, ContextDatabase):
+        _check_date(context.context, as_of)
+        with context.cursor() as cur:
+            return _patent_facts_frame(cur, facts, as_of, context.relations, [])
     rel, temp = _context_for(con, context, as_of)
+    return _patent_facts_frame(con, facts, as_of, rel, temp)
+
+
+def _patent_facts_frame(
+    con: duckdb.DuckDBPyConnection,
+    facts: Sequence[PatentFacts],
+    as_of: date,
+    rel: TableRelations,
+    temp: list[str],
+) -> pd.DataFrame:
+    """Patent features of `facts` over relations `rel`; drops the relations `temp` after."""
     patents, overrides = _patent_facts_arrow(facts)
     pname = register_arrow(con, patents, "patent_facts")
     oname = register_arrow(con, overrides, "patent_overrides")
@@ -317,17 +390,33 @@ def firm_features_for_facts(
     con: duckdb.DuckDBPyConnection,
     facts: Sequence[FirmFacts],
     as_of: date,
-    context: MaterializedContext | None = None,
+    context: MaterializedContext | ContextDatabase | None = None,
 ) -> pd.DataFrame:
     """Firm features as of `as_of` for firms described by request facts.
 
     With `context` the dataset's patents, citations and cases are not scanned: the firm's
     portfolio and suits come from the context's owner counts (the facts replace only the firm's
-    own row, financials and product classes).
+    own row, financials and product classes). With a `ContextDatabase` the query runs on a
+    cursor of it (`con` is not used).
     """
     if not facts:
         raise ValueError("facts must hold at least one firm")
+    if isinstance(context, ContextDatabase):
+        _check_date(context.context, as_of)
+        with context.cursor() as cur:
+            return _firm_facts_frame(cur, facts, as_of, context.relations, [])
     base, ctx_temp = _context_for(con, context, as_of)
+    return _firm_facts_frame(con, facts, as_of, base, ctx_temp)
+
+
+def _firm_facts_frame(
+    con: duckdb.DuckDBPyConnection,
+    facts: Sequence[FirmFacts],
+    as_of: date,
+    base: TableRelations,
+    ctx_temp: list[str],
+) -> pd.DataFrame:
+    """Firm features of `facts` over relations `base`; drops the relations `ctx_temp` after."""
     rel, temp = _firm_facts_relations(con, base, facts)
     temp += ctx_temp
     try:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.pipelines import MaterializedContext
+from features.pipelines import ContextDatabase, MaterializedContext
 from serving.online.backends import GenerationReader, OnlineStoreUnreachableError
 from serving.online.materialize import Stamp, ipc_table, severity_class_key
 from serving.online.records import RecordLayout, task_outputs
@@ -42,6 +42,8 @@ class OnlineView:
             as_of=self.as_of, class_counts=table("ctx_class_counts"),
             owner_counts=table("ctx_owner_counts"), assignees=table("ctx_assignees"),
         )
+        # Loaded once per generation: facts are scored on its cursors, not the dataset's.
+        self.context_db = ContextDatabase(self.context)
         self.orphans = frozenset(table("orphans").column("patent_id").to_pylist())
         sev = table("severity_classes").to_pandas()
         self.severity_classes = sev.set_index("class_key")
@@ -132,5 +134,6 @@ class OnlineView:
                 "created_at": self.manifest.get("created_at")}
 
     def close(self) -> None:
-        """Release the reader."""
+        """Release the reader and the context database."""
         self.reader.close()
+        self.context_db.close()

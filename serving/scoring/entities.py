@@ -97,7 +97,7 @@ def request_patent_features(
         # Facts of a patent the dataset neither holds nor mentions add their own counts to the
         # materialized context; any other facts need the dataset's rows (the full pipeline).
         scorable = online is not None and online.facts_scorable([f.patent_id for f in facts])
-        context = online.context if scorable and online is not None else None
+        context = online.context_db if scorable and online is not None else None
         parts.append(patent_features_for_facts(cur, facts, as_of, context=context)
                      .drop(columns="as_of").set_index("patent_id"))
     frame = pd.concat(parts)
@@ -336,7 +336,7 @@ def request_firm_features(
             base = firm_facts_from_store(cur, str(ref.assignee_id))
         facts = with_overrides(base, as_of, classes, revenue)
         frame = firm_features_for_facts(
-            cur, [facts], as_of, context=online.context if online is not None else None
+            cur, [facts], as_of, context=online.context_db if online is not None else None
         )
     main = max(facts.technology.items(), key=lambda kv: (kv[1], kv[0]))[0] if facts.technology \
         else None

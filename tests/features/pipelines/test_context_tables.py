@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import duckdb
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from features.pipelines import (
+    ContextDatabase,
     FirmFacts,
     FirmYear,
     LoanFacts,
@@ -69,6 +71,32 @@ def test_context_firm_facts_equal_the_full_pipeline(world_con: duckdb.DuckDBPyCo
     ]
     _frame_equal(firm_features_for_facts(world_con, firms, T, context=context),
                  firm_features_for_facts(world_con, firms, T))
+
+
+def test_context_database_equals_the_full_pipeline_also_under_concurrency(
+    world_con: duckdb.DuckDBPyConnection,
+) -> None:
+    context = context_tables(world_con, T)
+    db = ContextDatabase(context)
+    try:
+        full = patent_features_for_facts(world_con, FACTS, T)
+        # `con` is not used with a context database: the query runs on one of its cursors.
+        _frame_equal(patent_features_for_facts(world_con, FACTS, T, context=db), full)
+        # Threads scoring at once each take their own cursor and get the same answer.
+        with ThreadPoolExecutor(4) as pool:
+            frames = list(pool.map(
+                lambda i: patent_features_for_facts(world_con, [FACTS[i % 3]], T, context=db),
+                range(12)))
+        for i, frame in enumerate(frames):
+            want = full[full["patent_id"] == FACTS[i % 3].patent_id]
+            _frame_equal(frame, want)
+        firm = FirmFacts(assignee_id="NEWFIRM", kind="sme", technology={"A61K": 1.0})
+        _frame_equal(firm_features_for_facts(world_con, [firm], T, context=db),
+                     firm_features_for_facts(world_con, [firm], T))
+        with pytest.raises(ValueError, match="context is as of 2015-12-31"):
+            patent_features_for_facts(world_con, FACTS[:1], date(2014, 12, 31), context=db)
+    finally:
+        db.close()
 
 
 def test_context_is_for_one_date(world_con: duckdb.DuckDBPyConnection) -> None:
