@@ -17,8 +17,9 @@ from features.pipelines.frames import FIRM_FEATURES, LOAN_FEATURES, PATENT_FEATU
 from features.pipelines.labels import litigation_labels_sql
 from features.pipelines.loans import loan_features_sql
 from features.pipelines.patents import patent_features_query, patent_features_sql
-from features.pipelines.query import FeatureBlock, fill
+from features.pipelines.query import FeatureBlock, category_code, fill
 from features.pipelines.relations import SOURCE_TABLES, TableRelations
+from features.registry import CPC_CLASSES, PATENT_TYPES
 
 PIPELINES = Path(features.pipelines.__file__).parent
 SQL_WORDS = re.compile(r"\b(SELECT|FROM|JOIN|WHERE|CAST|UNION|DATE ')")
@@ -98,3 +99,14 @@ def test_steps_one_at_a_time_give_the_rows_of_the_one_query(
     stepwise = con.execute(steps[-1][1] + " ORDER BY 1, 2").df()
     assert len(whole) == 5
     pd.testing.assert_frame_equal(whole, stepwise)
+
+
+@pytest.mark.parametrize("categories", [PATENT_TYPES, CPC_CLASSES])
+def test_category_code_is_the_index_or_minus_one(categories: tuple[str, ...]) -> None:
+    values = [*categories, "unknown", "", "o'x", None]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (i INTEGER, x VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?, ?)", list(enumerate(values)))
+    codes = con.execute(fill("SELECT {code} FROM v ORDER BY i",
+                             {"code": category_code("x", categories)})).fetchall()
+    assert [c for (c,) in codes] == [float(i) for i in range(len(categories))] + [-1.0] * 4
