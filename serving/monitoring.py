@@ -55,12 +55,29 @@ class ServingMonitor:
         profile = served.reference
         if profile is None or features.empty:
             return
-        day = today or dt.datetime.now(dt.UTC).date()
         # One float matrix of the rows, its columns as views: no frame is built per request.
         matrix = features.to_numpy(dtype=np.float64, na_value=np.nan)
         columns = {str(name): matrix[:, j] for j, name in enumerate(features.columns)}
         columns[SCORE_VARIABLE] = score_of("", scored)
-        counts = profile.counts_of_columns(columns)
+        self._add(served, profile.counts_of_columns(columns), today)
+
+    def observe_row(self, served: ServedModel, features: Mapping[str, float | None],
+                    raw_score: float, today: dt.date | None = None) -> None:
+        """Count one scored row (the model's features by name, its raw score) into today's bins.
+
+        The same counts `observe` adds for a one-row frame of those features and that score.
+        """
+        profile = served.reference
+        if profile is None:
+            return
+        row = {name: _float_or_nan(features.get(name)) for name in served.model.feature_names}
+        row[SCORE_VARIABLE] = float(raw_score)
+        self._add(served, profile.counts_of_row(row), today)
+
+    def _add(self, served: ServedModel, counts: Mapping[str, np.ndarray],
+             today: dt.date | None) -> None:
+        """Add one request's bin counts to the pending ones; store them when a flush is due."""
+        day = today or dt.datetime.now(dt.UTC).date()
         with self._lock:
             for variable, c in counts.items():
                 key = (day, served.task, served.version, variable)
@@ -99,6 +116,11 @@ class ServingMonitor:
                     self._pending[key] = counts if have is None else have + counts
             raise
         return len(rows)
+
+
+def _float_or_nan(value: float | None) -> float:
+    """A feature value as a float, NaN when missing (as a frame's `to_numpy` gives it)."""
+    return float("nan") if value is None else float(value)
 
 
 def _increment(session: Session) -> sa.Insert:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
@@ -69,6 +69,15 @@ class ScoringContext:
         if self.monitor is not None:
             self.monitor.observe(served, frame.reindex(columns=model_features(served)), out)
         return out
+
+    def observe_row(self, task: str, features: Mapping[str, float], out: Mapping[str, float]
+                    ) -> None:
+        """Count one row the task's model scored (read from the online store) into monitoring.
+
+        What `score` counts for a one-row frame of `features` and its contract row `out`.
+        """
+        if self.monitor is not None:
+            self.monitor.observe_row(self.models.require(task), features, out["raw_score"])
 
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""
