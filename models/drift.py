@@ -91,14 +91,11 @@ class VariableBins:
         """Rows per bin."""
         x = values if isinstance(values, np.ndarray) else np.asarray(list(values), np.float64)
         if x.shape == (1,):
-            return self.count_one(float(x[0]))
+            # One served row: the same bin as `assign`, without a dozen numpy calls for it.
+            out = np.zeros(self.n_bins, dtype=np.int64)
+            out[self.bin_of(float(x[0]))] = 1
+            return out
         return np.bincount(self.assign(x), minlength=self.n_bins)
-
-    def count_one(self, value: float) -> np.ndarray:
-        """Rows per bin of one value: what `counts` gives for it, without a dozen numpy calls."""
-        out = np.zeros(self.n_bins, dtype=np.int64)
-        out[self.bin_of(value)] = 1
-        return out
 
     def bin_of(self, value: float) -> int:
         """Bin index of one value, as `assign` gives it (the last index when missing)."""
@@ -181,12 +178,12 @@ class ReferenceProfile:
         return {name: bins.counts(columns[name])
                 for name, bins in self.variables.items() if name in columns}
 
-    def counts_of_row(self, row: Mapping[str, float]) -> dict[str, np.ndarray]:
-        """Rows per bin of each profiled variable among `row` (name -> value, NaN missing).
+    def bins_of_row(self, row: Mapping[str, float]) -> dict[str, tuple[int, int]]:
+        """(bin index, number of bins) of each profiled variable among `row` (NaN missing).
 
-        What `counts_of_columns` gives for one-value columns, without an array per column.
+        One row's `counts_of_columns` as indexes: its counts are 1 in that bin, 0 elsewhere.
         """
-        return {name: bins.count_one(float(row[name]))
+        return {name: (bins.bin_of(float(row[name])), bins.n_bins)
                 for name, bins in self.variables.items() if name in row}
 
     def psi_of_counts(self, counts: Mapping[str, Sequence[float] | np.ndarray]

@@ -72,7 +72,18 @@ class ServingMonitor:
             return
         row = {name: _float_or_nan(features.get(name)) for name in served.model.feature_names}
         row[SCORE_VARIABLE] = float(raw_score)
-        self._add(served, profile.counts_of_row(row), today)
+        bins = profile.bins_of_row(row)
+        day = today or dt.datetime.now(dt.UTC).date()
+        with self._lock:
+            for variable, (index, n_bins) in bins.items():
+                key = (day, served.task, served.version, variable)
+                have = self._pending.get(key)
+                if have is None:
+                    have = self._pending[key] = np.zeros(n_bins, dtype=np.int64)
+                have[index] += 1  # pending arrays are owned by `_pending`: added to in place
+            due = time.monotonic() - self._since >= self.flush_seconds
+        if due:
+            self._flush_logged()
 
     def _add(self, served: ServedModel, counts: Mapping[str, np.ndarray],
              today: dt.date | None) -> None:
@@ -85,11 +96,14 @@ class ServingMonitor:
                 self._pending[key] = c.copy() if have is None else have + c
             due = time.monotonic() - self._since >= self.flush_seconds
         if due:
-            try:
-                self.flush()
-            except Exception:
-                # counts stay pending; the answer the caller waits for must not fail on them
-                log.exception("storing monitoring counts failed; they are kept for the next try")
+            self._flush_logged()
+
+    def _flush_logged(self) -> None:
+        """Flush; a failure is logged and the counts stay pending (the answer must not fail)."""
+        try:
+            self.flush()
+        except Exception:
+            log.exception("storing monitoring counts failed; they are kept for the next try")
 
     def flush(self) -> int:
         """Store the pending counts as increments; returns the number of bins written."""
