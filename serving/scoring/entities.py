@@ -133,8 +133,10 @@ def require_in_force(patents: pd.DataFrame, field: str, as_of: dt.date) -> None:
 def require_row_in_force(
     patent_id: str, row: pd.Series | Mapping[str, Any], where: str, as_of: dt.date
 ) -> None:
-    """Raise `InvalidInputError` (422) at request field `where` when the feature `row` of
-    patent `patent_id` shows it not in force on `as_of` (`require_in_force` for one row)."""
+    """Raise `InvalidInputError` (422) unless patent `patent_id`'s feature `row` is in force.
+
+    `require_in_force` for one row; `where` is the request field named in the error.
+    """
     why = not_in_force_reason(row)
     if why is not None:
         raise InvalidInputError(

@@ -136,10 +136,10 @@ class QuoteRows:
     average, so the explanation still sums to the mean raw score.
     """
 
-    risk_in: Mapping[str, Any]
-    risk_out: Mapping[str, Any]
-    severity_in: Mapping[str, Any]
-    severity_out: Mapping[str, Any]
+    risk_in: Mapping[Any, Any]
+    risk_out: Mapping[Any, Any]
+    severity_in: Mapping[Any, Any]
+    severity_out: Mapping[Any, Any]
     severity_ids: list[str]
     expected_cost: float  # the mean expected claim cost, dataset currency
 

@@ -175,11 +175,13 @@ def test_a_stored_patent_not_in_force_is_refused_as_on_demand(
     online_client: TestClient, ondemand_client: TestClient, trained_settings: Settings
 ) -> None:
     con = TableStore(trained_settings.dataset_dir).connect()
-    expired, = con.execute(
+    row = con.execute(
         "SELECT patent_id FROM patents WHERE grant_date IS NOT NULL AND (expiry_date <= DATE "
         "'2025-12-31' OR patent_id IN (SELECT patent_id FROM legal_events WHERE event_type IN "
         "('lapsed', 'invalidated'))) ORDER BY patent_id LIMIT 1").fetchone()
     con.close()
+    assert row is not None
+    expired = row[0]
     body = _enforcement({"patent_id": expired})
     online = online_client.post("/v1/quotes/enforcement", json=body,
                                 headers={"X-API-Key": make_keys(online_client)["underwriter"]})
