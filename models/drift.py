@@ -178,6 +178,14 @@ class ReferenceProfile:
         return {name: bins.counts(columns[name])
                 for name, bins in self.variables.items() if name in columns}
 
+    def bins_of_row(self, row: Mapping[str, float]) -> dict[str, tuple[int, int]]:
+        """(bin index, number of bins) of each profiled variable among `row` (NaN missing).
+
+        One row's `counts_of_columns` as indexes: its counts are 1 in that bin, 0 elsewhere.
+        """
+        return {name: (bins.bin_of(float(row[name])), bins.n_bins)
+                for name, bins in self.variables.items() if name in row}
+
     def psi_of_counts(self, counts: Mapping[str, Sequence[float] | np.ndarray]
                       ) -> dict[str, float]:
         """PSI of each variable's observed bin counts against the reference."""

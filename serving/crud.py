@@ -51,6 +51,17 @@ def json_safe(value: Any) -> Any:
     Numpy and pandas scalars become Python numbers, dates ISO strings, and NaN or infinite floats
     become None: JSON has no NaN, PostgreSQL's JSONB refuses it, and a missing feature is a null.
     """
+    # The plain types an answer is mostly made of first, by exact type (a record holds a few
+    # hundred floats); subclasses and the rest take the general checks below.
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str:
+        return value
+    if kind is dict:
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if kind is list:
+        return [json_safe(v) for v in value]
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, bool | str):

@@ -3,12 +3,13 @@
 Everything comes from `app.state` (filled by the lifespan), so tests build apps with their own
 settings or replace a dependency through `app.dependency_overrides`. Dependencies that only read
 `app.state` are `async def`: FastAPI runs a plain `def` dependency in a worker thread, a hop that
-costs more than such a dependency's work; those that wait on the database stay plain `def`.
+costs more than such a dependency's work; database waits go to a worker thread explicitly (a
+caller lookup, the close of a session left in a transaction).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
@@ -41,10 +42,23 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request, closed (rolled back if uncommitted) afterwards."""
-    with request.app.state.sessionmaker() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A database session for one request, closed (rolled back if uncommitted) afterwards.
+
+    Opening a session touches no database, nor does closing one that holds no transaction
+    (a quote ends its own after storing): both happen here, without a worker thread hop each.
+    A session left in a transaction is closed in a worker thread (its rollback waits on the
+    database), shielded from cancellation so its connection always goes back to the pool.
+    """
+    session: Session = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+        else:
+            session.close()
 
 
 async def get_metrics(request: Request) -> ServiceMetrics:
@@ -100,8 +114,12 @@ MonitorDep = Annotated[ServingMonitor, Depends(get_monitor)]
 DatasetDep = Annotated[DatasetHandle, Depends(get_dataset)]
 
 
-def get_cursor(dataset: DatasetDep) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB cursor over the active dataset for one request."""
+async def get_cursor(dataset: DatasetDep) -> AsyncIterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB cursor over the active dataset for one request.
+
+    Opening and closing a cursor take microseconds and wait on nothing (the queries run in
+    the route's worker thread), so they need no worker thread of their own.
+    """
     with dataset.cursor() as cur:
         yield cur
 

@@ -55,12 +55,40 @@ class ServingMonitor:
         profile = served.reference
         if profile is None or features.empty:
             return
-        day = today or dt.datetime.now(dt.UTC).date()
         # One float matrix of the rows, its columns as views: no frame is built per request.
         matrix = features.to_numpy(dtype=np.float64, na_value=np.nan)
         columns = {str(name): matrix[:, j] for j, name in enumerate(features.columns)}
         columns[SCORE_VARIABLE] = score_of("", scored)
-        counts = profile.counts_of_columns(columns)
+        self._add(served, profile.counts_of_columns(columns), today)
+
+    def observe_row(self, served: ServedModel, features: Mapping[str, float | None],
+                    raw_score: float, today: dt.date | None = None) -> None:
+        """Count one scored row (the model's features by name, its raw score) into today's bins.
+
+        The same counts `observe` adds for a one-row frame of those features and that score.
+        """
+        profile = served.reference
+        if profile is None:
+            return
+        row = {name: _float_or_nan(features.get(name)) for name in served.model.feature_names}
+        row[SCORE_VARIABLE] = float(raw_score)
+        bins = profile.bins_of_row(row)
+        day = today or dt.datetime.now(dt.UTC).date()
+        with self._lock:
+            for variable, (index, n_bins) in bins.items():
+                key = (day, served.task, served.version, variable)
+                have = self._pending.get(key)
+                if have is None:
+                    have = self._pending[key] = np.zeros(n_bins, dtype=np.int64)
+                have[index] += 1  # pending arrays are owned by `_pending`: added to in place
+            due = time.monotonic() - self._since >= self.flush_seconds
+        if due:
+            self._flush_logged()
+
+    def _add(self, served: ServedModel, counts: Mapping[str, np.ndarray],
+             today: dt.date | None) -> None:
+        """Add one request's bin counts to the pending ones; store them when a flush is due."""
+        day = today or dt.datetime.now(dt.UTC).date()
         with self._lock:
             for variable, c in counts.items():
                 key = (day, served.task, served.version, variable)
@@ -68,11 +96,14 @@ class ServingMonitor:
                 self._pending[key] = c.copy() if have is None else have + c
             due = time.monotonic() - self._since >= self.flush_seconds
         if due:
-            try:
-                self.flush()
-            except Exception:
-                # counts stay pending; the answer the caller waits for must not fail on them
-                log.exception("storing monitoring counts failed; they are kept for the next try")
+            self._flush_logged()
+
+    def _flush_logged(self) -> None:
+        """Flush; a failure is logged and the counts stay pending (the answer must not fail)."""
+        try:
+            self.flush()
+        except Exception:
+            log.exception("storing monitoring counts failed; they are kept for the next try")
 
     def flush(self) -> int:
         """Store the pending counts as increments; returns the number of bins written."""
@@ -99,6 +130,11 @@ class ServingMonitor:
                     self._pending[key] = counts if have is None else have + counts
             raise
         return len(rows)
+
+
+def _float_or_nan(value: float | None) -> float:
+    """A feature value as a float, NaN when missing (as a frame's `to_numpy` gives it)."""
+    return float("nan") if value is None else float(value)
 
 
 def _increment(session: Session) -> sa.Insert:

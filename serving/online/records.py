@@ -11,7 +11,7 @@ what `write_entity_frame` stores.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,33 @@ class RecordLayout:
     def from_json(cls, data: Any) -> RecordLayout:
         """A layout read back from a manifest."""
         return cls(tuple(str(c) for c in data))
+
+
+@dataclass(frozen=True)
+class EntityRecord:
+    """One entity's stored record as plain floats: what a single stored quote reads.
+
+    The same values `OnlineView.features` and `task_rows` give as one-row frames, without
+    building them: `features()` and `outputs(task)` are dicts in the layout's column order.
+    """
+
+    entity_id: str
+    values: np.ndarray
+    # Positions and names of each task's columns (None: the features), from `RecordLayout`.
+    positions: Mapping[str | None, tuple[list[int], list[str]]]
+
+    def features(self) -> dict[str, float]:
+        """The feature values by name (missing as NaN), in the layout's order."""
+        return self._named(None)
+
+    def outputs(self, task: str) -> dict[str, float]:
+        """`task`'s contract row (unprefixed column names); empty when not stored."""
+        return self._named(task)
+
+    def _named(self, task: str | None) -> dict[str, float]:
+        """The values of `task`'s columns (the features for None) by name."""
+        pos, names = self.positions.get(task, ([], []))
+        return dict(zip(names, self.values[pos].tolist(), strict=True))
 
 
 def task_outputs(frame: pd.DataFrame, task: str) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pyarrow as pa
 from features.pipelines import ContextDatabase, MaterializedContext
 from serving.online.backends import GenerationReader, OnlineStoreUnreachableError
 from serving.online.materialize import Stamp, ipc_table, severity_class_key
-from serving.online.records import RecordLayout, task_outputs
+from serving.online.records import EntityRecord, RecordLayout, task_outputs
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,32 @@ class OnlineView:
         self.firm_classes = dict(zip(fc.column("assignee_id").to_pylist(),
                                      fc.column("main_class").to_pylist(), strict=True))
         self.patent_index = table("patent_index")
-        self._positions: dict[tuple[str, str | None], tuple[list[int], list[str]]] = {}
+        # Column positions of the features (task None) and of each task's outputs, per namespace.
+        self._positions: dict[str, dict[str | None, tuple[list[int], list[str]]]] = {
+            ns: {task: layout.positions(task) for task in (None, *layout.tasks)}
+            for ns, layout in self.layouts.items()
+        }
 
     def rows(self, namespace: str, ids: Sequence[str]) -> pd.DataFrame:
         """The stored entity frame of those `ids` that have a record (others left out)."""
         return self._part(namespace, ids, None, whole=True)
+
+    def record(self, namespace: str, entity_id: str) -> EntityRecord | None:
+        """The stored record of one entity as floats; None when not stored or not readable.
+
+        One lookup for the features and every task's outputs (a single stored quote reads
+        them all); callers fall back to the frame path, which logs an unreachable store.
+        """
+        try:
+            blob, = self.reader.get_many(namespace, [entity_id])
+        except OnlineStoreUnreachableError:
+            return None
+        if blob is None:
+            return None
+        values = np.frombuffer(zlib.decompress(blob), dtype=np.float64)
+        if len(values) != len(self.layouts[namespace].columns):
+            return None
+        return EntityRecord(entity_id, values, self._positions[namespace])
 
     def _part(self, namespace: str, ids: Sequence[str], task: str | None,
               whole: bool = False) -> pd.DataFrame:
@@ -64,10 +85,8 @@ class OnlineView:
         if whole:
             pos, names = list(range(len(layout.columns))), list(layout.columns)
         else:
-            key = (namespace, task)
-            if key not in self._positions:
-                self._positions[key] = layout.positions(task)
-            pos, names = self._positions[key]
+            known = self._positions[namespace].get(task)
+            pos, names = known if known is not None else layout.positions(task)
         try:
             blobs = self.reader.get_many(namespace, ids)
         except OnlineStoreUnreachableError as exc:

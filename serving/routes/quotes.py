@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 
 from serving.deps import SettingsDep, UnderwriterDep
@@ -40,11 +41,13 @@ BatchItems = Annotated[list[Any], Depends(_items)]
 
 @router.post("/enforcement", response_model=InsuranceQuoteOut,
              summary="Quote patent enforcement insurance (专利执行险)")
-def quote_enforcement(
+async def quote_enforcement(
     _caller: UnderwriterDep, body: EnforcementQuoteRequest, ctx: ScoringDep
 ) -> InsuranceQuoteOut:
     """Litigation probability, expected claim cost, grade, premium, subsidy and explanation."""
-    return score_enforcement(ctx, body)
+    # One worker thread for the scoring and storing; the answer is checked and written here
+    # (a plain `def` route would take a second thread hop for that).
+    return await anyio.to_thread.run_sync(score_enforcement, ctx, body)
 
 
 @router.post("/enforcement/batch", response_model=BatchOut,
@@ -60,11 +63,11 @@ def quote_enforcement_batch(
 
 @router.post("/liability", response_model=InsuranceQuoteOut,
              summary="Quote infringement liability insurance (侵犯专利权责任险)")
-def quote_liability(
+async def quote_liability(
     _caller: UnderwriterDep, body: LiabilityQuoteRequest, ctx: ScoringDep
 ) -> InsuranceQuoteOut:
     """Probability of being sued, expected claim cost, grade, premium, subsidy, explanation."""
-    return score_liability(ctx, body)
+    return await anyio.to_thread.run_sync(score_liability, ctx, body)
 
 
 @router.post("/liability/batch", response_model=BatchOut,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
@@ -17,13 +17,10 @@ from sqlalchemy.orm import Session
 from models.policy import Policy
 from serving.deps import (
     AssessmentRecorder,
-    CursorDep,
-    DatasetDep,
-    ModelsDep,
-    MonitorDep,
-    RecorderDep,
+    CallerDep,
     SessionDep,
-    SettingsDep,
+    active_dataset,
+    models_in_service,
 )
 from serving.errors import CurrencyMismatchError, UnavailableError
 from serving.modelset import ModelSet
@@ -70,6 +67,15 @@ class ScoringContext:
             self.monitor.observe(served, frame.reindex(columns=model_features(served)), out)
         return out
 
+    def observe_row(self, task: str, features: Mapping[str, float], out: Mapping[str, float]
+                    ) -> None:
+        """Count one row the task's model scored (read from the online store) into monitoring.
+
+        What `score` counts for a one-row frame of `features` and its contract row `out`.
+        """
+        if self.monitor is not None:
+            self.monitor.observe_row(self.models.require(task), features, out["raw_score"])
+
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""
         for task in tasks:
@@ -111,33 +117,35 @@ class ScoringContext:
 
 
 async def get_scoring_context(
-    request: Request,
-    recorder: RecorderDep,
-    models: ModelsDep,
-    dataset: DatasetDep,
-    cursor: CursorDep,
-    settings: SettingsDep,
-    session: SessionDep,
-    monitor: MonitorDep,
-) -> ScoringContext:
+    request: Request, caller: CallerDep, session: SessionDep
+) -> AsyncIterator[ScoringContext]:
     """The scoring context of one request (the caller is checked first, then the dataset).
+
+    Models, dataset, settings, monitor and metrics are read from `app.state` here rather than
+    as a dependency each: FastAPI's per-request cost grows with every dependency, and these
+    only read what the lifespan put there. The DuckDB cursor is opened for the request and
+    closed after it.
 
     A dependency resolved before (a policy or claim lookup) may have left a transaction open;
     ending it returns the database connection to the pool for the CPU-bound scoring, so
     connections are held only to read subsidies and to store. A quote's session is unused
     here (the caller is looked up in a session of its own): no worker thread is needed then.
     """
+    state = request.app.state
+    dataset = active_dataset(request)
     if session.in_transaction():
         await anyio.to_thread.run_sync(session.rollback)
-    as_of = dataset.as_of(settings)
-    service = getattr(request.app.state, "online", None)
+    as_of = dataset.as_of(state.settings)
+    service = getattr(state, "online", None)
     view = service.view if service is not None else None
-    return ScoringContext(
-        models=models, cursor=cursor, tables=dataset.tables, as_of=as_of,
-        session=session, recorder=recorder, monitor=monitor,
-        online=view if view is not None and view.as_of == as_of else None,
-        dataset_currency=dataset_currency_of(dataset.meta),
-    )
+    with dataset.cursor() as cursor:
+        yield ScoringContext(
+            models=models_in_service(request), cursor=cursor, tables=dataset.tables,
+            as_of=as_of, session=session,
+            recorder=AssessmentRecorder(session, caller, state.metrics), monitor=state.monitor,
+            online=view if view is not None and view.as_of == as_of else None,
+            dataset_currency=dataset_currency_of(dataset.meta),
+        )
 
 
 def dataset_currency_of(meta: dict[str, object]) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -105,7 +106,7 @@ def request_patent_features(
     return frame.loc[[r.key for r in refs]]
 
 
-def not_in_force_reason(row: pd.Series) -> str | None:
+def not_in_force_reason(row: pd.Series | Mapping[str, Any]) -> str | None:
     """Why a patent's feature row shows it not in force (not granted, expired, ...), else None."""
     remaining = row.get("remaining_term_years")
     if remaining is None or pd.isna(remaining):
@@ -126,14 +127,22 @@ def require_in_force(patents: pd.DataFrame, field: str, as_of: dt.date) -> None:
     pledged; `field` names the request field (e.g. `patent`, `pledged[{i}]`) with its index.
     """
     for i, (pid, row) in enumerate(patents.iterrows()):
-        why = not_in_force_reason(row)
-        if why is None:
-            continue
-        where = field.format(i=i)
+        require_row_in_force(str(pid), row, field.format(i=i), as_of)
+
+
+def require_row_in_force(
+    patent_id: str, row: pd.Series | Mapping[str, Any], where: str, as_of: dt.date
+) -> None:
+    """Raise `InvalidInputError` (422) unless patent `patent_id`'s feature `row` is in force.
+
+    `require_in_force` for one row; `where` is the request field named in the error.
+    """
+    why = not_in_force_reason(row)
+    if why is not None:
         raise InvalidInputError(
             where, "in_force",
-            f"{where}: patent {pid} {why} as of {as_of.isoformat()}; only patents in force "
-            "can be insured or pledged",
+            f"{where}: patent {patent_id} {why} as of {as_of.isoformat()}; only patents in "
+            "force can be insured or pledged",
         )
 
 
@@ -150,6 +159,13 @@ def severity_frame(patents: pd.DataFrame, claim_kind: str) -> pd.DataFrame:
     frame = patents.reindex(columns=task_features("severity"))  # a new frame: no .copy()
     frame["claim_kind"] = float(CLAIM_KINDS.index(claim_kind))
     return frame
+
+
+def severity_row(features: Mapping[str, float], claim_kind: str) -> dict[str, float]:
+    """One patent's severity model inputs (`severity_frame` of its feature row, as a dict)."""
+    row = {name: features.get(name, math.nan) for name in task_features("severity")}
+    row["claim_kind"] = float(CLAIM_KINDS.index(claim_kind))
+    return row
 
 
 # A liability claim is a suit on a patent not known in advance. Its cost is priced on the patents

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -77,7 +77,8 @@ def predict_unexplained(served: ServedModel, frame: pd.DataFrame) -> pd.DataFram
     return out
 
 
-def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, Any]:
+def explanation(task: str, scored: pd.Series | Mapping[str, Any],
+                features: pd.Series | Mapping[str, Any]) -> dict[str, Any]:
     """The explanation of one scored row: the answer, its base, effects and top reasons.
 
     Contributions are the booster's (raw space, adding up to the raw score); `effects` are the
@@ -85,8 +86,8 @@ def explanation(task: str, scored: pd.Series, features: pd.Series) -> dict[str, 
     `output - base_output`, and the reasons rank and read by them (`models.explain`).
     """
     # Plain dicts: one conversion each instead of a pandas lookup per feature.
-    scored_row: dict[Any, Any] = scored.to_dict()
-    feature_row: dict[Any, Any] = features.to_dict()
+    scored_row = _plain(scored)
+    feature_row = _plain(features)
     contribs = {
         str(k).removeprefix(SHAP_PREFIX): float(v)
         for k, v in scored_row.items()
@@ -147,9 +148,14 @@ def converted_explanation(expl: dict[str, Any], rate: float) -> dict[str, Any]:
     }
 
 
-def feature_record(features: pd.Series) -> dict[str, float | None]:
+def feature_record(features: pd.Series | Mapping[str, Any]) -> dict[str, float | None]:
     """A feature row as stored: name to value, missing as null."""
-    return {str(k): _value(v) for k, v in features.to_dict().items()}
+    return {str(k): _value(v) for k, v in _plain(features).items()}
+
+
+def _plain(row: pd.Series | Mapping[str, Any]) -> Mapping[Any, Any]:
+    """A row as a mapping of Python values (a Series converted once)."""
+    return row.to_dict() if isinstance(row, pd.Series) else row
 
 
 def _value(value: Any) -> float | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 import pandas as pd
 
 from features.registry import get as get_feature
@@ -15,7 +19,9 @@ from serving.scoring.entities import (
     request_firm_features,
     request_patent_features,
     require_in_force,
+    require_row_in_force,
     severity_frame,
+    severity_row,
 )
 from serving.scoring.explanations import converted_explanation, explanation, feature_record
 from serving.scoring.records import record_and_answer
@@ -31,18 +37,54 @@ from serving.tables import utc_now
 def score_enforcement(ctx: ScoringContext, req: EnforcementQuoteRequest) -> InsuranceQuoteOut:
     """Quote enforcement cover for one patent: litigation probability x enforcement cost."""
     ctx.require("litigation", "severity")
+    subject: dict[str, str | None] = {"patent_id": req.patent.key, "assignee_id": None}
+    stored = _stored_enforcement_rows(ctx, req)
+    if stored is not None:
+        return _quote(ctx, Product.ENFORCEMENT, req, "litigation", stored, subject=subject)
     patents = request_patent_features(
         ctx.cursor, [req.patent], ctx.as_of, ctx.patent_features, ctx.online
     )
     require_in_force(patents, "patent", ctx.as_of)
-    stored = [req.patent.patent_id] if req.patent.patent_id is not None else []
+    stored_ids = [req.patent.patent_id] if req.patent.patent_id is not None else []
     severity_in = severity_frame(patents, "enforcement")
     return _quote(
-        ctx, Product.ENFORCEMENT, req, "litigation", patents, severity_in,
-        subject={"patent_id": req.patent.key, "assignee_id": None},
-        risk_out=ctx.score("litigation", patents, "patent", stored),
-        severity_out=ctx.score("severity", severity_in, "patent", stored),
+        ctx, Product.ENFORCEMENT, req, "litigation",
+        QuoteRows.of_frames(
+            patents, ctx.score("litigation", patents, "patent", stored_ids),
+            severity_in, ctx.score("severity", severity_in, "patent", stored_ids),
+        ),
+        subject=subject,
     )
+
+
+def _stored_enforcement_rows(
+    ctx: ScoringContext, req: EnforcementQuoteRequest
+) -> QuoteRows | None:
+    """The rows of a stored patent read as plain floats from its online record, or None.
+
+    The common quote: a patent named by id whose record holds the outputs of exactly the
+    models in service. The same values, checks and monitoring as the frame path (which
+    serves every other case), without building a frame for one row.
+    """
+    online, pid = ctx.online, req.patent.patent_id
+    if online is None or pid is None or ctx.patent_features is not None:
+        return None
+    litigation, severity = ctx.models.require("litigation"), ctx.models.require("severity")
+    if not (online.serves("litigation", litigation) and online.serves("severity", severity)):
+        return None
+    record = online.record("patent", pid)
+    if record is None:
+        return None
+    features = record.features()
+    require_row_in_force(pid, features, "patent", ctx.as_of)
+    risk_out, severity_out = record.outputs("litigation"), record.outputs("severity")
+    if not risk_out or not severity_out:
+        return None
+    severity_in = severity_row(features, "enforcement")
+    ctx.observe_row("litigation", features, risk_out)
+    ctx.observe_row("severity", severity_in, severity_out)
+    return QuoteRows(features, risk_out, severity_in, severity_out, [pid],
+                     float(severity_out["expected_cost"]))
 
 
 def score_liability(ctx: ScoringContext, req: LiabilityQuoteRequest) -> InsuranceQuoteOut:
@@ -58,11 +100,13 @@ def score_liability(ctx: ScoringContext, req: LiabilityQuoteRequest) -> Insuranc
         ctx.online,
     )
     return _quote(
-        ctx, Product.LIABILITY, req, "liability", firms, severity_in,
+        ctx, Product.LIABILITY, req, "liability",
+        QuoteRows.of_frames(
+            firms, ctx.score("liability", firms, "firm",
+                             [str(req.firm.assignee_id)] if plain else []),
+            severity_in, _liability_severity(ctx, severity_in, basis, main_class),
+        ),
         subject={"patent_id": None, "assignee_id": req.firm.key}, severity_basis=basis,
-        risk_out=ctx.score("liability", firms, "firm",
-                           [str(req.firm.assignee_id)] if plain else []),
-        severity_out=_liability_severity(ctx, severity_in, basis, main_class),
     )
 
 
@@ -82,46 +126,65 @@ def _liability_severity(
     return ctx.predict("severity", severity_in)
 
 
+@dataclass(frozen=True)
+class QuoteRows:
+    """What a quote is priced and explained on, as plain rows (name -> value).
+
+    The risk model's input row and output (contract) row, and the severity model's: for
+    several severity rows (the patents a liability claim is priced on) the mean of their
+    outputs and the typical facts (mean, or the most common category); their contributions
+    average, so the explanation still sums to the mean raw score.
+    """
+
+    risk_in: Mapping[Any, Any]
+    risk_out: Mapping[Any, Any]
+    severity_in: Mapping[Any, Any]
+    severity_out: Mapping[Any, Any]
+    severity_ids: list[str]
+    expected_cost: float  # the mean expected claim cost, dataset currency
+
+    @classmethod
+    def of_frames(cls, risk_in: pd.DataFrame, risk_out: pd.DataFrame,
+                  severity_in: pd.DataFrame, severity_out: pd.DataFrame) -> QuoteRows:
+        """The rows of scored frames: the risk frame's one row, the severity frames' summary."""
+        return cls(
+            risk_in.iloc[0].to_dict(), risk_out.iloc[0].to_dict(),
+            typical_row(severity_in).to_dict(),
+            severity_out.mean(numeric_only=True).to_dict(),
+            [str(i) for i in severity_in.index],
+            float(severity_out["expected_cost"].mean()),
+        )
+
+
 def _quote(
     ctx: ScoringContext,
     product: Product,
     req: EnforcementQuoteRequest | LiabilityQuoteRequest,
     task: str,
-    risk_in: pd.DataFrame,
-    severity_in: pd.DataFrame,
+    rows: QuoteRows,
     *,
     subject: dict[str, str | None],
-    risk_out: pd.DataFrame | None = None,
-    severity_out: pd.DataFrame | None = None,
     severity_basis: str | None = None,
 ) -> InsuranceQuoteOut:
-    """Score `task` on one row and severity on its rows, price through the policy, store, answer.
-
-    `risk_out` and `severity_out` are the models' outputs when already scored (read from the
-    online store where it holds them); otherwise the models score the inputs here. Several
-    severity rows (the patents a liability claim is priced on) give the mean expected cost; the
-    explanation averages their contributions (additive, so it still sums to the mean raw score)
-    and shows the typical facts (mean, or the most common category).
-    """
-    p_out = risk_out if risk_out is not None else ctx.predict(task, risk_in)
-    s_out = severity_out if severity_out is not None else ctx.predict("severity", severity_in)
-    probability = float(p_out["probability"].iloc[0])
+    """Price the scored `rows` through the policy, explain them, store the assessment, answer."""
+    probability = float(rows.risk_out["probability"])
     # The severity model's cost is in the dataset's currency; the policy prices in its own.
     rate = float(ctx.exchange_rate)
-    cost = ctx.in_policy_currency(float(s_out["expected_cost"].mean()))
-    s_row, s_facts = s_out.mean(numeric_only=True), typical_row(severity_in)
+    cost = ctx.in_policy_currency(rows.expected_cost)
     explanations = {
-        task: explanation(task, p_out.iloc[0], risk_in.iloc[0]),
-        "severity": converted_explanation(explanation("severity", s_row, s_facts), rate),
+        task: explanation(task, rows.risk_out, rows.risk_in),
+        "severity": converted_explanation(
+            explanation("severity", rows.severity_out, rows.severity_in), rate),
     }
     features: dict[str, object] = {
-        task: feature_record(risk_in.iloc[0]),
-        "severity": feature_record(s_facts),
+        task: feature_record(rows.risk_in),
+        "severity": feature_record(rows.severity_in),
     }
     if severity_basis is not None:
+        many = len(rows.severity_ids) > 1
         features["severity_basis"] = {
-            "basis": severity_basis, "rows": len(severity_in),
-            "patent_ids": [str(i) for i in severity_in.index] if len(severity_in) > 1 else [],
+            "basis": severity_basis, "rows": len(rows.severity_ids),
+            "patent_ids": rows.severity_ids if many else [],
         }
     used = subsidy_used_this_year(ctx.session, req.applicant.applicant_id, utc_now())
     quote = price_quote(

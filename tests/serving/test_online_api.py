@@ -147,6 +147,52 @@ def test_stored_answers_equal_on_demand_answers(
         _same(online.json(), ondemand.json(), path)
 
 
+def _pending_counts(client: TestClient) -> dict[Any, list[int]]:
+    """The app's monitoring counts not yet stored, by (day, task, version, variable)."""
+    pending = client.app.state.monitor._pending  # type: ignore[attr-defined]
+    return {key: counts.tolist() for key, counts in pending.items()}
+
+
+def test_a_stored_quote_is_monitored_as_on_demand(
+    online_client: TestClient, ondemand_client: TestClient, ids: dict[str, Any]
+) -> None:
+    """The record path bins the same feature and score rows as the per-request frames."""
+    keys_on, keys_off = make_keys(online_client), make_keys(ondemand_client)
+    for patent in ids["patents"]:
+        added = []
+        for client, keys in ((online_client, keys_on), (ondemand_client, keys_off)):
+            # Stored first: nothing pending, and no flush falls due during the one request.
+            client.app.state.monitor.flush()  # type: ignore[attr-defined]
+            r = client.post("/v1/quotes/enforcement", json=_enforcement({"patent_id": patent}),
+                            headers={"X-API-Key": keys["underwriter"]})
+            assert r.status_code == 200, r.text
+            added.append(_pending_counts(client))
+        assert added[0] == added[1]
+        assert {k[1] for k, v in added[0].items() if any(v)} == {"litigation", "severity"}
+
+
+def test_a_stored_patent_not_in_force_is_refused_as_on_demand(
+    online_client: TestClient, ondemand_client: TestClient, trained_settings: Settings
+) -> None:
+    con = TableStore(trained_settings.dataset_dir).connect()
+    row = con.execute(
+        "SELECT patent_id FROM patents WHERE grant_date IS NOT NULL AND (expiry_date <= DATE "
+        "'2025-12-31' OR patent_id IN (SELECT patent_id FROM legal_events WHERE event_type IN "
+        "('lapsed', 'invalidated'))) ORDER BY patent_id LIMIT 1").fetchone()
+    con.close()
+    assert row is not None
+    expired = row[0]
+    body = _enforcement({"patent_id": expired})
+    online = online_client.post("/v1/quotes/enforcement", json=body,
+                                headers={"X-API-Key": make_keys(online_client)["underwriter"]})
+    ondemand = ondemand_client.post(
+        "/v1/quotes/enforcement", json=body,
+        headers={"X-API-Key": make_keys(ondemand_client)["underwriter"]})
+    assert online.status_code == ondemand.status_code == 422, online.text
+    assert online.json()["detail"] == ondemand.json()["detail"]
+    assert online.json()["detail"][0]["rule"] == "in_force"
+
+
 def test_a_stored_patent_is_quoted_without_pipeline_or_model(
     online_client: TestClient, ids: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

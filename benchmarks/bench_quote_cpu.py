@@ -1,0 +1,113 @@
+"""Benchmark: CPU milliseconds per stored enforcement quote and per /healthz, in one process.
+
+Wall-clock figures on a shared 2-core machine swing with other work; CPU time per request does
+much less. The app of a trained, materialized world (e.g. `bench_serving.py --quick --work W`
+keeps W/w3k) is driven through ASGI without sockets, one request at a time: N `GET /healthz`,
+then N explained quotes of stored patents, each timed with `time.process_time` (the in-process
+client's share is included in both). Every quote must answer 200 with a stored, explained quote.
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from features.settings import Settings
+from serving import crud
+from serving.app import create_app
+from serving.auth import CallerRole
+
+
+def stored_patents(settings: Settings, n: int) -> list[str]:
+    """In-force patents of the world (spread over the ids), as `bench_serving` quotes them."""
+    from features.store import TableStore
+
+    store = TableStore(settings.dataset_dir)
+    end = str(store.meta()["end_date"])
+    con = store.connect()
+    rows = con.execute(
+        "SELECT patent_id FROM patents WHERE grant_date IS NOT NULL AND expiry_date > ? AND "
+        "patent_id NOT IN (SELECT patent_id FROM legal_events WHERE event_type IN "
+        "('lapsed', 'invalidated')) ORDER BY hash(patent_id) LIMIT ?", [end, n]).fetchall()
+    con.close()
+    return [str(r[0]) for r in rows]
+
+
+async def measure(settings: Settings, n: int) -> dict[str, Any]:
+    """CPU ms per /healthz and per stored quote over `n` requests each, and the answer size."""
+    app = create_app(settings)
+    bodies = [{"patent": {"patent_id": p},
+               "applicant": {"applicant_id": f"CPU-{i % 997}", "role": "patent_holder"},
+               "cover_limit": 1_000_000, "deductible": 0, "period_months": 12}
+              for i, p in enumerate(stored_patents(settings, 200))]
+    async with app.router.lifespan_context(app):
+        if app.state.online.view is None:
+            raise SystemExit("the world has no online store generation: run "
+                             "`patentrisk materialize` first")
+        with app.state.sessionmaker() as session:
+            key = crud.create_api_key(session, CallerRole.underwriter, "bench cpu")[1]
+        headers = {"X-API-Key": key}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+            async def quote(i: int) -> int:
+                r = await client.post("/v1/quotes/enforcement", json=bodies[i % len(bodies)],
+                                      headers=headers)
+                body = r.json()
+                if r.status_code != 200 or not (body.get("assessment_id")
+                                                and body["explanation"].get("effects")):
+                    raise SystemExit(f"not a stored, explained quote: {r.status_code} {r.text}")
+                return len(r.content)
+
+            for i in range(30):  # warm up both paths
+                await quote(i)
+                await client.get("/healthz")
+            t0 = time.process_time()
+            for _ in range(n):
+                await client.get("/healthz")
+            healthz = (time.process_time() - t0) / n * 1000
+            t0, w0 = time.process_time(), time.perf_counter()
+            size = 0
+            for i in range(n):
+                size = await quote(i)
+            quote_cpu = (time.process_time() - t0) / n * 1000
+            quote_wall = (time.perf_counter() - w0) / n * 1000
+    return {"benchmark": "quote_cpu", "n": n, "healthz_cpu_ms": healthz,
+            "quote_cpu_ms": quote_cpu, "quote_wall_ms_c1": quote_wall,
+            "quote_response_bytes": size, "load_avg": os.getloadavg()[0]}
+
+
+def main() -> None:
+    """Measure and print the table line and the JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True,
+                        help="data dir of a trained, materialized world (its mlflow.db inside)")
+    parser.add_argument("-n", type=int, default=500, help="requests of each kind")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        # Assessments go to a scratch store, so the world's own store is left as it was.
+        settings = Settings(
+            data_dir=args.data, log_level="WARNING",
+            mlflow_tracking_uri=f"sqlite:///{(args.data / 'mlflow.db').resolve()}",  # type: ignore[arg-type]
+            database_url=f"sqlite:///{Path(tmp) / 'assessments.db'}",  # type: ignore[arg-type]
+            rate_limit_per_minute=1_000_000, rate_limit_burst=100_000,
+            online_auto_materialize=False,
+        )
+        result = asyncio.run(measure(settings, args.n))
+    print(f"healthz {result['healthz_cpu_ms']:.2f} ms CPU, stored quote "
+          f"{result['quote_cpu_ms']:.2f} ms CPU ({result['quote_wall_ms_c1']:.2f} ms wall, "
+          f"{result['quote_response_bytes']} bytes), load {result['load_avg']:.1f}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
