@@ -15,7 +15,9 @@ the second half of the soak (`rss_growth_second_half_pct`) is reported too: a le
 as well, warm-up does not.
 
 Targets: no 5xx answer and no request without an answer (a timeout after 120 s or a broken
-connection counts as an error, in the warm-up too), and RSS growing less than 10 % from the
+connection counts as an error, in the warm-up too; with uvicorn's 5 s keep-alive, connections
+left idle while the slowest warm-up requests finished were reset by the server as the soak
+reused them, hence `PATENTRISK_KEEP_ALIVE_SECONDS`, default 75), and RSS growing less than 10 % from the
 start of the soak to its end. Prints a table per kind of request, the RSS samples, and as the
 last line JSON with `requests`, `errors`, `errors_5xx`, `timeouts`, `connection_errors`,
 `rss_start_mb`, `rss_mid_mb`, `rss_end_mb`, growth percentages and `p99_ms`.

@@ -166,7 +166,8 @@ def _loan_page(request: Request, result: LoanAssessmentOut, caller: Caller,
         chart=portfolio_chart(result, t),
         waterfall=reason_waterfall(result.explanation.model_dump(), t, t("profile.waterfall"),
                                    "loans.this_loan"),
-        sharing=sharing, loss_by_party=loss_by_party, same_policy=policy is not None and policy.sha256 == result.policy_hash,
+        sharing=sharing, loss_by_party=loss_by_party,
+        same_policy=policy is not None and policy.sha256 == result.policy_hash,
         bind=bind,
     )
 

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from features.settings import Settings
 from serving.errors import RateLimitedError
@@ -106,7 +107,7 @@ def test_two_apps_on_one_redis_share_the_key_limit(redis_url: str, tmp_path: Pat
     dataset = f"rl{uuid.uuid4().hex[:8]}"
     admin = "admin-key-" + uuid.uuid4().hex
     settings = Settings(data_dir=tmp_path / "var", dataset=dataset, online_store_url=redis_url,
-                        admin_api_key=admin, rate_limit_per_minute=6, rate_limit_burst=3,
+                        admin_api_key=SecretStr(admin), rate_limit_per_minute=6, rate_limit_burst=3,
                         online_auto_materialize=False)
     headers = {"X-API-Key": admin}
     with make_client(settings) as one, make_client(settings) as two:
