@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API binds to.")
+    keep_alive_seconds: int = Field(
+        default=75, ge=1, le=3600,
+        description="Idle time after which the server closes a keep-alive connection. Longer "
+        "than clients' and proxies' idle timeouts, so that they close first: a client sending on "
+        "a connection the server is closing gets a reset without an answer (uvicorn's 5 s "
+        "default did that under load).",
+    )
     seed: int = Field(default=1, ge=0, description="Seed for the synthetic world.")
     world_patents: int = Field(
         default=50_000, ge=100, le=5_000_000, description="Patents in the demo world."

@@ -25,7 +25,7 @@ from serving.monitoring import ServingMonitor
 from serving.online.materialize import model_stamp
 from serving.online.service import OnlineService
 from serving.openapi import install_openapi
-from serving.ratelimit import RateLimiter
+from serving.ratelimit import RateLimiter, make_rate_limiter
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +97,15 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
         app.state.online = online
         if app.state.dataset is not None:
             await anyio.to_thread.run_sync(online.start)
+        # Per-key limits shared through Redis when the online store is Redis (its client is
+        # bound to this event loop, hence made here), else counted in this process.
+        limiter = make_rate_limiter(settings.online_store_url, settings.dataset,
+                                    settings.rate_limit_per_minute, settings.rate_limit_burst)
+        app.state.rate_limiter = limiter
         try:
             yield
         finally:
+            await limiter.close()
             await anyio.to_thread.run_sync(online.stop)
             try:
                 await anyio.to_thread.run_sync(app.state.monitor.flush)

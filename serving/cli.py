@@ -84,13 +84,14 @@ def serve(
         # health check; on a busy machine that takes longer than uvicorn's default 5 s.
         uvicorn.run("serving.app:app_from_environment", factory=True, workers=workers,
                     host=bind_host, port=bind_port, log_level=level,
+                    timeout_keep_alive=settings.keep_alive_seconds,
                     timeout_worker_healthcheck=120, log_config=None)
         return
     from serving.app import create_app
 
     # log_config=None: uvicorn's own loggers go through the masking handler with request ids.
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=level,
-                log_config=None)
+                timeout_keep_alive=settings.keep_alive_seconds, log_config=None)
 
 
 @app.command("materialize")

@@ -163,7 +163,7 @@ async def get_caller(
                 cache.put(key_hash, caller)
     if caller is None:
         raise AuthenticationError("invalid, expired or revoked API key")
-    get_rate_limiter(request).check(caller.key_id)
+    await get_rate_limiter(request).admit(caller.key_id)
     return caller
 
 

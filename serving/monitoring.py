@@ -94,7 +94,12 @@ class ServingMonitor:
                 key = (day, served.task, served.version, variable)
                 have = self._pending.get(key)
                 self._pending[key] = c.copy() if have is None else have + c
+            # One request claims the due flush: the others go on at once rather than all
+            # waiting for a second database connection while they hold one (which, with the
+            # pool exhausted, stalled requests for the pool timeout under load).
             due = time.monotonic() - self._since >= self.flush_seconds
+            if due:
+                self._since = time.monotonic()
         if due:
             self._flush_logged()
 

@@ -1,9 +1,15 @@
-"""Pledge-loan guarantee (专利权质押贷款保证保险): grade, loss given default, max loan, premium."""
+"""Pledge-loan guarantee (专利权质押贷款保证保险): grade, loss given default, max loan, premium.
+
+Money figures (max loan, exposure, recovery, expected losses, premium) are `Decimal` computed at
+full precision from the model's floats and rounded once, half up, to the policy currency's minor
+unit, as quotes' premiums are; ratios and probabilities stay floats.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -13,7 +19,7 @@ from models.policy.eligibility import check_eligibility
 from models.policy.errors import QuoteInputError
 from models.policy.inputs import check_amount, check_months, check_probability
 from models.policy.insurance import grade_reason, premium_reasons
-from models.policy.money import Money
+from models.policy.money import ZERO, Money, exact, money
 from models.policy.premium import PremiumParts, annual_probability, no_premium, price
 from models.policy.reasons import Reason, top_reasons
 from models.policy.scale import Decision, Grade
@@ -25,13 +31,23 @@ _SEVERITY = {Decision.ACCEPT: 0, Decision.REFER: 1, Decision.DECLINE: 2}
 
 
 class LossShares(BaseModel):
-    """Expected loss carried by each party under the policy's loss-sharing ratio."""
+    """The policy's loss-sharing ratio: the share of a loss each party carries."""
 
     model_config = ConfigDict(frozen=True)
 
     insurer: float
     bank: float
     guarantor: float
+
+
+class LossByParty(BaseModel):
+    """Expected loss carried by each party under the policy's loss-sharing ratio (money)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    insurer: Money
+    bank: Money
+    guarantor: Money
 
 
 class LoanQuote(BaseModel):
@@ -56,18 +72,18 @@ class LoanQuote(BaseModel):
     ltv_patent_type_cap: float
     binding_patent_type: str
     ltv_applied: float
-    max_loan: float
+    max_loan: Money
     requested_amount: float
     over_limit: bool
-    amount_that_fits: float
-    excess_amount: float
+    amount_that_fits: Money
+    excess_amount: Money
     requested_ltv_p10: float | None
-    exposure: float
-    recovery_value: float
+    exposure: Money
+    recovery_value: Money
     lgd: float
-    expected_loss: float
+    expected_loss: Money
     loss_sharing: LossShares
-    expected_loss_by_party: LossShares
+    expected_loss_by_party: LossByParty
     premium: PremiumParts
     gross_premium: Money
     subsidy: Subsidy
@@ -104,50 +120,53 @@ class _LoanLimit:
     type_cap: float
     binding_type: str
     ltv: float
-    max_loan: float
+    max_loan: Decimal
+    requested: Decimal
     over_limit: bool
-    fits: float
+    fits: Decimal
 
 
 def _loan_limit(
     spec: ProductPolicy, grade: Grade, type_cap: tuple[float, str], portfolio_p10: float,
-    requested_amount: float,
+    requested_amount: float, currency: str,
 ) -> _LoanLimit:
     """The max loan: the lower of the grade's and the weakest patent type's LTV, times P10."""
     ltv_grade = spec.band(grade).ltv or 0.0
     cap, binding_type = type_cap
     ltv = min(ltv_grade, cap)
-    max_loan = round(portfolio_p10 * ltv, 2)
+    max_loan = money(exact(portfolio_p10) * exact(ltv), currency)
+    requested = money(requested_amount, currency)
     return _LoanLimit(
         ltv_grade=ltv_grade, type_cap=cap, binding_type=binding_type, ltv=ltv,
-        max_loan=max_loan, over_limit=requested_amount > max_loan,
-        fits=min(requested_amount, max_loan),
+        max_loan=max_loan, requested=requested, over_limit=requested > max_loan,
+        fits=min(requested, max_loan),
     )
 
 
 def _loss_given_default(
-    policy: Policy, portfolio_p10: float, exposure: float, requested_amount: float
-) -> tuple[float, float]:
-    """The recovery from selling the pledged P10 value after haircut and costs, and the LGD."""
+    policy: Policy, portfolio_p10: float, exposure: Decimal, requested_amount: float
+) -> tuple[Decimal, float]:
+    """The recovery from selling the pledged P10 value after haircut and costs (exact), the LGD."""
     recovery = policy.loan.recovery
-    recovery_value = portfolio_p10 * (1.0 - recovery.haircut) * (1.0 - recovery.recovery_cost_rate)
-    basis = exposure if exposure > 0 else requested_amount
-    lgd = min(1.0, max(recovery.lgd_floor, 1.0 - recovery_value / basis))
+    recovery_value = (exact(portfolio_p10) * (1 - exact(recovery.haircut))
+                      * (1 - exact(recovery.recovery_cost_rate)))
+    basis = exposure if exposure > 0 else exact(requested_amount)
+    lgd = min(1.0, max(recovery.lgd_floor, float(1 - recovery_value / basis)))
     return recovery_value, lgd
 
 
-def _loss_by_party(policy: Policy, expected_loss: float) -> LossShares:
-    """The expected loss split between insurer, bank and guarantor by the policy's shares."""
-    sharing = policy.loan.loss_sharing
-    return LossShares(
-        insurer=round(expected_loss * sharing.insurer, 2),
-        bank=round(expected_loss * sharing.bank, 2),
-        guarantor=round(expected_loss * sharing.guarantor, 2),
+def _loss_by_party(policy: Policy, expected_loss: Decimal) -> LossByParty:
+    """The exact expected loss split by the policy's shares, each share rounded once."""
+    sharing, cur = policy.loan.loss_sharing, policy.currency
+    return LossByParty(
+        insurer=money(expected_loss * exact(sharing.insurer), cur),
+        bank=money(expected_loss * exact(sharing.bank), cur),
+        guarantor=money(expected_loss * exact(sharing.guarantor), cur),
     )
 
 
 def _guarantee_premium(
-    spec: ProductPolicy, grade: Grade, insurer_loss: float, exposure: float, currency: str
+    spec: ProductPolicy, grade: Grade, insurer_loss: Decimal, exposure: Decimal, currency: str
 ) -> PremiumParts:
     """The premium on the insurer's share of the expected loss (nothing when no loan fits)."""
     if exposure > 0:
@@ -177,7 +196,7 @@ def _decide(
         )
     ]
     cur, ltv, max_loan = currency, limit.ltv, limit.max_loan
-    if max_loan == 0.0:
+    if max_loan == ZERO:
         decision = Decision.DECLINE
         reasons.append(
             Reason(
@@ -251,17 +270,17 @@ def assess_pledge_loan(
     # Bands are on 12-month probabilities so that loans of different terms share one scale.
     annual = annual_probability(default_probability, term_months)
     grade = policy.grade(product, annual)
-    limit = _loan_limit(spec, grade, type_cap, portfolio_p10, requested_amount)
+    cur = policy.currency
+    limit = _loan_limit(spec, grade, type_cap, portfolio_p10, requested_amount, cur)
     exposure = limit.fits
     recovery_value, lgd = _loss_given_default(policy, portfolio_p10, exposure, requested_amount)
-    expected_loss = default_probability * lgd * exposure
+    # Exact until each figure is shown: the premium prices the insurer's unrounded share.
+    expected_loss = exact(default_probability) * exact(lgd) * exposure
     sharing = policy.loan.loss_sharing
-    parts = _guarantee_premium(spec, grade, expected_loss * sharing.insurer, exposure,
-                               policy.currency)
+    parts = _guarantee_premium(spec, grade, expected_loss * exact(sharing.insurer), exposure, cur)
     subsidy = compute_subsidy(
         policy, product, applicant, parts.gross_premium, subsidy_used_this_year
     )
-    cur = policy.currency
     decision, reasons = _decide(spec, grade, limit, portfolio_p10, requested_amount,
                                 default_probability, term_months, cur)
     reasons += premium_reasons(parts, subsidy, cur)
@@ -288,12 +307,12 @@ def assess_pledge_loan(
         requested_amount=requested_amount,
         over_limit=limit.over_limit,
         amount_that_fits=limit.fits,
-        excess_amount=round(max(0.0, requested_amount - limit.max_loan), 2),
+        excess_amount=money(max(ZERO, limit.requested - limit.max_loan), cur),
         requested_ltv_p10=requested_amount / portfolio_p10 if portfolio_p10 > 0 else None,
         exposure=exposure,
-        recovery_value=round(recovery_value, 2),
+        recovery_value=money(recovery_value, cur),
         lgd=lgd,
-        expected_loss=round(expected_loss, 2),
+        expected_loss=money(expected_loss, cur),
         loss_sharing=LossShares(
             insurer=sharing.insurer, bank=sharing.bank, guarantor=sharing.guarantor
         ),
@@ -302,7 +321,7 @@ def assess_pledge_loan(
         gross_premium=parts.gross_premium,
         subsidy=subsidy,
         net_premium=parts.gross_premium - subsidy.amount,  # both already at the unit: exact
-        premium_per_unit_cover=float(parts.gross_premium) / exposure if exposure > 0 else 0.0,
+        premium_per_unit_cover=float(parts.gross_premium / exposure) if exposure > 0 else 0.0,
         decision=decision,
         reasons=top_reasons(reasons),
     )

@@ -40,7 +40,9 @@ def annual_probability(term_probability: float, months: int) -> float:
     return -math.expm1(12.0 / months * math.log1p(-term_probability))
 
 
-def price(spec: ProductPolicy, grade: Grade, expected_loss: float, currency: str) -> PremiumParts:
+def price(
+    spec: ProductPolicy, grade: Grade, expected_loss: float | Decimal, currency: str
+) -> PremiumParts:
     """Premium parts for an expected loss at a grade, each figure rounded once in `currency`.
 
     The gross premium is rounded from the exact expected loss and loading, not from their

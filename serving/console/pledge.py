@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from models.policy import Product
+from models.policy.money import exact, money
 from serving import crud
 from serving.auth import Caller
 from serving.charts import Interval, interval_chart
@@ -154,6 +155,10 @@ def _loan_page(request: Request, result: LoanAssessmentOut, caller: Caller,
     t = translator(request)
     policy = scoring.models.policy
     sharing = policy.loan.loss_sharing if policy is not None else None
+    # The stored expected loss split by the policy's shares, each share rounded once (Decimal).
+    loss_by_party = None if sharing is None else [
+        money(result.expected_loss * exact(share), result.currency)
+        for share in (sharing.insurer, sharing.bank, sharing.guarantor)]
     bind = bind or bind_form(caller, Product.PLEDGE_LOAN, result.decision,
                              f"/console/loans/{result.assessment_id}/bind")
     return render(
@@ -161,7 +166,8 @@ def _loan_page(request: Request, result: LoanAssessmentOut, caller: Caller,
         chart=portfolio_chart(result, t),
         waterfall=reason_waterfall(result.explanation.model_dump(), t, t("profile.waterfall"),
                                    "loans.this_loan"),
-        sharing=sharing, same_policy=policy is not None and policy.sha256 == result.policy_hash,
+        sharing=sharing, loss_by_party=loss_by_party,
+        same_policy=policy is not None and policy.sha256 == result.policy_hash,
         bind=bind,
     )
 

@@ -162,8 +162,9 @@ def portfolio_tables(basis: ReportBasis, req: PortfolioRequest) -> dict[str, Any
         ("default_probability", q.default_probability),
         ("annual_default_probability", q.annual_default_probability),
         ("grade", q.grade.value), ("decision", q.decision.value),
-        ("ltv_applied", q.ltv_applied), ("max_loan", q.max_loan), ("lgd", q.lgd),
-        ("expected_loss", q.expected_loss), ("gross_premium", q.gross_premium),
+        ("ltv_applied", q.ltv_applied), ("max_loan", float(q.max_loan)),
+        ("lgd", q.lgd), ("expected_loss", float(q.expected_loss)),
+        ("gross_premium", float(q.gross_premium)),
     ], columns=["item", "value"])
     summary["value"] = summary["value"].astype(object)
 
@@ -230,14 +231,16 @@ def _quote(
         caps = basis.policy.loan.patent_type_caps
         cap = min(caps.get(i["patent_type"] or "", 0.0) for i in its)
         first = run(max(1.0, round(total["p10"] * cap, 2)))
-        amount = first.max_loan if first.max_loan > 0 else max(1.0, round(total["p10"] * cap, 2))
+        # The quote's money is Decimal; the report's tables and the next quote take floats.
+        amount = (float(first.max_loan) if first.max_loan > 0
+                  else max(1.0, round(total["p10"] * cap, 2)))
     return {"quote": run(amount), "amount": amount, "total": total}
 
 
 def _stress_row(res: dict[str, Any]) -> dict[str, Any]:
     """One stress line: collateral values, max loan, LTV, default probability and grade."""
     q, total = res["quote"], res["total"]
-    return {"p50": total["p50"], "p10": total["p10"], "max_loan": q.max_loan,
+    return {"p50": total["p50"], "p10": total["p10"], "max_loan": float(q.max_loan),
             "ltv_requested": res["amount"] / total["p10"] if total["p10"] > 0 else np.nan,
             "default_probability": q.default_probability, "grade": q.grade.value}
 

@@ -184,7 +184,7 @@ def pledge_backtest(basis: ReportBasis, years: list[int]) -> pd.DataFrame:
         defaulted = float(label[loan_id])
         # The bank's loss after recovery, covered up to the exposure the policy accepted; the
         # insurer bears its share of it.
-        loss = defaulted * min(q.exposure, max(0.0, float(amount) - float(recovery))) * share
+        loss = defaulted * min(float(q.exposure), max(0.0, float(amount) - float(recovery))) * share
         rows.append({"product": Product.PLEDGE_LOAN.value, "unit": loan_id,
                      "year": int(start[loan_id]), "probability": float(prob[loan_id]),
                      "claim": defaulted, "grade": q.grade.value, "premium": float(q.gross_premium),

@@ -308,11 +308,13 @@ class LoanAssessmentOut(ScoringOut):
     )
     default_probability: float
     annual_default_probability: float
-    max_loan: float
+    max_loan: Money = Field(description="ltv_applied x portfolio.p10, rounded once to the "
+                            "currency's unit.")
     over_limit: bool
     ltv_applied: float
     lgd: float
-    expected_loss: float
+    expected_loss: Money = Field(description="default_probability x lgd x the exposure (the "
+                                 "requested amount up to max_loan), rounded once.")
     gross_premium: Money
     subsidy: Subsidy
     net_premium: Money

@@ -188,6 +188,14 @@ def test_loan_assessment_values_the_portfolio_and_is_stored(
         round(body["ltv_applied"] * body["portfolio"]["p10"], 2), abs=0.01)
     assert 0.0 <= body["default_probability"] <= 1.0
     assert body["max_loan"] >= 0
+    for money in ("max_loan", "expected_loss", "gross_premium", "net_premium"):
+        # Decimal money rounded once to the fen, a JSON number like a quote's premium
+        assert isinstance(body[money], int | float)
+        assert round(body[money], 2) == body[money], money
+    schema = scoring_client.get("/openapi.json").json()["components"]["schemas"]
+    loan_out = schema["LoanAssessmentOut"]["properties"]
+    assert loan_out["max_loan"]["type"] == loan_out["expected_loss"]["type"] == schema[
+        "InsuranceQuoteOut"]["properties"]["gross_premium"]["type"] == "number"
     assert body["premium"] is not None
     _check_explanation(body["explanation"], "default")
     _check_stored(scoring_client, scoring_keys, "bank", body)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -81,6 +83,27 @@ def test_loss_given_default_above_the_floor_when_recovery_is_short(write_policy)
     # Recovery 2m x 0.1 x 0.8 = 160k against 400k: LGD = 1 - 0.4 = 0.6.
     assert q.lgd == pytest.approx(0.6)
     assert q.expected_loss == pytest.approx(0.04 * 0.6 * 400_000, abs=0.01)
+
+
+def test_money_is_decimal_rounded_once_to_the_currency_unit(policy):
+    # Odd values so that every figure has decimals to round: each is Decimal at 2 decimals, and
+    # the shares are the exact expected loss's shares rounded (not the rounded loss's).
+    q = _assess(policy, default_probability=0.0371, portfolio_p10=1_234_567.891,
+                portfolio_p50=2_000_000.0, requested_amount=300_000.005)
+    money = {"max_loan": q.max_loan, "amount_that_fits": q.amount_that_fits,
+             "excess_amount": q.excess_amount, "exposure": q.exposure,
+             "recovery_value": q.recovery_value, "expected_loss": q.expected_loss,
+             **{f"by_party.{k}": v for k, v in q.expected_loss_by_party},
+             "gross_premium": q.gross_premium, "net_premium": q.net_premium}
+    for name, value in money.items():
+        assert isinstance(value, Decimal), name
+        assert value == value.quantize(Decimal("0.01")), name
+    assert q.max_loan == Decimal("246913.58")  # 1,234,567.891 x 20 % = 246,913.5782
+    assert q.recovery_value == Decimal("493827.16")  # x 50 % x 80 % = 493,827.1564
+    exact = Decimal("0.0371") * Decimal(repr(q.lgd)) * q.exposure
+    assert q.expected_loss == exact.quantize(Decimal("0.01"))
+    assert q.expected_loss_by_party.insurer == (exact * Decimal("0.6")).quantize(Decimal("0.01"))
+    assert q.model_dump(mode="json")["max_loan"] == 246913.58  # a JSON number, as premiums
 
 
 def test_grades_without_loan_value_are_declined(policy):
