@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from features.engines import firm_batch_sql, patent_batch_sql
+from features.engines import firm_batch_query, firm_batch_sql, patent_batch_query, patent_batch_sql
 from features.engines.spark_engine import SparkTables, spark_session
 from features.settings import Settings
 from features.store import TableStore
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SQL_OF = {"patent": patent_batch_sql, "firm": firm_batch_sql}
+QUERY_OF = {"patent": patent_batch_query, "firm": firm_batch_query}
 
 
 def _materialize(df: DataFrame, previous: DataFrame | None = None) -> tuple[DataFrame, int]:
@@ -95,7 +96,8 @@ def _entity(session: SparkSession, tabs: SparkTables, plan: EntityPlan, as_of: d
     relations = tabs.relations()
     sql_of = SQL_OF[plan.entity]
     with report.timed(plan.entity, "features") as rows:
-        feats, n = _materialize(tabs.sql(sql_of(relations, as_of)))
+        with tabs.staged(QUERY_OF[plan.entity](relations, as_of)) as staged:
+            feats, n = _materialize(staged)
         rows.append(n)
     if check_leakage:
         with report.timed(plan.entity, "leakage check") as rows:
@@ -145,7 +147,8 @@ def run_spark(
     report = BulkReport("spark", as_of, out, policy_version=policy.version,
                         model_versions={t: c.version for t, c in champions.items()})
     with report.timed("all", "spark session") as rows:
-        session = spark_session(settings.spark_master, settings.spark_driver_memory)
+        session = spark_session(settings.spark_master, settings.spark_driver_memory,
+                                settings.spark_shuffle_partitions)
         tabs = SparkTables.open(session, TableStore(settings.dataset_dir))
         rows.append(0)
     for entity in entities:
