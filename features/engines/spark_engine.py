@@ -122,15 +122,18 @@ class SparkTables:
         return self.session.sql(spark_sql(duckdb_sql))
 
     @contextmanager
-    def staged(self, query: FeatureQuery) -> Iterator[DataFrame]:
+    def staged(
+        self, query: FeatureQuery, cache: frozenset[str] | None = None
+    ) -> Iterator[DataFrame]:
         """The result of `query` with each CTE that several steps read computed once.
 
         Spark inlines a CTE into every place that reads it and recomputes it there (the patent
         query read its target pairs six times). Here every such shared CTE is run once, cached
         and registered as a temporary view of its name; CTEs read in one place stay inline.
+        `cache` names the CTEs to run first instead (none: plain Spark, one query).
         Materialize the yielded frame inside the block: the cached steps are released after it.
         """
-        shared = shared_ctes(query)
+        shared = shared_ctes(query) if cache is None else cache
         clash = shared & set(SOURCE_TABLES)
         if clash:
             raise ValueError(f"CTE names must differ from source table names, got {sorted(clash)}")

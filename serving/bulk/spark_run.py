@@ -36,6 +36,15 @@ def _materialize(df: DataFrame, previous: DataFrame | None = None) -> tuple[Data
     return df, n
 
 
+def _spread(session: SparkSession, df: DataFrame) -> DataFrame:
+    """`df` over at least as many partitions as Spark has cores, for the Python UDF steps.
+
+    Adaptive execution coalesces a small result into one partition, which would score on one
+    core; the UDFs cost far more per row than the shuffle that spreads the rows.
+    """
+    return df.repartition(session.sparkContext.defaultParallelism)
+
+
 def _scores(session: SparkSession, df: DataFrame, champion: Champion,
             constants: tuple[tuple[str, float], ...]) -> DataFrame:
     """`df` with `<task>__<output>` columns from the champion's pyfunc run as a Spark UDF."""
@@ -89,15 +98,16 @@ def _publish(session: SparkSession, staging: str, final: str) -> None:
 
 def _entity(session: SparkSession, tabs: SparkTables, plan: EntityPlan, as_of: date, out: str,
             champions: dict[str, Champion], policy: Policy, report: BulkReport,
-            check_leakage: bool) -> None:
+            check_leakage: bool, cache_shared: bool) -> None:
     """Features, scores, grades and the partition of one entity kind."""
     from pyspark.sql import functions as F
 
     relations = tabs.relations()
     sql_of = SQL_OF[plan.entity]
+    cache = None if cache_shared else frozenset[str]()
     with report.timed(plan.entity, "features") as rows:
-        with tabs.staged(QUERY_OF[plan.entity](relations, as_of)) as staged:
-            feats, n = _materialize(staged)
+        with tabs.staged(QUERY_OF[plan.entity](relations, as_of), cache) as staged:
+            feats, n = _materialize(_spread(session, staged))
         rows.append(n)
     if check_leakage:
         with report.timed(plan.entity, "leakage check") as rows:
@@ -153,5 +163,5 @@ def run_spark(
         rows.append(0)
     for entity in entities:
         _entity(session, tabs, ENTITIES[entity], as_of, out, champions, policy, report,
-                check_leakage)
+                check_leakage, settings.spark_cache_shared_ctes)
     return report
