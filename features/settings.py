@@ -117,6 +117,19 @@ class Settings(BaseSettings):
         pattern=r"^[1-9][0-9]*[mg]$",
         description="Memory of the Spark driver (in local mode: of all of Spark), e.g. 2g.",
     )
+    spark_shuffle_partitions: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description="spark.sql.shuffle.partitions of the Spark session; 0: two per core on "
+        "local[N] masters, Spark's own setting (spark-defaults.conf) on clusters.",
+    )
+    spark_cache_shared_ctes: bool = Field(
+        default=False,
+        description="Whether the Spark run computes each feature CTE that several steps read "
+        "once, as a cached view (Spark otherwise recomputes it at every use); off by default: up "
+        "to 60,000 patents on local[2] the extra jobs cost more than the recomputation.",
+    )
     console_secret: SecretStr | None = Field(
         default=None,
         min_length=32,

@@ -9,11 +9,18 @@ import logging
 import os
 import shutil
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlglot
+from sqlglot import exp
+
 from features.engines.transpile import spark_sql
+from features.pipelines.query import Cte, FeatureQuery, fill
 from features.pipelines.relations import SOURCE_TABLES, TableRelations, empty_relation
 from features.store import TableStore
 
@@ -41,11 +48,20 @@ def spark_unavailable_reason() -> str | None:
     return None
 
 
-def spark_session(master: str, driver_memory: str = "2g") -> SparkSession:
+def local_shuffle_partitions(master: str) -> int:
+    """Shuffle partitions for a `local[N]` master: two per core (Spark's 200 only add overhead)."""
+    inside = master.partition("[")[2].rstrip("]").split(",")[0]
+    cores = os.cpu_count() or 2 if inside in ("", "*") else int(inside)
+    return max(2, 2 * cores)
+
+
+def spark_session(
+    master: str, driver_memory: str = "2g", shuffle_partitions: int = 0
+) -> SparkSession:
     """The Spark session for `master` (an existing one is reused), UI off, workers on this Python.
 
-    On `local[...]` masters the shuffle uses few partitions: the default 200 only add overhead
-    on one machine. Cluster settings come from `spark-defaults.conf` or `spark-submit`.
+    `shuffle_partitions` 0 means: on `local[N]` masters two per core (the default 200 only add
+    overhead on one machine), on clusters Spark's own setting (`spark-defaults.conf`).
     """
     reason = spark_unavailable_reason()
     if reason:
@@ -66,8 +82,10 @@ def spark_session(master: str, driver_memory: str = "2g") -> SparkSession:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.pyspark.python", sys.executable)
     )
-    if master.startswith("local"):
-        builder = builder.config("spark.sql.shuffle.partitions", "4")
+    if shuffle_partitions == 0 and master.startswith("local"):
+        shuffle_partitions = local_shuffle_partitions(master)
+    if shuffle_partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -102,3 +120,64 @@ class SparkTables:
     def sql(self, duckdb_sql: str) -> DataFrame:
         """A Spark DataFrame of DuckDB feature SQL, transpiled (lazy: nothing runs yet)."""
         return self.session.sql(spark_sql(duckdb_sql))
+
+    @contextmanager
+    def staged(
+        self, query: FeatureQuery, cache: frozenset[str] | None = None
+    ) -> Iterator[DataFrame]:
+        """The result of `query` with each CTE that several steps read computed once.
+
+        Spark inlines a CTE into every place that reads it and recomputes it there (the patent
+        query read its target pairs six times). Here every such shared CTE is run once, cached
+        and registered as a temporary view of its name; CTEs read in one place stay inline.
+        `cache` names the CTEs to run first instead (none: plain Spark, one query).
+        Materialize the yielded frame inside the block: the cached steps are released after it.
+        """
+        shared = shared_ctes(query) if cache is None else cache
+        clash = shared & set(SOURCE_TABLES)
+        if clash:
+            raise ValueError(f"CTE names must differ from source table names, got {sorted(clash)}")
+        inline: list[Cte] = []
+        cached: list[tuple[str, DataFrame]] = []
+        try:
+            for cte in query.ctes:
+                if cte.name not in shared:
+                    inline.append(cte)
+                    continue
+                start = time.perf_counter()
+                frame = self.sql(_with(inline, cte.body, query)).persist()
+                rows = frame.count()
+                log.debug("spark step cached", extra={
+                    "step": cte.name, "rows": rows, "seconds": time.perf_counter() - start,
+                })
+                frame.createOrReplaceTempView(cte.name)
+                cached.append((cte.name, frame))
+            yield self.sql(_with(inline, query.select, query))
+        finally:
+            for name, frame in cached:
+                self.session.catalog.dropTempView(name)
+                frame.unpersist()
+
+
+def _with(ctes: list[Cte], select: str, query: FeatureQuery) -> str:
+    """`select` (a template of `query`) preceded by `ctes`, every placeholder filled."""
+    if not ctes:
+        return fill(select, query.values)
+    return FeatureQuery(tuple(ctes), select, query.values).sql()
+
+
+def _tables_read(template: str, values: dict[str, str]) -> set[str]:
+    """Names of the tables and CTEs a SQL template reads."""
+    tree = sqlglot.parse_one(fill(template, values), read="duckdb")
+    return {t.name for t in tree.find_all(exp.Table)}
+
+
+def shared_ctes(query: FeatureQuery) -> set[str]:
+    """The CTEs of `query` that more than one later CTE or the final SELECT reads."""
+    values = dict(query.values)
+    reads = [_tables_read(c.body, values) for c in query.ctes]
+    reads.append(_tables_read(query.select, values))
+    return {
+        c.name for i, c in enumerate(query.ctes)
+        if sum(c.name in r for r in reads[i + 1:]) > 1
+    }

@@ -44,6 +44,22 @@ def _decimal_literals_as_double(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _duckdb_functions_for_spark(node: exp.Expr) -> exp.Expr:
+    """DuckDB functions sqlglot passes through unchanged, as their Spark equivalents.
+
+    `to_months(n)` (a month interval) becomes `make_ym_interval(0, n)`: a date plus it clips to
+    the month's last day on both engines. `quantile_cont(x, q)` becomes `percentile(x, q)`, the
+    same linear interpolation between the closest ranks.
+    """
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "to_months":
+        return exp.Anonymous(this="make_ym_interval",
+                             expressions=[exp.Literal.number(0), *node.expressions])
+    if isinstance(node, exp.PercentileCont) and node.args.get("expression") is not None:
+        return exp.Anonymous(this="percentile",
+                             expressions=[node.this.copy(), node.expression.copy()])
+    return node
+
+
 def spark_sql(duckdb_sql: str) -> str:
     """The Spark SQL text of a DuckDB query; `UnportableSqlError` naming what cannot move."""
     statements = sqlglot.parse(duckdb_sql, read="duckdb")
@@ -51,5 +67,5 @@ def spark_sql(duckdb_sql: str) -> str:
         raise ValueError(f"expected one SQL statement, got {len(statements)}")
     tree = statements[0]
     _refuse_unportable(tree)
-    tree = tree.transform(_decimal_literals_as_double)
+    tree = tree.transform(_decimal_literals_as_double).transform(_duckdb_functions_for_spark)
     return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)

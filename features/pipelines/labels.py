@@ -65,11 +65,6 @@ ORDER BY d.as_of, f.assignee_id
 """
 
 _DEFAULT_TRUTH = "(SELECT p_default FROM truth_loans t WHERE t.loan_id = l.loan_id)"
-# The oracle table and `{truth}` subquery of each yearly task (for engines other than DuckDB).
-TRUTH_SUBQUERIES = {
-    "litigation": ("truth_patent_year", _LITIGATION_TRUTH),
-    "liability": ("truth_firm_year", _LIABILITY_TRUTH),
-}
 _DEFAULT = """
 SELECT l.loan_id AS entity_id, CAST(l.start_date - INTERVAL 1 DAY AS DATE) AS as_of,
        CAST(l.outcome = 'defaulted' AND l.default_date IS NOT NULL
@@ -117,6 +112,13 @@ WHERE filed <= CAST({end_date} - INTERVAL {mature_years} YEAR AS DATE)
 """
 
 _VALUE_TRUTH = "(SELECT value FROM truth_value v WHERE v.patent_id = t.patent_id)"
+# The oracle table and `{truth}` subquery of each task with one (for engines other than DuckDB).
+TRUTH_SUBQUERIES = {
+    "litigation": ("truth_patent_year", _LITIGATION_TRUTH),
+    "liability": ("truth_firm_year", _LIABILITY_TRUTH),
+    "default": ("truth_loans", _DEFAULT_TRUTH),
+    "value": ("truth_value", _VALUE_TRUTH),
+}
 _VALUE = """
 SELECT t.patent_id AS entity_id, CAST(t.date - INTERVAL 1 DAY AS DATE) AS as_of,
        t.transaction_id, CAST(t.price AS DOUBLE) AS label, CAST({truth} AS DOUBLE) AS truth,
@@ -203,17 +205,27 @@ def default_labels(con: duckdb.DuckDBPyConnection, end_date: date) -> pd.DataFra
     return _frame(con, default_labels_sql(TableRelations.from_connection(con), end_date, truth))
 
 
-def severity_maturity_days(con: duckdb.DuckDBPyConnection, end_date: date) -> int:
-    """Days after filing by which 95 % of the cases of mature cohorts had closed."""
-    relations = TableRelations.from_connection(con)
-    row = con.execute(relations.render(
+def time_to_close_sql(relations: TableRelations, end_date: date) -> str:
+    """SQL of (n, days): mature cases and the days by which 95 % of them had closed."""
+    return relations.render(
         _TIME_TO_CLOSE, end_date=date_literal(end_date), share=str(SEVERITY_CLOSED_SHARE),
         mature_years=str(MATURE_COHORT_YEARS),
-    )).fetchone()
-    n, days = row if row is not None else (0, None)
+    )
+
+
+def maturity_days(n: int | None, days: float | None) -> int:
+    """The maturity of `time_to_close_sql`'s answer, the default when too few cases matured."""
     if not n or n < MIN_MATURE_CASES or days is None:
         return DEFAULT_MATURITY_DAYS
     return int(round(float(days)))
+
+
+def severity_maturity_days(con: duckdb.DuckDBPyConnection, end_date: date) -> int:
+    """Days after filing by which 95 % of the cases of mature cohorts had closed."""
+    relations = TableRelations.from_connection(con)
+    row = con.execute(time_to_close_sql(relations, end_date)).fetchone()
+    n, days = row if row is not None else (0, None)
+    return maturity_days(n, days)
 
 
 def severity_last_filing(con: duckdb.DuckDBPyConnection, end_date: date) -> date:

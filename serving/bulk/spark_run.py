@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from features.engines import firm_batch_sql, patent_batch_sql
+from features.engines import firm_batch_query, firm_batch_sql, patent_batch_query, patent_batch_sql
 from features.engines.spark_engine import SparkTables, spark_session
 from features.settings import Settings
 from features.store import TableStore
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SQL_OF = {"patent": patent_batch_sql, "firm": firm_batch_sql}
+QUERY_OF = {"patent": patent_batch_query, "firm": firm_batch_query}
 
 
 def _materialize(df: DataFrame, previous: DataFrame | None = None) -> tuple[DataFrame, int]:
@@ -33,6 +34,15 @@ def _materialize(df: DataFrame, previous: DataFrame | None = None) -> tuple[Data
     if previous is not None:
         previous.unpersist()
     return df, n
+
+
+def _spread(session: SparkSession, df: DataFrame) -> DataFrame:
+    """`df` over at least as many partitions as Spark has cores, for the Python UDF steps.
+
+    Adaptive execution coalesces a small result into one partition, which would score on one
+    core; the UDFs cost far more per row than the shuffle that spreads the rows.
+    """
+    return df.repartition(session.sparkContext.defaultParallelism)
 
 
 def _scores(session: SparkSession, df: DataFrame, champion: Champion,
@@ -88,14 +98,16 @@ def _publish(session: SparkSession, staging: str, final: str) -> None:
 
 def _entity(session: SparkSession, tabs: SparkTables, plan: EntityPlan, as_of: date, out: str,
             champions: dict[str, Champion], policy: Policy, report: BulkReport,
-            check_leakage: bool) -> None:
+            check_leakage: bool, cache_shared: bool) -> None:
     """Features, scores, grades and the partition of one entity kind."""
     from pyspark.sql import functions as F
 
     relations = tabs.relations()
     sql_of = SQL_OF[plan.entity]
+    cache = None if cache_shared else frozenset[str]()
     with report.timed(plan.entity, "features") as rows:
-        feats, n = _materialize(tabs.sql(sql_of(relations, as_of)))
+        with tabs.staged(QUERY_OF[plan.entity](relations, as_of), cache) as staged:
+            feats, n = _materialize(_spread(session, staged))
         rows.append(n)
     if check_leakage:
         with report.timed(plan.entity, "leakage check") as rows:
@@ -145,10 +157,11 @@ def run_spark(
     report = BulkReport("spark", as_of, out, policy_version=policy.version,
                         model_versions={t: c.version for t, c in champions.items()})
     with report.timed("all", "spark session") as rows:
-        session = spark_session(settings.spark_master, settings.spark_driver_memory)
+        session = spark_session(settings.spark_master, settings.spark_driver_memory,
+                                settings.spark_shuffle_partitions)
         tabs = SparkTables.open(session, TableStore(settings.dataset_dir))
         rows.append(0)
     for entity in entities:
         _entity(session, tabs, ENTITIES[entity], as_of, out, champions, policy, report,
-                check_leakage)
+                check_leakage, settings.spark_cache_shared_ctes)
     return report
