@@ -52,6 +52,10 @@ log = logging.getLogger(__name__)
 PATENT_TASKS = ("litigation", "severity", "value")
 FIRM_TASKS = ("liability",)
 CHUNK_ROWS = 25_000
+# Which patents' records carry SHAP contributions: those in force on the serving date. The
+# others' `shap_base`, `shap__*` and `base_output` are NaN (not materialized, not zero); the
+# view leaves such rows out of stored outputs, so they are scored and explained on demand.
+PATENTS_EXPLAINED = "in_force"
 # Progress callback: (step name, fraction of the whole materialization done).
 Progress = Callable[[str, float], None]
 
@@ -150,18 +154,51 @@ class EntityFrames:
     context: MaterializedContext
     orphans: list[str]
     patent_index: pa.Table
+    # Which records hold SHAP contributions, per namespace (`explained_scope`).
+    explained: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _predict_chunks(served: Any, frame: pd.DataFrame, step: Callable[[int], None]) -> pd.DataFrame:
-    """The served model's contract frame for `frame`, scored in chunks (progress per chunk)."""
-    from serving.scoring.explanations import predict
+def _predict_chunks(
+    served: Any, frame: pd.DataFrame, step: Callable[[int], None],
+    explain: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The served model's contract frame for `frame`, scored in chunks (progress per chunk).
 
-    parts = []
+    Rows where `explain` is False get the plain outputs only (no tree SHAP, which costs ten to
+    a thousand times the prediction); their `shap_base`, `shap__*` and `base_output` are NaN,
+    never zero, so a reader can tell them apart and explain them on demand. One float64 matrix
+    is filled chunk by chunk: no per-chunk frames are concatenated.
+    """
+    from serving.scoring.explanations import predict, predict_unexplained
+
+    if not len(frame):
+        return pd.DataFrame(index=frame.index)
+    columns = list(predict(served, frame.iloc[:1]).columns)  # the full contract, explained
+    where = {c: i for i, c in enumerate(columns)}
+    matrix = np.full((len(frame), len(columns)), np.nan)
     for start in range(0, len(frame), CHUNK_ROWS):
-        chunk = frame.iloc[start:start + CHUNK_ROWS]
-        parts.append(predict(served, chunk))
+        stop = min(start + CHUNK_ROWS, len(frame))
+        chunk = frame.iloc[start:stop]
+        wanted = np.ones(len(chunk), bool) if explain is None else explain[start:stop]
+        for rows, score in ((wanted, predict), (~wanted, predict_unexplained)):
+            if not rows.any():
+                continue
+            part = score(served, chunk if rows.all() else chunk.loc[rows])
+            pos = np.flatnonzero(rows) + start
+            cols = [where[str(c)] for c in part.columns]
+            matrix[np.ix_(pos, cols)] = part.to_numpy(dtype=np.float64, na_value=np.nan)
         step(len(chunk))
-    return pd.concat(parts) if parts else pd.DataFrame(index=frame.index)
+    return pd.DataFrame(matrix, index=frame.index, columns=columns)
+
+
+def in_force_mask(patents: pd.DataFrame) -> np.ndarray:
+    """Whether each patent feature row is in force: granted, not expired, lapsed or invalidated.
+
+    The rule of `serving.scoring.entities.not_in_force_reason`, on a whole frame at once.
+    """
+    remaining = patents["remaining_term_years"]
+    return ((remaining > 0) & (patents["lapsed"] != 1) & (patents["invalidated"] != 1)
+            ).fillna(False).to_numpy(dtype=bool)
 
 
 def main_classes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -217,9 +254,7 @@ def _patent_index(patents: pd.DataFrame, policy: Any) -> pa.Table:
     def _labels(codes: pd.Series, labels: tuple[str, ...]) -> list[str | None]:
         return [labels[int(c)] if c == c and 0 <= int(c) < len(labels) else None for c in codes]
 
-    remaining = patents["remaining_term_years"]
-    in_force = ((remaining > 0) & (patents["lapsed"] != 1) & (patents["invalidated"] != 1)
-                ).fillna(False).to_numpy(dtype=bool)
+    in_force = in_force_mask(patents)
     prob_col = "litigation.probability"
     grades: list[str | None] = [None] * len(patents)
     probs = patents[prob_col].to_numpy() if prob_col in patents.columns else None
@@ -272,13 +307,16 @@ def build_entity_frames(
         done += n
         say("models", 0.1 + 0.75 * done / total)
 
+    # Only in-force patents' explanations are served from the store (quotes and pledges refuse
+    # the others); the rest keep their plain outputs and are explained on demand when asked.
+    in_force = in_force_mask(patents)
     p_out: dict[str, pd.DataFrame] = {}
     for task in PATENT_TASKS:
         served = models.models.get(task)
         if served is None:
             continue
         frame = severity_frame(patents, "enforcement") if task == "severity" else patents
-        p_out[task] = _predict_chunks(served, frame, step)
+        p_out[task] = _predict_chunks(served, frame, step, explain=in_force)
     f_out: dict[str, pd.DataFrame] = {}
     if "liability" in models.models:
         f_out["liability"] = _predict_chunks(models.models["liability"], firms, step)
@@ -297,6 +335,11 @@ def build_entity_frames(
         context=context,
         orphans=_orphans(con, stored),
         patent_index=_patent_index(patent_frame, models.policy),
+        explained={
+            "patent": {"rule": PATENTS_EXPLAINED, "rows": int(in_force.sum()),
+                       "of": len(patents)},
+            "firm": {"rule": "all", "rows": len(firms), "of": len(firms)},
+        },
     )
 
 
@@ -346,6 +389,8 @@ def write_generation(
             "stamp": asdict(stamp),
             "layouts": layouts,
             "rows": rows,
+            # Records without SHAP (NaN) are explained on demand; this says which ones have it.
+            "explained": frames.explained,
             "seconds": round(seconds, 3),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
