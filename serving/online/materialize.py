@@ -40,6 +40,7 @@ from features.pipelines.relations import SOURCE_TABLES, TableRelations
 from features.registry import FEATURES, JURISDICTIONS, PATENT_TYPES
 from features.settings import Settings
 from features.store import TableStore
+from models.boosting import BASE_OUTPUT, SHAP_BASE, SHAP_PREFIX
 from serving.online.backends import OnlineStore
 from serving.online.records import RecordLayout, with_outputs
 
@@ -169,7 +170,7 @@ def _predict_chunks(
     never zero, so a reader can tell them apart and explain them on demand. One float64 matrix
     is filled chunk by chunk: no per-chunk frames are concatenated.
     """
-    from serving.scoring.explanations import predict, predict_unexplained
+    from serving.scoring.explanations import predict
 
     if not len(frame):
         return pd.DataFrame(index=frame.index)
@@ -180,7 +181,7 @@ def _predict_chunks(
         stop = min(start + CHUNK_ROWS, len(frame))
         chunk = frame.iloc[start:stop]
         wanted = np.ones(len(chunk), bool) if explain is None else explain[start:stop]
-        for rows, score in ((wanted, predict), (~wanted, predict_unexplained)):
+        for rows, score in ((wanted, predict), (~wanted, _plain_outputs)):
             if not rows.any():
                 continue
             part = score(served, chunk if rows.all() else chunk.loc[rows])
@@ -189,6 +190,21 @@ def _predict_chunks(
             matrix[np.ix_(pos, cols)] = part.to_numpy(dtype=np.float64, na_value=np.nan)
         step(len(chunk))
     return pd.DataFrame(matrix, index=frame.index, columns=columns)
+
+
+def _plain_outputs(served: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """The served model's contract columns for `frame` other than its explanation.
+
+    Scored without tree SHAP when the pyfunc wraps one of our estimators; any other served
+    model answers its whole contract and the explanation columns are dropped.
+    """
+    from serving.scoring.explanations import predict, predict_unexplained
+
+    if hasattr(served.model.pyfunc, "unwrap_python_model"):
+        return predict_unexplained(served, frame)
+    out = predict(served, frame)
+    return out.drop(columns=[c for c in out.columns
+                             if c in (SHAP_BASE, BASE_OUTPUT) or str(c).startswith(SHAP_PREFIX)])
 
 
 def in_force_mask(patents: pd.DataFrame) -> np.ndarray:
