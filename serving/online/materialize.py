@@ -53,10 +53,11 @@ log = logging.getLogger(__name__)
 PATENT_TASKS = ("litigation", "severity", "value")
 FIRM_TASKS = ("liability",)
 CHUNK_ROWS = 25_000
-# Which patents' records carry SHAP contributions: those in force on the serving date. The
-# others' `shap_base`, `shap__*` and `base_output` are NaN (not materialized, not zero); the
-# view leaves such rows out of stored outputs, so they are scored and explained on demand.
-PATENTS_EXPLAINED = "in_force"
+# Which patents' records carry each task's SHAP contributions: "in_force" (on the serving
+# date; quotes and pledges refuse the others), "all" or "none". Elsewhere `shap_base`, `shap__*`
+# and `base_output` are NaN (not materialized, never zero); the view leaves such rows out of the
+# stored outputs, so they are scored and explained on demand by the same served model.
+PATENT_EXPLANATIONS = {"litigation": "in_force", "severity": "in_force", "value": "in_force"}
 # Progress callback: (step name, fraction of the whole materialization done).
 Progress = Callable[[str, float], None]
 
@@ -155,7 +156,7 @@ class EntityFrames:
     context: MaterializedContext
     orphans: list[str]
     patent_index: pa.Table
-    # Which records hold SHAP contributions, per namespace (`explained_scope`).
+    # Per namespace, its rows and per task which rows hold SHAP (`PATENT_EXPLANATIONS`).
     explained: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -267,22 +268,26 @@ def _patent_index(patents: pd.DataFrame, policy: Any) -> pa.Table:
     """Search columns per stored patent: jurisdiction, type, in force, grade and probability."""
     from models.policy import Product
 
-    def _labels(codes: pd.Series, labels: tuple[str, ...]) -> list[str | None]:
-        return [labels[int(c)] if c == c and 0 <= int(c) < len(labels) else None for c in codes]
+    def _labels(codes: pd.Series, labels: tuple[str, ...]) -> pa.Array:
+        # Category codes to labels in one numpy take; missing or unknown codes to null.
+        code = np.trunc(codes.to_numpy(dtype=np.float64, na_value=np.nan))
+        known = (code >= 0) & (code < len(labels))
+        pick = np.where(known, np.nan_to_num(code), len(labels)).astype(np.int64)
+        return pa.array(np.array([*labels, None], dtype=object)[pick], pa.string())
 
     in_force = in_force_mask(patents)
     prob_col = "litigation.probability"
-    grades: list[str | None] = [None] * len(patents)
+    grades = pa.nulls(len(patents), pa.string())
     probs = patents[prob_col].to_numpy() if prob_col in patents.columns else None
     if probs is not None and policy is not None:
         scale = policy.product(Product.ENFORCEMENT).scale
         uppers = np.array([b.upper for b in scale[:-1]])
         idx = np.searchsorted(uppers, np.clip(probs, 0.0, 1.0), side="right")
-        grades = [str(scale[i].grade) for i in idx]
+        grades = pa.array(np.array([str(b.grade) for b in scale], dtype=object)[idx], pa.string())
     return pa.table({
         "patent_id": pa.array(patents.index.astype(str).tolist(), pa.string()),
-        "jurisdiction": pa.array(_labels(patents["jurisdiction"], JURISDICTIONS), pa.string()),
-        "patent_type": pa.array(_labels(patents["patent_type"], PATENT_TYPES), pa.string()),
+        "jurisdiction": _labels(patents["jurisdiction"], JURISDICTIONS),
+        "patent_type": _labels(patents["patent_type"], PATENT_TYPES),
         "in_force": pa.array(in_force, pa.bool_()),
         "grade": pa.array(grades, pa.string()),
         "probability": pa.array(probs if probs is not None else [None] * len(patents),
@@ -326,13 +331,18 @@ def build_entity_frames(
     # Only in-force patents' explanations are served from the store (quotes and pledges refuse
     # the others); the rest keep their plain outputs and are explained on demand when asked.
     in_force = in_force_mask(patents)
+    masks = {"all": np.ones(len(patents), bool), "in_force": in_force,
+             "none": np.zeros(len(patents), bool)}
     p_out: dict[str, pd.DataFrame] = {}
+    p_explained: dict[str, dict[str, Any]] = {}
     for task in PATENT_TASKS:
         served = models.models.get(task)
         if served is None:
             continue
+        rule = PATENT_EXPLANATIONS.get(task, "all")
         frame = severity_frame(patents, "enforcement") if task == "severity" else patents
-        p_out[task] = _predict_chunks(served, frame, step, explain=in_force)
+        p_out[task] = _predict_chunks(served, frame, step, explain=masks[rule])
+        p_explained[task] = {"rule": rule, "rows": int(masks[rule].sum())}
     f_out: dict[str, pd.DataFrame] = {}
     if "liability" in models.models:
         f_out["liability"] = _predict_chunks(models.models["liability"], firms, step)
@@ -352,9 +362,9 @@ def build_entity_frames(
         orphans=_orphans(con, stored),
         patent_index=_patent_index(patent_frame, models.policy),
         explained={
-            "patent": {"rule": PATENTS_EXPLAINED, "rows": int(in_force.sum()),
-                       "of": len(patents)},
-            "firm": {"rule": "all", "rows": len(firms), "of": len(firms)},
+            "patent": {"rows": len(patents), "tasks": p_explained},
+            "firm": {"rows": len(firms),
+                     "tasks": {t: {"rule": "all", "rows": len(firms)} for t in f_out}},
         },
     )
 
