@@ -187,7 +187,7 @@ def _predict_chunks(
                 continue
             part = score(served, chunk if rows.all() else chunk.loc[rows])
             pos = np.flatnonzero(rows) + start
-            cols = [where[str(c)] for c in part.columns]
+            cols = np.array([where[str(c)] for c in part.columns], dtype=np.int64)
             matrix[np.ix_(pos, cols)] = part.to_numpy(dtype=np.float64, na_value=np.nan)
         step(len(chunk))
     return pd.DataFrame(matrix, index=frame.index, columns=columns)
