@@ -40,6 +40,7 @@ from features.pipelines.relations import SOURCE_TABLES, TableRelations
 from features.registry import FEATURES, JURISDICTIONS, PATENT_TYPES
 from features.settings import Settings
 from features.store import TableStore
+from models.boosting import BASE_OUTPUT, SHAP_BASE, SHAP_PREFIX
 from serving.online.backends import OnlineStore
 from serving.online.records import RecordLayout, with_outputs
 
@@ -52,6 +53,11 @@ log = logging.getLogger(__name__)
 PATENT_TASKS = ("litigation", "severity", "value")
 FIRM_TASKS = ("liability",)
 CHUNK_ROWS = 25_000
+# Which patents' records carry each task's SHAP contributions: "in_force" (on the serving
+# date; quotes and pledges refuse the others), "all" or "none". Elsewhere `shap_base`, `shap__*`
+# and `base_output` are NaN (not materialized, never zero); the view leaves such rows out of the
+# stored outputs, so they are scored and explained on demand by the same served model.
+PATENT_EXPLANATIONS = {"litigation": "in_force", "severity": "in_force", "value": "in_force"}
 # Progress callback: (step name, fraction of the whole materialization done).
 Progress = Callable[[str, float], None]
 
@@ -150,18 +156,66 @@ class EntityFrames:
     context: MaterializedContext
     orphans: list[str]
     patent_index: pa.Table
+    # Per namespace, its rows and per task which rows hold SHAP (`PATENT_EXPLANATIONS`).
+    explained: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _predict_chunks(served: Any, frame: pd.DataFrame, step: Callable[[int], None]) -> pd.DataFrame:
-    """The served model's contract frame for `frame`, scored in chunks (progress per chunk)."""
+def _predict_chunks(
+    served: Any, frame: pd.DataFrame, step: Callable[[int], None],
+    explain: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The served model's contract frame for `frame`, scored in chunks (progress per chunk).
+
+    Rows where `explain` is False get the plain outputs only (no tree SHAP, which costs ten to
+    a thousand times the prediction); their `shap_base`, `shap__*` and `base_output` are NaN,
+    never zero, so a reader can tell them apart and explain them on demand. One float64 matrix
+    is filled chunk by chunk: no per-chunk frames are concatenated.
+    """
     from serving.scoring.explanations import predict
 
-    parts = []
+    if not len(frame):
+        return pd.DataFrame(index=frame.index)
+    columns = list(predict(served, frame.iloc[:1]).columns)  # the full contract, explained
+    where = {c: i for i, c in enumerate(columns)}
+    matrix = np.full((len(frame), len(columns)), np.nan)
     for start in range(0, len(frame), CHUNK_ROWS):
-        chunk = frame.iloc[start:start + CHUNK_ROWS]
-        parts.append(predict(served, chunk))
+        stop = min(start + CHUNK_ROWS, len(frame))
+        chunk = frame.iloc[start:stop]
+        wanted = np.ones(len(chunk), bool) if explain is None else explain[start:stop]
+        for rows, score in ((wanted, predict), (~wanted, _plain_outputs)):
+            if not rows.any():
+                continue
+            part = score(served, chunk if rows.all() else chunk.loc[rows])
+            pos = np.flatnonzero(rows) + start
+            cols = np.array([where[str(c)] for c in part.columns], dtype=np.int64)
+            matrix[np.ix_(pos, cols)] = part.to_numpy(dtype=np.float64, na_value=np.nan)
         step(len(chunk))
-    return pd.concat(parts) if parts else pd.DataFrame(index=frame.index)
+    return pd.DataFrame(matrix, index=frame.index, columns=columns)
+
+
+def _plain_outputs(served: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """The served model's contract columns for `frame` other than its explanation.
+
+    Scored without tree SHAP when the pyfunc wraps one of our estimators; any other served
+    model answers its whole contract and the explanation columns are dropped.
+    """
+    from serving.scoring.explanations import predict, predict_unexplained
+
+    if hasattr(served.model.pyfunc, "unwrap_python_model"):
+        return predict_unexplained(served, frame)
+    out = predict(served, frame)
+    return out.drop(columns=[c for c in out.columns
+                             if c in (SHAP_BASE, BASE_OUTPUT) or str(c).startswith(SHAP_PREFIX)])
+
+
+def in_force_mask(patents: pd.DataFrame) -> np.ndarray:
+    """Whether each patent feature row is in force: granted, not expired, lapsed or invalidated.
+
+    The rule of `serving.scoring.entities.not_in_force_reason`, on a whole frame at once.
+    """
+    remaining = patents["remaining_term_years"]
+    return ((remaining > 0) & (patents["lapsed"] != 1) & (patents["invalidated"] != 1)
+            ).fillna(False).to_numpy(dtype=bool)
 
 
 def main_classes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -214,24 +268,26 @@ def _patent_index(patents: pd.DataFrame, policy: Any) -> pa.Table:
     """Search columns per stored patent: jurisdiction, type, in force, grade and probability."""
     from models.policy import Product
 
-    def _labels(codes: pd.Series, labels: tuple[str, ...]) -> list[str | None]:
-        return [labels[int(c)] if c == c and 0 <= int(c) < len(labels) else None for c in codes]
+    def _labels(codes: pd.Series, labels: tuple[str, ...]) -> pa.Array:
+        # Category codes to labels in one numpy take; missing or unknown codes to null.
+        code = np.trunc(codes.to_numpy(dtype=np.float64, na_value=np.nan))
+        known = (code >= 0) & (code < len(labels))
+        pick = np.where(known, np.nan_to_num(code), len(labels)).astype(np.int64)
+        return pa.array(np.array([*labels, None], dtype=object)[pick], pa.string())
 
-    remaining = patents["remaining_term_years"]
-    in_force = ((remaining > 0) & (patents["lapsed"] != 1) & (patents["invalidated"] != 1)
-                ).fillna(False).to_numpy(dtype=bool)
+    in_force = in_force_mask(patents)
     prob_col = "litigation.probability"
-    grades: list[str | None] = [None] * len(patents)
+    grades = pa.nulls(len(patents), pa.string())
     probs = patents[prob_col].to_numpy() if prob_col in patents.columns else None
     if probs is not None and policy is not None:
         scale = policy.product(Product.ENFORCEMENT).scale
         uppers = np.array([b.upper for b in scale[:-1]])
         idx = np.searchsorted(uppers, np.clip(probs, 0.0, 1.0), side="right")
-        grades = [str(scale[i].grade) for i in idx]
+        grades = pa.array(np.array([str(b.grade) for b in scale], dtype=object)[idx], pa.string())
     return pa.table({
         "patent_id": pa.array(patents.index.astype(str).tolist(), pa.string()),
-        "jurisdiction": pa.array(_labels(patents["jurisdiction"], JURISDICTIONS), pa.string()),
-        "patent_type": pa.array(_labels(patents["patent_type"], PATENT_TYPES), pa.string()),
+        "jurisdiction": _labels(patents["jurisdiction"], JURISDICTIONS),
+        "patent_type": _labels(patents["patent_type"], PATENT_TYPES),
         "in_force": pa.array(in_force, pa.bool_()),
         "grade": pa.array(grades, pa.string()),
         "probability": pa.array(probs if probs is not None else [None] * len(patents),
@@ -272,13 +328,21 @@ def build_entity_frames(
         done += n
         say("models", 0.1 + 0.75 * done / total)
 
+    # Only in-force patents' explanations are served from the store (quotes and pledges refuse
+    # the others); the rest keep their plain outputs and are explained on demand when asked.
+    in_force = in_force_mask(patents)
+    masks = {"all": np.ones(len(patents), bool), "in_force": in_force,
+             "none": np.zeros(len(patents), bool)}
     p_out: dict[str, pd.DataFrame] = {}
+    p_explained: dict[str, dict[str, Any]] = {}
     for task in PATENT_TASKS:
         served = models.models.get(task)
         if served is None:
             continue
+        rule = PATENT_EXPLANATIONS.get(task, "all")
         frame = severity_frame(patents, "enforcement") if task == "severity" else patents
-        p_out[task] = _predict_chunks(served, frame, step)
+        p_out[task] = _predict_chunks(served, frame, step, explain=masks[rule])
+        p_explained[task] = {"rule": rule, "rows": int(masks[rule].sum())}
     f_out: dict[str, pd.DataFrame] = {}
     if "liability" in models.models:
         f_out["liability"] = _predict_chunks(models.models["liability"], firms, step)
@@ -297,6 +361,11 @@ def build_entity_frames(
         context=context,
         orphans=_orphans(con, stored),
         patent_index=_patent_index(patent_frame, models.policy),
+        explained={
+            "patent": {"rows": len(patents), "tasks": p_explained},
+            "firm": {"rows": len(firms),
+                     "tasks": {t: {"rule": "all", "rows": len(firms)} for t in f_out}},
+        },
     )
 
 
@@ -346,6 +415,8 @@ def write_generation(
             "stamp": asdict(stamp),
             "layouts": layouts,
             "rows": rows,
+            # Records without SHAP (NaN) are explained on demand; this says which ones have it.
+            "explained": frames.explained,
             "seconds": round(seconds, 3),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }

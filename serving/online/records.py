@@ -50,9 +50,9 @@ class RecordLayout:
         zeros (SHAP of features a model does not split on), so records halve in size while
         decompressing one stays a few microseconds.
         """
-        matrix = np.ascontiguousarray(
-            frame.loc[:, list(self.columns)].to_numpy(dtype=np.float64, na_value=np.nan)
-        )
+        ordered = frame if tuple(map(str, frame.columns)) == self.columns else \
+            frame.loc[:, list(self.columns)]  # no copy of a wide frame already in order
+        matrix = np.ascontiguousarray(ordered.to_numpy(dtype=np.float64, na_value=np.nan))
         ids = frame.index.astype(str)
         for i, key in enumerate(ids):
             yield key, zlib.compress(matrix[i].tobytes(), 1)
@@ -125,8 +125,7 @@ def with_outputs(features: pd.DataFrame, outputs: dict[str, pd.DataFrame]) -> pd
     """An entity frame: the features, then each task's contract columns prefixed by the task."""
     parts = [features]
     for task, out in outputs.items():
-        prefixed = out.copy()
-        prefixed.index = features.index
-        prefixed.columns = [f"{task}{TASK_SEP}{c}" for c in out.columns]
-        parts.append(prefixed)
+        # set_axis: a lazy copy (copy-on-write); concat copies the columns once anyway.
+        parts.append(out.set_axis(features.index, axis=0).set_axis(
+            [f"{task}{TASK_SEP}{c}" for c in out.columns], axis=1))
     return pd.concat(parts, axis=1)

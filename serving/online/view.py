@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from features.pipelines import ContextDatabase, MaterializedContext
+from models.boosting import SHAP_BASE
 from serving.online.backends import GenerationReader, OnlineStoreUnreachableError
 from serving.online.materialize import Stamp, ipc_table, severity_class_key
 from serving.online.records import EntityRecord, RecordLayout, task_outputs
@@ -107,8 +108,18 @@ class OnlineView:
         return self._part(namespace, ids, None)
 
     def task_rows(self, namespace: str, task: str, ids: Sequence[str]) -> pd.DataFrame:
-        """`task`'s stored contract rows of those `ids` that have a record, by id."""
-        return self._part(namespace, ids, task)
+        """`task`'s stored contract rows of those `ids` whose record holds them, by id.
+
+        A record whose SHAP was not materialized (NaN `shap_base`: a patent not in force, see
+        the manifest's `explained`) is left out like a missing one, so the caller scores and
+        explains it with the served model: the answer full materialization would have stored.
+        """
+        frame = self._part(namespace, ids, task)
+        if SHAP_BASE in frame.columns:
+            missing = np.isnan(frame[SHAP_BASE].to_numpy(dtype=np.float64))
+            if missing.any():
+                frame = frame.loc[~missing]
+        return frame
 
     def serves(self, task: str, served: Any) -> bool:
         """Whether the stored outputs of `task` come from exactly the model `served`."""
@@ -150,6 +161,7 @@ class OnlineView:
         """Generation, stamp and rows, for `/readyz` and the CLI."""
         return {"generation": self.generation, "as_of": self.stamp.as_of,
                 "rows": self.manifest.get("rows"), "models": self.stamp.models,
+                "explained": self.manifest.get("explained"),
                 "created_at": self.manifest.get("created_at")}
 
     def close(self) -> None:

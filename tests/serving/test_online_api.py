@@ -26,6 +26,7 @@ from serving.app import create_app
 from serving.modelset import ModelSet, ServedModel, load_served_models
 from serving.online.backends import open_online_store
 from serving.online.materialize import materialize
+from serving.online.view import OnlineView
 from serving.scoring.entities import CLASS_ONLY_BASIS
 from tests.serving.conftest import make_keys
 
@@ -288,6 +289,45 @@ def test_explanations_are_in_the_answers_units(
                     reason["effect"] > 0)
         if path == "/v1/quotes/liability":
             assert answer["explanation"]["output"] == answer["probability"]
+
+
+def test_a_patent_not_in_force_is_explained_on_demand_as_if_materialized(
+    online_settings: Settings, online_client: TestClient, ondemand_client: TestClient
+) -> None:
+    store = open_online_store(online_settings.online_store_url, online_settings.data_dir,
+                              online_settings.dataset)
+    reader = store.current()
+    assert reader is not None
+    view = OnlineView(reader)
+    try:
+        explained = view.manifest["explained"]["patent"]
+        assert explained["rows"] == view.manifest["rows"]["patent"]
+        index = view.patent_index.to_pandas()
+        for task in ("litigation", "severity", "value"):
+            assert explained["tasks"][task] == {"rule": "in_force",
+                                                "rows": int(index["in_force"].sum())}
+        assert 0 < int(index["in_force"].sum()) < len(index)
+        dead = index.loc[~index["in_force"], "patent_id"].head(3).tolist()
+        stored = view.rows("patent", dead)
+        assert len(stored) == len(dead)
+        # Plain outputs stored, SHAP not materialized (NaN, never zero) and so not served.
+        assert stored["value.p50"].notna().all()
+        assert stored["litigation.probability"].notna().all()
+        assert stored["value.shap_base"].isna().all()
+        assert view.task_rows("patent", "value", dead).empty
+    finally:
+        view.close()
+        store.close()
+    body = {"patents": [{"patent_id": p} for p in dead]}
+    online = online_client.post("/v1/valuations", json=body,
+                                headers={"X-API-Key": make_keys(online_client)["bank"]})
+    ondemand = ondemand_client.post("/v1/valuations", json=body,
+                                    headers={"X-API-Key": make_keys(ondemand_client)["bank"]})
+    assert online.status_code == ondemand.status_code == 200, online.text
+    _same(online.json(), ondemand.json(), "/v1/valuations")
+    for item in online.json()["patents"]:
+        assert not item["in_force"]
+        assert any(v != 0 for v in item["explanation"]["contributions"].values())
 
 
 def test_readyz_names_the_generation(online_client: TestClient) -> None:
