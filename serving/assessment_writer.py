@@ -58,6 +58,7 @@ class AssessmentWriter:
         self._cond = threading.Condition()
         self._queue: list[_Waiting] = []
         self._committing = False
+        self._in_flight = 0  # rows of the commit running now
         self._closed = False
         self.batches = 0  # commits made (rows per commit = rows / batches)
         self.rows = 0
@@ -84,6 +85,7 @@ class AssessmentWriter:
                 self._committing = True
                 batch = self._queue[:self.max_batch]
                 del self._queue[:self.max_batch]
+                self._in_flight = len(batch)
             failures: Sequence[BaseException | None] = [None] * len(batch)
             try:
                 failures = self._commit(batch)
@@ -96,6 +98,7 @@ class AssessmentWriter:
                         waiting.failure = failure
                         waiting.done = True
                     self._committing = False
+                    self._in_flight = 0
                     self._cond.notify_all()
         if item.failure is not None:
             raise AssessmentNotStoredError(NOT_STORED_MESSAGE) from item.failure
@@ -138,6 +141,11 @@ class AssessmentWriter:
         """Log which assessments were not stored, with the cause."""
         ids = ", ".join(str(w.values.get("id")) for w in batch)
         log.error("%d assessment(s) not stored: %s", len(batch), ids, exc_info=exc)
+
+    def pending(self) -> int:
+        """Rows handed over and not yet committed or failed (waiting or being committed)."""
+        with self._cond:
+            return len(self._queue) + self._in_flight
 
     def close(self, timeout: float = 60.0) -> bool:
         """Refuse new rows and wait until every row handed over is committed or failed.
