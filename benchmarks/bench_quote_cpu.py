@@ -92,7 +92,12 @@ async def measure(settings: Settings, n: int, concurrency: int) -> dict[str, Any
                 "quote_cpu_ms": quote_cpu, "quote_wall_ms_c1": quote_wall,
                 "quote_response_bytes": size}
             if concurrency > 1:
+                writer = getattr(app.state, "assessment_writer", None)  # group commit
+                before = (writer.rows, writer.batches) if writer is not None else (0, 0)
                 result.update(await concurrent_quotes(quote, n, concurrency))
+                if writer is not None and writer.batches > before[1]:
+                    result[f"rows_per_commit_c{concurrency}"] = (
+                        (writer.rows - before[0]) / (writer.batches - before[1]))
     result["load_avg"] = os.getloadavg()[0]
     return result
 
