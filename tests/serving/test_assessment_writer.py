@@ -235,7 +235,8 @@ async def _post_many(app: Any, key: str, n: int, reader: str | None = None
 
 
 def _app_settings(world_settings: Settings, database_url: str) -> Settings:
-    return Settings(data_dir=world_settings.data_dir, dataset="tiny", database_url=database_url,
+    return Settings(data_dir=world_settings.data_dir, dataset="tiny",
+                    database_url=database_url,  # type: ignore[arg-type]
                     online_auto_materialize=False, rate_limit_per_minute=0)
 
 
