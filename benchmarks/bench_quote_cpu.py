@@ -4,7 +4,8 @@ Wall-clock figures on a shared 2-core machine swing with other work; CPU time pe
 much less. The app of a trained, materialized world (e.g. `bench_serving.py --quick --work W`
 keeps W/w3k) is driven through ASGI without sockets, one request at a time: N `GET /healthz`,
 then N explained quotes of stored patents, each timed with `time.process_time` (the in-process
-client's share is included in both). Every quote must answer 200 with a stored, explained quote.
+client's share is included in both); then N quotes from `--concurrency` clients at once, timed
+by wall clock (p50, p99, quotes/s). Every quote must answer 200 with a stored, explained quote.
 The last line is one JSON object.
 """
 
@@ -16,6 +17,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +44,12 @@ def stored_patents(settings: Settings, n: int) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-async def measure(settings: Settings, n: int) -> dict[str, Any]:
-    """CPU ms per /healthz and per stored quote over `n` requests each, and the answer size."""
+async def measure(settings: Settings, n: int, concurrency: int) -> dict[str, Any]:
+    """CPU ms per /healthz and per stored quote over `n` requests each, and the answer size.
+
+    With `concurrency` > 1, `n` more quotes follow from that many concurrent clients: their
+    wall-clock p50 and p99 (ms) and quotes per second.
+    """
     app = create_app(settings)
     bodies = [{"patent": {"patent_id": p},
                "applicant": {"applicant_id": f"CPU-{i % 997}", "role": "patent_holder"},
@@ -81,9 +87,42 @@ async def measure(settings: Settings, n: int) -> dict[str, Any]:
                 size = await quote(i)
             quote_cpu = (time.process_time() - t0) / n * 1000
             quote_wall = (time.perf_counter() - w0) / n * 1000
-    return {"benchmark": "quote_cpu", "n": n, "healthz_cpu_ms": healthz,
-            "quote_cpu_ms": quote_cpu, "quote_wall_ms_c1": quote_wall,
-            "quote_response_bytes": size, "load_avg": os.getloadavg()[0]}
+            result: dict[str, Any] = {
+                "benchmark": "quote_cpu", "n": n, "healthz_cpu_ms": healthz,
+                "quote_cpu_ms": quote_cpu, "quote_wall_ms_c1": quote_wall,
+                "quote_response_bytes": size}
+            if concurrency > 1:
+                writer = getattr(app.state, "assessment_writer", None)  # group commit
+                before = (writer.rows, writer.batches) if writer is not None else (0, 0)
+                result.update(await concurrent_quotes(quote, n, concurrency))
+                if writer is not None and writer.batches > before[1]:
+                    result[f"rows_per_commit_c{concurrency}"] = (
+                        (writer.rows - before[0]) / (writer.batches - before[1]))
+    result["load_avg"] = os.getloadavg()[0]
+    return result
+
+
+async def concurrent_quotes(
+    quote: Callable[[int], Awaitable[int]], n: int, concurrency: int
+) -> dict[str, Any]:
+    """Wall-clock p50/p99 (ms) and quotes/s of `n` quotes from `concurrency` clients at once."""
+    latencies: list[float] = []
+    counter = iter(range(n))
+
+    async def client() -> None:
+        for i in counter:
+            t0 = time.perf_counter()
+            await quote(i)
+            latencies.append((time.perf_counter() - t0) * 1000)
+
+    w0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    wall = time.perf_counter() - w0
+    ordered = sorted(latencies)
+    c = concurrency
+    return {f"quote_p50_ms_c{c}": ordered[len(ordered) // 2],
+            f"quote_p99_ms_c{c}": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+            f"quote_rps_c{c}": len(ordered) / wall}
 
 
 def main() -> None:
@@ -92,6 +131,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True,
                         help="data dir of a trained, materialized world (its mlflow.db inside)")
     parser.add_argument("-n", type=int, default=500, help="requests of each kind")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="clients of the concurrent quote phase (1: skip it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         # Assessments go to a scratch store, so the world's own store is left as it was.
@@ -102,10 +143,14 @@ def main() -> None:
             rate_limit_per_minute=1_000_000, rate_limit_burst=100_000,
             online_auto_materialize=False,
         )
-        result = asyncio.run(measure(settings, args.n))
+        result = asyncio.run(measure(settings, args.n, args.concurrency))
     print(f"healthz {result['healthz_cpu_ms']:.2f} ms CPU, stored quote "
           f"{result['quote_cpu_ms']:.2f} ms CPU ({result['quote_wall_ms_c1']:.2f} ms wall, "
           f"{result['quote_response_bytes']} bytes), load {result['load_avg']:.1f}")
+    c = args.concurrency
+    if c > 1:
+        print(f"c={c}: p50 {result[f'quote_p50_ms_c{c}']:.1f} ms, p99 "
+              f"{result[f'quote_p99_ms_c{c}']:.1f} ms, {result[f'quote_rps_c{c}']:.0f} quotes/s")
     print(json.dumps(result))
 
 

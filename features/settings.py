@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(
         default=1000, ge=1, le=100_000, description="Most items in one batch request."
     )
+    assessment_commit_batch: int = Field(
+        default=64, ge=1, le=10_000,
+        description="Most assessment records committed in one transaction (group commit of "
+        "concurrent requests; 1: one commit per record).",
+    )
     max_body_bytes: int = Field(
         default=5_000_000, ge=1_000, description="Largest request body accepted, in bytes."
     )

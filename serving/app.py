@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from features.settings import Settings
+from serving.assessment_writer import AssessmentWriter
 from serving.console import install_console
 from serving.database import make_engine, make_sessionmaker, migrate
 from serving.dataset import open_dataset
@@ -84,6 +85,9 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
         await anyio.to_thread.run_sync(migrate, engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        # Scoring answers' records are committed in shared transactions (group commit).
+        writer = AssessmentWriter(engine, settings.assessment_commit_batch)
+        app.state.assessment_writer = writer
         app.state.monitor = ServingMonitor(app.state.sessionmaker,
                                            settings.monitoring_flush_seconds)
         app.state.dataset = await anyio.to_thread.run_sync(open_dataset, settings)
@@ -106,6 +110,8 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
             yield
         finally:
             await limiter.close()
+            # Rows handed over are committed (or failed to their requests), never dropped.
+            await anyio.to_thread.run_sync(writer.close)
             await anyio.to_thread.run_sync(online.stop)
             try:
                 await anyio.to_thread.run_sync(app.state.monitor.flush)

@@ -94,6 +94,39 @@ ASSESSMENT_KINDS = frozenset(k.value for k in AssessmentKind)
 _INSERT_ASSESSMENT = sa.insert(cast(sa.Table, Assessment.__table__))
 
 
+def assessment_values(
+    *,
+    kind: str,
+    caller: Caller,
+    request: Any,
+    features: Any,
+    outputs: Any,
+    explanation: Any,
+    model_versions: Any,
+    policy_version: str | None,
+    policy_hash: str | None,
+    status: str = "completed",
+) -> dict[str, Any]:
+    """The column values of a new assessment row (a fresh id, JSON fields made JSON-safe)."""
+    if kind not in ASSESSMENT_KINDS:
+        raise ValueError(f"assessment kind must be one of {sorted(ASSESSMENT_KINDS)}, got {kind!r}")
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": kind,
+        "created_at": utc_now(),
+        "caller_key_id": caller.key_id,
+        "caller_role": caller.role.value,
+        "request": json_safe(request),
+        "features": json_safe(features),
+        "outputs": json_safe(outputs),
+        "explanation": json_safe(explanation),
+        "model_versions": json_safe(model_versions),
+        "policy_version": policy_version,
+        "policy_hash": policy_hash,
+        "status": status,
+    }
+
+
 def record_assessment(
     session: Session,
     *,
@@ -112,24 +145,14 @@ def record_assessment(
 
     Call it before returning the answer, and build the answer from the returned row (its JSON
     fields are what was stored, with NaN as null), so a stored record reads back identically.
+    The session's commit also commits whatever else its transaction holds (the API's scoring
+    routes commit through the app's `AssessmentWriter` instead, sharing commits).
     """
-    if kind not in ASSESSMENT_KINDS:
-        raise ValueError(f"assessment kind must be one of {sorted(ASSESSMENT_KINDS)}, got {kind!r}")
-    values = {
-        "id": str(uuid.uuid4()),
-        "kind": kind,
-        "created_at": utc_now(),
-        "caller_key_id": caller.key_id,
-        "caller_role": caller.role.value,
-        "request": json_safe(request),
-        "features": json_safe(features),
-        "outputs": json_safe(outputs),
-        "explanation": json_safe(explanation),
-        "model_versions": json_safe(model_versions),
-        "policy_version": policy_version,
-        "policy_hash": policy_hash,
-        "status": status,
-    }
+    values = assessment_values(
+        kind=kind, caller=caller, request=request, features=features, outputs=outputs,
+        explanation=explanation, model_versions=model_versions, policy_version=policy_version,
+        policy_hash=policy_hash, status=status,
+    )
     # One Core INSERT on the session's connection (its transaction), not the ORM's unit of work
     # or bulk path (which track, flush and refresh an object): the row is written once and
     # never changed, so nothing is lost, and the commit below is the session's as before.

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from features.settings import Settings
 from serving import crud
+from serving.assessment_writer import AssessmentWriter
 from serving.auth import ADMIN_BOOTSTRAP_KEY_ID, Caller, CallerRole, hash_key, same_secret
 from serving.dataset import DatasetHandle
 from serving.errors import AuthenticationError, DatasetUnavailableError, PermissionDeniedError
@@ -205,12 +206,20 @@ ScientistDep = Annotated[Caller, Depends(require_roles(CallerRole.scientist))]
 
 
 class AssessmentRecorder:
-    """Stores the assessments of one request for its caller, and counts them in the metrics."""
+    """Stores the assessments of one request for its caller, and counts them in the metrics.
 
-    def __init__(self, session: Session, caller: Caller, metrics: ServiceMetrics) -> None:
+    With a `writer` (the app's group commit), a row is committed through it, apart from the
+    session: the session must then hold no writes of its own (its read transaction, if any, is
+    ended before the row is handed over, so its connection is not held while waiting). Without
+    one, the row is committed with the session's transaction (`crud.record_assessment`).
+    """
+
+    def __init__(self, session: Session, caller: Caller, metrics: ServiceMetrics,
+                 writer: AssessmentWriter | None = None) -> None:
         self.session = session
         self.caller = caller
         self.metrics = metrics
+        self.writer = writer
 
     def record(
         self,
@@ -225,21 +234,39 @@ class AssessmentRecorder:
         policy_hash: str | None,
         status: str = "completed",
     ) -> Assessment:
-        """Store one assessment for this request's caller and commit (`crud.record_assessment`)."""
-        row = crud.record_assessment(
-            self.session, kind=kind, caller=self.caller, request=request, features=features,
-            outputs=outputs, explanation=explanation, model_versions=model_versions,
-            policy_version=policy_version, policy_hash=policy_hash, status=status,
-        )
+        """Store one assessment for this request's caller; return once it is committed."""
+        session = self.session
+        if self.writer is None or session.new or session.dirty or session.deleted:
+            row = crud.record_assessment(
+                session, kind=kind, caller=self.caller, request=request, features=features,
+                outputs=outputs, explanation=explanation, model_versions=model_versions,
+                policy_version=policy_version, policy_hash=policy_hash, status=status,
+            )
+        else:
+            values = crud.assessment_values(
+                kind=kind, caller=self.caller, request=request, features=features,
+                outputs=outputs, explanation=explanation, model_versions=model_versions,
+                policy_version=policy_version, policy_hash=policy_hash, status=status,
+            )
+            if session.in_transaction():
+                session.rollback()  # only reads: give the connection back while waiting
+            self.writer.write(values)
+            row = Assessment(**values)
         self.metrics.assessments.labels(row.kind).inc()
         return row
 
 
+def assessment_writer(request: Request) -> AssessmentWriter:
+    """The app's group commit of assessment rows."""
+    writer: AssessmentWriter = request.app.state.assessment_writer
+    return writer
+
+
 async def get_recorder(
-    session: SessionDep, caller: CallerDep, metrics: MetricsDep
+    request: Request, session: SessionDep, caller: CallerDep, metrics: MetricsDep
 ) -> AssessmentRecorder:
-    """The assessment recorder of this request."""
-    return AssessmentRecorder(session, caller, metrics)
+    """The assessment recorder of this request (its session holds no writes: group commit)."""
+    return AssessmentRecorder(session, caller, metrics, assessment_writer(request))
 
 
 RecorderDep = Annotated[AssessmentRecorder, Depends(get_recorder)]

@@ -33,7 +33,7 @@ from serving.idempotency import IdempotencyKey, run_once
 from serving.policies.service import Actor
 from serving.routes.policies import PolicyDep
 from serving.schemas import ERROR_RESPONSES, ErrorOut
-from serving.scoring.context import ScoringDep
+from serving.scoring.context import SessionScoringDep
 from serving.tables import utc_now
 
 router = APIRouter(
@@ -111,7 +111,7 @@ def register(claim_id: str, caller: AdjusterDep, body: RegisterRequest, session:
 @router.post("/{claim_id}/assessment", response_model=ClaimOut,
              summary="Open the assessment (查勘/定损): reserve from the models")
 def assess(claim_id: str, caller: AdjusterDep, body: AssessRequest, session: SessionDep,
-           policy: PolicyDep, ctx: ScoringDep,
+           policy: PolicyDep, ctx: SessionScoringDep,
            idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Open the assessment with a reserve from the models.
 

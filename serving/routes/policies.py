@@ -34,7 +34,7 @@ from serving.policies.service import (
     versions_of,
 )
 from serving.schemas import ERROR_RESPONSES, ErrorOut
-from serving.scoring.context import ScoringDep
+from serving.scoring.context import SessionScoringDep
 from serving.tables import utc_now
 
 router = APIRouter(
@@ -109,7 +109,7 @@ def versions(policy_id: str, _caller: ReaderDep, session: SessionDep) -> list[di
 @router.post("/{policy_id}/endorsements", status_code=201, response_model=PolicyOut,
              summary="Endorse: change the limit, deductible or insured patents (批改)")
 def endorse(policy_id: str, caller: WriterDep, body: EndorseRequest, session: SessionDep,
-            policy: PolicyDep, ctx: ScoringDep,
+            policy: PolicyDep, ctx: SessionScoringDep,
             idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Re-price the changed cover through the same models and policy.
 

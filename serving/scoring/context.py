@@ -15,11 +15,14 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from models.policy import Policy
+from serving.assessment_writer import AssessmentWriter
+from serving.auth import Caller
 from serving.deps import (
     AssessmentRecorder,
     CallerDep,
     SessionDep,
     active_dataset,
+    assessment_writer,
     models_in_service,
 )
 from serving.errors import CurrencyMismatchError, UnavailableError
@@ -130,7 +133,29 @@ async def get_scoring_context(
     ending it returns the database connection to the pool for the CPU-bound scoring, so
     connections are held only to read subsidies and to store. A quote's session is unused
     here (the caller is looked up in a session of its own): no worker thread is needed then.
+
+    The session only reads: assessments are committed through the app's `AssessmentWriter`
+    (group commit with concurrent requests).
     """
+    async for ctx in _scoring_context(request, caller, session, assessment_writer(request)):
+        yield ctx
+
+
+async def get_session_scoring_context(
+    request: Request, caller: CallerDep, session: SessionDep
+) -> AsyncIterator[ScoringContext]:
+    """The scoring context of a request that writes through its session (a policy, a claim).
+
+    Its assessments are committed with the session's transaction, as one unit with its writes.
+    """
+    async for ctx in _scoring_context(request, caller, session, None):
+        yield ctx
+
+
+async def _scoring_context(
+    request: Request, caller: Caller, session: Session, writer: AssessmentWriter | None
+) -> AsyncIterator[ScoringContext]:
+    """The scoring context of one request, its assessments committed through `writer` if any."""
     state = request.app.state
     dataset = active_dataset(request)
     if session.in_transaction():
@@ -142,7 +167,8 @@ async def get_scoring_context(
         yield ScoringContext(
             models=models_in_service(request), cursor=cursor, tables=dataset.tables,
             as_of=as_of, session=session,
-            recorder=AssessmentRecorder(session, caller, state.metrics), monitor=state.monitor,
+            recorder=AssessmentRecorder(session, caller, state.metrics, writer),
+            monitor=state.monitor,
             online=view if view is not None and view.as_of == as_of else None,
             dataset_currency=dataset_currency_of(dataset.meta),
         )
@@ -155,3 +181,4 @@ def dataset_currency_of(meta: dict[str, object]) -> str | None:
 
 
 ScoringDep = Annotated[ScoringContext, Depends(get_scoring_context)]
+SessionScoringDep = Annotated[ScoringContext, Depends(get_session_scoring_context)]
