@@ -33,6 +33,7 @@ CHECKS = [
     openapi_checks.response_headers_conformance,
 ]
 EXAMPLES_PER_OPERATION = 25
+REQUEST_TIMEOUT_SECONDS = 120
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,9 @@ def test_every_operation_conforms_to_the_openapi_document(
         def run(case: schemathesis.Case) -> None:
             # The admin key reaches every operation; who may call what is the role matrix's test.
             case.headers = {**(case.headers or {}), "X-API-Key": scoring_keys["admin"]}
-            case.call_and_validate(checks=CHECKS)
+            # Conformance, not speed: a report over many years takes ~10 s on 2 busy cores,
+            # longer than schemathesis's default 10 s read timeout.
+            case.call_and_validate(checks=CHECKS, timeout=REQUEST_TIMEOUT_SECONDS)
 
         try:
             run()
