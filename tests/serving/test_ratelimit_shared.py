@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from pydantic import SecretStr
@@ -16,6 +19,17 @@ from tests.serving.conftest import make_client
 
 # Nothing listens on port 1: connections are refused at once.
 DOWN_URL = "redis://127.0.0.1:1/0"
+T = TypeVar("T")
+
+
+def run_in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` on a fresh event loop in its own thread.
+
+    The browser tests' Playwright keeps an event loop running in the main thread for the whole
+    session, where `asyncio.run` refuses to start another.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _admitted(limiter: RateLimiter, key: str, n: int) -> list[bool]:
@@ -48,7 +62,7 @@ def test_two_workers_share_one_bucket_per_key(redis_url: str) -> None:
             await a.close()
             await b.close()
 
-    first, over, retry_after, other, shared = asyncio.run(run())
+    first, over, retry_after, other, shared = run_in_own_loop(run())
     assert first == [True, True, True]  # the burst of 3, taken by two workers together
     assert over == [False, False]
     assert retry_after == 1  # 60 a minute: a token a second
@@ -71,7 +85,7 @@ def test_the_bucket_refills_and_expires_in_redis(redis_url: str) -> None:
             await limiter.client.delete(f"{prefix}:k")
             await limiter.close()
 
-    drained, ttl, refilled = asyncio.run(run())
+    drained, ttl, refilled = run_in_own_loop(run())
     assert drained == [True, True, False]
     assert 0 < ttl <= 1_200 + 1_000  # gone once it would be full again (plus a second)
     assert refilled == [True, True]
@@ -86,7 +100,7 @@ def test_redis_down_falls_back_to_counting_in_the_process(caplog: pytest.LogCapt
         finally:
             await limiter.close()
 
-    admitted, shared = asyncio.run(run())
+    admitted, shared = run_in_own_loop(run())
     assert admitted == [True, True, False]  # the per-process bucket still limits
     assert not shared
     warnings = [r for r in caplog.records if "counted per process" in r.getMessage()]
