@@ -148,11 +148,15 @@ def record_assessment(
     The session's commit also commits whatever else its transaction holds (the API's scoring
     routes commit through the app's `AssessmentWriter` instead, sharing commits).
     """
-    values = assessment_values(
+    return insert_assessment(session, assessment_values(
         kind=kind, caller=caller, request=request, features=features, outputs=outputs,
         explanation=explanation, model_versions=model_versions, policy_version=policy_version,
         policy_hash=policy_hash, status=status,
-    )
+    ))
+
+
+def insert_assessment(session: Session, values: dict[str, Any]) -> Assessment:
+    """Insert the row `values` (see `assessment_values`) in the session's transaction; commit."""
     # One Core INSERT on the session's connection (its transaction), not the ORM's unit of work
     # or bulk path (which track, flush and refresh an object): the row is written once and
     # never changed, so nothing is lost, and the commit below is the session's as before.
@@ -161,7 +165,7 @@ def record_assessment(
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
-        log.error("assessment %s of kind %s not stored", values["id"], kind, exc_info=exc)
+        log.error("assessment %s of kind %s not stored", values["id"], values["kind"], exc_info=exc)
         raise AssessmentNotStoredError(
             "the assessment could not be stored, so no answer is given; try again"
         ) from exc

@@ -236,18 +236,14 @@ class AssessmentRecorder:
     ) -> Assessment:
         """Store one assessment for this request's caller; return once it is committed."""
         session = self.session
+        values = crud.assessment_values(
+            kind=kind, caller=self.caller, request=request, features=features,
+            outputs=outputs, explanation=explanation, model_versions=model_versions,
+            policy_version=policy_version, policy_hash=policy_hash, status=status,
+        )
         if self.writer is None or session.new or session.dirty or session.deleted:
-            row = crud.record_assessment(
-                session, kind=kind, caller=self.caller, request=request, features=features,
-                outputs=outputs, explanation=explanation, model_versions=model_versions,
-                policy_version=policy_version, policy_hash=policy_hash, status=status,
-            )
+            row = crud.insert_assessment(session, values)
         else:
-            values = crud.assessment_values(
-                kind=kind, caller=self.caller, request=request, features=features,
-                outputs=outputs, explanation=explanation, model_versions=model_versions,
-                policy_version=policy_version, policy_hash=policy_hash, status=status,
-            )
             if session.in_transaction():
                 session.rollback()  # only reads: give the connection back while waiting
             self.writer.write(values)
