@@ -86,6 +86,15 @@ class Writers:
         thread.start()
         self.threads.append(thread)
 
+    def queue(self, rows: list[dict[str, Any]]) -> None:
+        """Hand over `rows` while a write lock is held: the first one's commit waits on the
+        lock, and the rest wait behind it until every row is pending."""
+        self.start(rows[0])
+        wait_until(lambda: self.writer.pending() == 1)
+        for row in rows[1:]:
+            self.start(row)
+        wait_until(lambda: self.writer.pending() == len(rows))
+
     def join(self) -> None:
         for t in self.threads:
             t.join(timeout=60)
@@ -109,11 +118,7 @@ def test_rows_waiting_during_a_commit_share_the_next_one(engine: sa.Engine) -> N
     rows = [_row(i) for i in range(8)]
     writers = Writers(writer)
     with write_lock(engine):
-        writers.start(rows[0])
-        wait_until(lambda: writer.pending() == 1)  # its commit waits on the lock
-        for row in rows[1:]:
-            writers.start(row)
-        wait_until(lambda: writer.pending() == 8)
+        writers.queue(rows)
         assert writer.batches == 0
         assert all(t.is_alive() for t in writers.threads)
     writers.join()
@@ -127,11 +132,7 @@ def test_the_batch_size_is_bounded(engine: sa.Engine) -> None:
     rows = [_row(i) for i in range(8)]
     writers = Writers(writer)
     with write_lock(engine):
-        writers.start(rows[0])
-        wait_until(lambda: writer.pending() == 1)
-        for row in rows[1:]:
-            writers.start(row)
-        wait_until(lambda: writer.pending() == 8)
+        writers.queue(rows)
     writers.join()
     assert stored(engine) == {r["id"] for r in rows}
     assert (writer.batches, writer.rows) == (4, 8)  # 1, then 3, 3 and 1
@@ -178,11 +179,7 @@ def test_a_refused_row_fails_alone_and_its_batch_is_stored_row_by_row(
     duplicate = {**_row(6), "id": first["id"]}  # the primary key is taken: integrity error
     writers = Writers(writer)
     with write_lock(engine):
-        writers.start(rows[0])
-        wait_until(lambda: writer.pending() == 1)
-        for row in [*rows[1:3], duplicate, *rows[3:]]:
-            writers.start(row)
-        wait_until(lambda: writer.pending() == 6)
+        writers.queue([rows[0], *rows[1:3], duplicate, *rows[3:]])
     writers.join()
     assert isinstance(writers.outcome.pop(first["id"]), AssessmentNotStoredError)
     assert writers.outcome == {r["id"]: None for r in rows}
@@ -196,11 +193,7 @@ def test_close_commits_the_pending_rows_and_refuses_new_ones(engine: sa.Engine) 
     closed: list[bool] = []
     closing = threading.Thread(target=lambda: closed.append(writer.close(timeout=60)))
     with write_lock(engine):
-        writers.start(rows[0])
-        wait_until(lambda: writer.pending() == 1)
-        for row in rows[1:]:
-            writers.start(row)
-        wait_until(lambda: writer.pending() == 8)
+        writers.queue(rows)
         closing.start()
         time.sleep(0.3)
         assert closing.is_alive()  # shutdown waits for the rows handed over
@@ -295,11 +288,7 @@ def test_shutdown_with_rows_pending_loses_none(
         lock = write_lock(engine)
         lock.__enter__()
         try:
-            writers.start(rows[0])
-            wait_until(lambda: writer.pending() == 1)
-            for row in rows[1:]:
-                writers.start(row)
-            wait_until(lambda: writer.pending() == 6)
+            writers.queue(rows)
             # The lifespan's shutdown waits for these rows; release the lock meanwhile.
             threading.Timer(0.5, lambda: lock.__exit__(None, None, None)).start()
         except BaseException:
