@@ -131,6 +131,26 @@ def start_server(env: dict[str, str], port: int, workers: int,
     sys.exit(f"server did not serve a materialization within 600 s: {log.read_text()[-2000:]}")
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its living descendants.
+
+    Read from /proc (Linux); 0.0 where /proc is not there. With `--workers N` the uvicorn
+    supervisor's worker processes are its children.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     """Terminate the server and wait for it."""
     proc.terminate()
@@ -148,13 +168,18 @@ def _explained(body: dict[str, Any]) -> bool:
 
 
 async def load(url: str, concurrency: int, n: int, max_seconds: float, headers: dict[str, str],
-               bodies: list[dict[str, Any]] | None) -> dict[str, float]:
-    """Up to `n` requests (POST of `bodies` in turn, else GET) with `concurrency` in flight."""
+               bodies: list[dict[str, Any]] | None, server_pid: int) -> dict[str, float]:
+    """Up to `n` requests (POST of `bodies` in turn, else GET) with `concurrency` in flight.
+
+    Besides latencies and rate: the CPU milliseconds per request of the server process and
+    of this client (figures that move much less than wall time on a shared machine).
+    """
     latencies: list[float] = []
     errors = 0
     sent = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     started = time.perf_counter()
+    server_cpu, client_cpu = process_cpu_seconds(server_pid), time.process_time()
     async with httpx.AsyncClient(limits=limits, timeout=120) as client:
 
         async def worker() -> None:
@@ -173,10 +198,14 @@ async def load(url: str, concurrency: int, n: int, max_seconds: float, headers: 
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - client_cpu
+    server_cpu = process_cpu_seconds(server_pid) - server_cpu
     ms = np.array(latencies) * 1000
     return {"requests": len(latencies), "errors": errors,
             "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "rps": len(latencies) / elapsed}
+            "rps": len(latencies) / elapsed,
+            "server_cpu_ms": server_cpu * 1000 / max(1, len(latencies)),
+            "client_cpu_ms": client_cpu * 1000 / max(1, len(latencies))}
 
 
 def quote(patent: dict[str, Any], i: int) -> dict[str, Any]:
@@ -209,14 +238,17 @@ def measure_world(name: str, data_dir: Path, models_dir: Path, args: argparse.Na
     secs = 20.0 if args.quick else 60.0
     rows: dict[str, dict[str, float]] = {}
     try:
-        asyncio.run(load(f"{base}/v1/quotes/enforcement", 4, 20, secs, headers, stored))  # warm
+        pid = server.pid
+        asyncio.run(load(f"{base}/v1/quotes/enforcement", 4, 20, secs, headers, stored,
+                         pid))  # warm up
         for c in (1, 8):
-            rows[f"healthz c={c}"] = asyncio.run(load(f"{base}/healthz", c, n[c], secs, {}, None))
+            rows[f"healthz c={c}"] = asyncio.run(load(f"{base}/healthz", c, n[c], secs, {}, None,
+                                                      pid))
             rows[f"quote c={c}"] = asyncio.run(load(f"{base}/v1/quotes/enforcement", c, n[c],
-                                                    secs, headers, stored))
+                                                    secs, headers, stored, pid))
         rows["facts quote c=1"] = asyncio.run(load(f"{base}/v1/quotes/enforcement", 1,
                                                    10 if args.quick else 40, secs, headers,
-                                                   facts))
+                                                   facts, pid))
     finally:
         stop_server(server)
     return {"materialize_s": materialize_s, "rows": rows}
@@ -250,11 +282,13 @@ def main() -> None:
             worlds["1m"] = measure_world("1m", big, small, args, tmp)
     load_after = os.getloadavg()
 
-    print(f"{'world':<6}{'case':<18}{'n':>7}{'err':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
+    print(f"{'world':<6}{'case':<18}{'n':>7}{'err':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}"
+          f"{'srv CPU ms':>12}{'cli CPU ms':>12}")
     for world, result in worlds.items():
         for case, r in result["rows"].items():
             print(f"{world:<6}{case:<18}{r['requests']:>7.0f}{r['errors']:>5.0f}"
-                  f"{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['rps']:>10.1f}")
+                  f"{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['rps']:>10.1f}"
+                  f"{r['server_cpu_ms']:>12.2f}{r['client_cpu_ms']:>12.2f}")
         print(f"{world:<6}materialize {result['materialize_s']:.1f} s")
     print(f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} on "
           f"{os.cpu_count()} CPUs (client and server share them)")
@@ -269,6 +303,11 @@ def main() -> None:
         "quote_p99_ms_c8": w["quote c=8"]["p99_ms"],
         "quote_vs_healthz_c8": w["quote c=8"]["rps"] / w["healthz c=8"]["rps"],
         "facts_quote_p50_ms_c1": w["facts quote c=1"]["p50_ms"],
+        # CPU per request at concurrency 8: the server's, and the client's (same machine).
+        "healthz_server_cpu_ms_c8": w["healthz c=8"]["server_cpu_ms"],
+        "quote_server_cpu_ms_c8": w["quote c=8"]["server_cpu_ms"],
+        "healthz_client_cpu_ms_c8": w["healthz c=8"]["client_cpu_ms"],
+        "quote_client_cpu_ms_c8": w["quote c=8"]["client_cpu_ms"],
         "materialize_s_50k": worlds["50k"]["materialize_s"],
         "errors": sum(r["errors"] for res in worlds.values() for r in res["rows"].values()),
         "load_avg_before": load_before[0], "load_avg_after": load_after[0],

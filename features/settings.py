@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +46,17 @@ class Settings(BaseSettings):
         "than clients' and proxies' idle timeouts, so that they close first: a client sending on "
         "a connection the server is closing gets a reset without an answer (uvicorn's 5 s "
         "default did that under load).",
+    )
+    server_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        default="auto",
+        description="Event loop of `patentrisk serve`: uvloop (installed with patentrisk; "
+        "about a third less CPU per request than asyncio's), asyncio, or auto (uvloop when "
+        "installed).",
+    )
+    server_http: Literal["auto", "httptools", "h11"] = Field(
+        default="auto",
+        description="HTTP parser of `patentrisk serve`: httptools (installed with patentrisk; "
+        "C, faster than the pure-Python h11), h11, or auto (httptools when installed).",
     )
     seed: int = Field(default=1, ge=0, description="Seed for the synthetic world.")
     world_patents: int = Field(

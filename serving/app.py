@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -106,9 +107,14 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
         limiter = make_rate_limiter(settings.online_store_url, settings.dataset,
                                     settings.rate_limit_per_minute, settings.rate_limit_burst)
         app.state.rate_limiter = limiter
+        # What startup made (modules, models, the dataset's catalogue, the store's readers)
+        # lives as long as the app: frozen, the cyclic garbage collector stops walking it in
+        # every full collection, which a busy server otherwise runs every few requests.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()  # collectable again once the app is gone (tests build many apps)
             await limiter.close()
             # Rows handed over are committed (or failed to their requests), never dropped.
             await anyio.to_thread.run_sync(writer.close)

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -76,22 +76,25 @@ def serve(
 
     settings = _settings()
     configure_logging(settings)
-    bind_host, bind_port = host or settings.host, port or settings.port
-    level = settings.log_level.lower()
+    server = uvicorn_options(settings, host or settings.host, port or settings.port)
     if workers > 1:
         # Each worker process builds its app from the same PATENTRISK_* environment.
         # A worker loads the models and opens the store before it answers the supervisor's
         # health check; on a busy machine that takes longer than uvicorn's default 5 s.
         uvicorn.run("serving.app:app_from_environment", factory=True, workers=workers,
-                    host=bind_host, port=bind_port, log_level=level,
-                    timeout_keep_alive=settings.keep_alive_seconds,
-                    timeout_worker_healthcheck=120, log_config=None)
+                    timeout_worker_healthcheck=120, **server)
         return
     from serving.app import create_app
 
+    uvicorn.run(create_app(settings), **server)
+
+
+def uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    """The `uvicorn.run` options of `patentrisk serve` (besides the app and the workers)."""
     # log_config=None: uvicorn's own loggers go through the masking handler with request ids.
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=level,
-                timeout_keep_alive=settings.keep_alive_seconds, log_config=None)
+    return {"host": host, "port": port, "log_level": settings.log_level.lower(),
+            "timeout_keep_alive": settings.keep_alive_seconds, "log_config": None,
+            "loop": settings.server_loop, "http": settings.server_http}
 
 
 @app.command("materialize")

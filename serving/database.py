@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -17,17 +19,37 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str) -> sa.Engine:
-    """An engine for `url`; SQLite files get their folder created, WAL and a busy timeout."""
+    """An engine for `url`; SQLite files get their folder created, WAL and a busy timeout.
+
+    A server's connections are pinged at checkout (one the server dropped is replaced); a
+    SQLite file's never go stale, so theirs are not. JSON columns are written by `json_text`.
+    """
     sa_url = sa.make_url(url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": json_text}
     if sa_url.get_backend_name() == "sqlite":
         if sa_url.database and sa_url.database != ":memory:":
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
+        kwargs["pool_pre_ping"] = False
     engine = sa.create_engine(sa_url, **kwargs)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def json_text(value: Any) -> str:
+    """The JSON text of a JSON column's value, as `json.dumps` gives it but about 20 times faster.
+
+    An assessment row holds a few hundred floats; orjson (C) writes the same JSON as
+    `json.dumps` (though non-ASCII text as UTF-8, not escaped, and NaN as null, which
+    `json_safe` values never hold). A value it refuses (e.g. an integer beyond 64 bits) is
+    written by `json.dumps`.
+    """
+    try:
+        return orjson.dumps(
+            value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

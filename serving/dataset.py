@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import duckdb
@@ -40,6 +40,15 @@ class DatasetHandle:
         finally:
             cur.close()
 
+    def lazy_cursor(self) -> LazyCursor:
+        """A cursor for one request opened on first use (`LazyCursor`); close it afterwards."""
+        return LazyCursor(self._open_cursor)
+
+    def _open_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor of the dataset's connection."""
+        with self._lock:
+            return self.connection.cursor()
+
     @property
     def end_date(self) -> dt.date | None:
         """The last date the data is complete for (`dataset.json`), if recorded."""
@@ -55,6 +64,41 @@ class DatasetHandle:
     def close(self) -> None:
         """Close the connection."""
         self.connection.close()
+
+
+class LazyCursor:
+    """A request's DuckDB cursor, opened when first asked for.
+
+    A request that never reads the dataset (a quote of a stored patent reads the online store)
+    then neither opens nor closes one (both take locks, on the event loop's thread where the
+    scoring context is made and closed).
+    """
+
+    def __init__(self, open_cursor: Callable[[], duckdb.DuckDBPyConnection],
+                 owned: bool = True) -> None:
+        self._open = open_cursor
+        self._owned = owned  # closed by `close` (else its opener closes it)
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, cursor: duckdb.DuckDBPyConnection) -> LazyCursor:
+        """An open cursor that its opener closes (`close` leaves it open)."""
+        return cls(lambda: cursor, owned=False)
+
+    def get(self) -> duckdb.DuckDBPyConnection:
+        """The cursor, opened now if it is not yet."""
+        with self._lock:
+            if self._cursor is None:
+                self._cursor = self._open()
+            return self._cursor
+
+    def close(self) -> None:
+        """Close the cursor if this opened it."""
+        with self._lock:
+            cursor, self._cursor = self._cursor, None
+        if cursor is not None and self._owned:
+            cursor.close()
 
 
 def open_dataset(settings: Settings) -> DatasetHandle | None:

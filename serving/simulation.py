@@ -60,7 +60,7 @@ from serving.claims.schemas import (
     SaleRequest,
 )
 from serving.database import make_engine, make_sessionmaker, migrate
-from serving.dataset import open_dataset
+from serving.dataset import LazyCursor, open_dataset
 from serving.deps import AssessmentRecorder
 from serving.errors import ServiceError
 from serving.metrics import ServiceMetrics
@@ -139,7 +139,7 @@ class _Simulator:
         self.rng = random.Random(seed)
         self.result = SimulatedBook(year)
         recorder = AssessmentRecorder(session, UNDERWRITER, ServiceMetrics())
-        self.ctx = ScoringContext(models=models, cursor=cur, tables=tables,
+        self.ctx = ScoringContext(models=models, cursors=LazyCursor.of(cur), tables=tables,
                                   as_of=dt.date(year - 1, 12, 31), session=session,
                                   recorder=recorder)
 

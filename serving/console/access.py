@@ -18,7 +18,7 @@ from serving.auth import ADMIN_BOOTSTRAP_KEY_ID, Caller, CallerRole
 from serving.console.pages import page
 from serving.console.sessions import CSRF_FIELD, SESSION_COOKIE, ConsoleSession, SessionCodec
 from serving.console.users import active_user
-from serving.dataset import DatasetHandle
+from serving.dataset import DatasetHandle, LazyCursor
 from serving.deps import (
     AssessmentRecorder,
     CursorDep,
@@ -199,7 +199,7 @@ class ConsoleScoring:
         """
         self.session.rollback()
         return ScoringContext(
-            models=self.models, cursor=self.cursor, tables=self.dataset.tables,
+            models=self.models, cursors=LazyCursor.of(self.cursor), tables=self.dataset.tables,
             as_of=self.dataset.as_of(self.settings), session=self.session,
             recorder=AssessmentRecorder(self.session, caller, self.metrics),
             monitor=self.monitor, dataset_currency=dataset_currency_of(self.dataset.meta),

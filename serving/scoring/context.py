@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from models.policy import Policy
 from serving.assessment_writer import AssessmentWriter
 from serving.auth import Caller
+from serving.dataset import LazyCursor
 from serving.deps import (
     AssessmentRecorder,
     CallerDep,
@@ -37,7 +38,8 @@ class ScoringContext:
     """The models in service when the request started, a dataset cursor and the as-of date."""
 
     models: ModelSet
-    cursor: duckdb.DuckDBPyConnection
+    # The request's dataset cursor, opened when first used (`cursor`).
+    cursors: LazyCursor
     tables: frozenset[str]
     as_of: dt.date
     session: Session
@@ -50,6 +52,11 @@ class ScoringContext:
     # The currency of the dataset's amounts (`dataset.json`), when it records one.
     dataset_currency: str | None = None
     monitor: ServingMonitor | None = None
+
+    @property
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """The request's DuckDB cursor over the dataset (opened on first use)."""
+        return self.cursors.get()
 
     def predict(self, task: str, frame: pd.DataFrame) -> pd.DataFrame:
         """Score `frame` with the task's model and count the rows into the day's monitoring."""
@@ -126,8 +133,8 @@ async def get_scoring_context(
 
     Models, dataset, settings, monitor and metrics are read from `app.state` here rather than
     as a dependency each: FastAPI's per-request cost grows with every dependency, and these
-    only read what the lifespan put there. The DuckDB cursor is opened for the request and
-    closed after it.
+    only read what the lifespan put there. The request's DuckDB cursor is opened when the
+    scoring first reads the dataset (a stored quote never does) and closed after the request.
 
     A dependency resolved before (a policy or claim lookup) may have left a transaction open;
     ending it returns the database connection to the pool for the CPU-bound scoring, so
@@ -163,15 +170,18 @@ async def _scoring_context(
     as_of = dataset.as_of(state.settings)
     service = getattr(state, "online", None)
     view = service.view if service is not None else None
-    with dataset.cursor() as cursor:
+    cursors = dataset.lazy_cursor()  # a stored quote reads no dataset: opened only if used
+    try:
         yield ScoringContext(
-            models=models_in_service(request), cursor=cursor, tables=dataset.tables,
+            models=models_in_service(request), cursors=cursors, tables=dataset.tables,
             as_of=as_of, session=session,
             recorder=AssessmentRecorder(session, caller, state.metrics, writer),
             monitor=state.monitor,
             online=view if view is not None and view.as_of == as_of else None,
             dataset_currency=dataset_currency_of(dataset.meta),
         )
+    finally:
+        cursors.close()
 
 
 def dataset_currency_of(meta: dict[str, object]) -> str | None:

@@ -144,3 +144,39 @@ def test_keys_expire_and_record_their_last_use(monkeypatch, tmp_path) -> None:
     assert "1 keys, 0 active" in listed
     bad = _keys(monkeypatch, tmp_path, "create", "--role", "bank", "--expires-in-days", "0")
     assert bad.exit_code == 2
+
+
+async def _no_app(scope, receive, send) -> None:
+    """An ASGI app for uvicorn's configuration (never called)."""
+
+
+def test_serve_runs_on_uvloop_and_httptools_unless_told_otherwise(tmp_path) -> None:
+    """`serve` gives uvicorn the settings' loop and parser: by default uvloop and httptools."""
+    import asyncio
+
+    import uvicorn
+    import uvloop
+
+    from serving.cli import uvicorn_options
+
+    def served(settings: Settings) -> tuple[str, type]:
+        config = uvicorn.Config(_no_app, **uvicorn_options(settings, "127.0.0.1", 8123))
+        config.load()
+        loop_factory = config.get_loop_factory()
+        assert loop_factory is not None
+        loop = loop_factory()
+        try:
+            return config.http_protocol_class.__name__, type(loop)
+        finally:
+            loop.close()
+
+    default = Settings(data_dir=tmp_path)
+    assert served(default) == ("HttpToolsProtocol", uvloop.Loop)
+    plain = Settings(data_dir=tmp_path, server_loop="asyncio", server_http="h11")
+    protocol, loop_type = served(plain)
+    assert protocol == "H11Protocol"
+    assert loop_type is not uvloop.Loop
+    assert issubclass(loop_type, asyncio.AbstractEventLoop)
+    options = uvicorn_options(default, "127.0.0.1", 8123)
+    assert (options["timeout_keep_alive"], options["log_config"]) == (default.keep_alive_seconds,
+                                                                      None)

@@ -202,6 +202,8 @@ def test_a_stored_patent_is_quoted_without_pipeline_or_model(
 
     monkeypatch.setattr("serving.scoring.entities.patent_features", refuse)
     monkeypatch.setattr("serving.scoring.explanations.predict", refuse)
+    # Nor open a dataset cursor (the request's cursor is opened on first use only).
+    monkeypatch.setattr("serving.dataset.DatasetHandle._open_cursor", refuse)
     key = make_keys(online_client)["underwriter"]
     response = online_client.post("/v1/quotes/enforcement",
                                   json=_enforcement({"patent_id": ids["patents"][0]}),
