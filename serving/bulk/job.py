@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,14 +28,85 @@ ENGINES: tuple[str, ...] = ("duckdb", "spark")
 LEAKAGE_SAMPLE = 500
 
 
+def _tree_ticks() -> dict[tuple[int, int], int]:
+    """Clock ticks of user + system time of this process and each descendant, by (pid, start)."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, tuple[int, int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        parent[int(name)] = int(fields[1])
+        ticks[int(name)] = (int(fields[19]), int(fields[11]) + int(fields[12]))
+    tree = {os.getpid()}
+    grown = True
+    while grown:
+        before = len(tree)
+        tree |= {pid for pid, pp in parent.items() if pp in tree}
+        grown = len(tree) > before
+    return {(pid, ticks[pid][0]): ticks[pid][1] for pid in tree if pid in ticks}
+
+
+class TreeCpu:
+    """CPU seconds of this process and its descendants over a `with` block.
+
+    On Spark `local[N]` these are the JVM and the Python workers it starts and ends. `/proc` is
+    sampled every `interval` seconds by a thread, so a worker that exits within the block counts
+    up to its last sample. Without `/proc` it is this process's own CPU time.
+    """
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.seconds = 0.0
+        self._proc = os.path.isdir("/proc/self")
+        self._start: dict[tuple[int, int], int] = {}
+        self._last: dict[tuple[int, int], int] = {}
+        self._own = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        self._last.update(_tree_ticks())
+
+    def _run(self) -> None:
+        while not self._done.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> TreeCpu:
+        if self._proc:
+            self._start = _tree_ticks()
+            self._thread.start()
+        else:
+            times = os.times()
+            self._own = times.user + times.system
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._proc:
+            times = os.times()
+            self.seconds = times.user + times.system - self._own
+            return
+        self._done.set()
+        self._thread.join()
+        self._sample()
+        used = sum(t - self._start.get(key, 0) for key, t in self._last.items())
+        self.seconds = used / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class StepTime:
-    """One timed step of a bulk run."""
+    """One timed step of a bulk run: wall seconds and CPU seconds of the process tree."""
 
     entity: str
     step: str
     rows: int
     seconds: float
+    cpu_seconds: float = 0.0
 
     @property
     def rows_per_second(self) -> float:
@@ -64,10 +137,13 @@ class BulkReport:
         """Time a step; the caller appends its row count to the yielded list."""
         rows: list[int] = []
         start = time.perf_counter()
-        yield rows
+        with TreeCpu() as cpu:
+            yield rows
         took = time.perf_counter() - start
-        self.steps.append(StepTime(entity, step, rows[-1] if rows else 0, took))
-        log.info("bulk step done", extra={"entity": entity, "step": step, "seconds": took})
+        self.steps.append(StepTime(entity, step, rows[-1] if rows else 0, took, cpu.seconds))
+        log.info("bulk step done", extra={
+            "entity": entity, "step": step, "seconds": took, "cpu_seconds": cpu.seconds,
+        })
 
 
 def quoted_ids(ids: Sequence[str]) -> str:

@@ -6,8 +6,6 @@ import logging
 from datetime import date
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from features.engines import firm_batch_query, firm_batch_sql, patent_batch_query, patent_batch_sql
 from features.engines.spark_engine import SparkTables, spark_session
 from features.settings import Settings
@@ -16,7 +14,7 @@ from models.policy import Policy, Product, load_policy
 from serving.bulk.job import LEAKAGE_SAMPLE, BulkReport, check_point_in_time
 from serving.bulk.publish import staging_path
 from serving.bulk.records import ENTITIES, EntityPlan, partition_path, task_column, version_column
-from serving.bulk.scoring import Champion, grade_labels, resolve_champions
+from serving.bulk.scoring import Champion, resolve_champions
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -45,36 +43,79 @@ def _spread(session: SparkSession, df: DataFrame) -> DataFrame:
     return df.repartition(session.sparkContext.defaultParallelism)
 
 
-def _scores(session: SparkSession, df: DataFrame, champion: Champion,
-            constants: tuple[tuple[str, float], ...]) -> DataFrame:
-    """`df` with `<task>__<output>` columns from the champion's pyfunc run as a Spark UDF."""
+def _scores(session: SparkSession, champion: Champion,
+            constants: tuple[tuple[str, float], ...]) -> tuple[Column, list[Column]]:
+    """The champion's pyfunc as a Spark UDF call, and its `<task>__<output>` and version columns.
+
+    The call is one struct column; the output columns read its fields. Constant inputs are
+    literals (they take the place of a feature of the same name).
+    """
     import mlflow.pyfunc
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     result = T.StructType([T.StructField(c, T.DoubleType()) for c in champion.outputs])
     udf = mlflow.pyfunc.spark_udf(session, champion.uri, result_type=result, env_manager="local")
-    with_consts = df
-    for name, value in constants:
-        with_consts = with_consts.withColumn(name, F.lit(float(value)))
-    args: list[Column] = [F.col(c).cast("double") for c in champion.inputs]
+    fixed = dict(constants)
+    args: list[Column] = [
+        F.lit(float(fixed[c])) if c in fixed else F.col(c).cast("double")
+        for c in champion.inputs
+    ]
     tmp = f"_out_{champion.task}"
-    scored = with_consts.withColumn(tmp, udf(*args))
-    kept = [F.col(c) for c in df.columns]
     outs = [F.col(f"{tmp}.{c}").alias(task_column(champion.task, c)) for c in champion.outputs]
     version = F.lit(champion.version).alias(version_column(champion.task))
-    return scored.select(*kept, *outs, version)
+    return udf(*args).alias(tmp), [*outs, version]
 
 
-def _grade_column(policy: Policy, product: Product, probability: str) -> Column:
-    """The policy grade of a probability column, graded by `Policy.grade` on the workers."""
+def _scored_and_graded(session: SparkSession, df: DataFrame, plan: EntityPlan,
+                       champions: dict[str, Champion], policy: Policy) -> DataFrame:
+    """`df` with every task's scores, the grade and the policy version, in one pass.
+
+    All the champions' UDF calls are in one projection, so Spark evaluates them in one Python
+    worker per task (each model loaded once per task, the rows sent once) instead of one pass
+    per champion; the grade is a native expression on the graded probability.
+    """
     from pyspark.sql import functions as F
 
-    def grade(p: pd.Series) -> pd.Series:
-        return grade_labels(policy, product, p)
+    calls: list[Column] = []
+    outputs: list[Column] = []
+    for tp in plan.tasks:
+        call, cols = _scores(session, champions[tp.task], tp.constants)
+        calls.append(call)
+        outputs += cols
+    kept = [F.col(c) for c in df.columns]
+    scored = df.select(*kept, *calls).select(*kept, *outputs)
+    task, product = plan.graded
+    return scored.select(
+        *[F.col(c) for c in scored.columns],
+        grade_column(policy, product, task_column(task, "probability")),
+        F.lit(policy.version).alias("policy_version"),
+    )
 
-    graded: Column = F.pandas_udf(grade, "string")(F.col(probability)).alias("grade")
-    return graded
+
+def grade_column(policy: Policy, product: Product, probability: str) -> Column:
+    """`Policy.grade` of a probability column as a native Spark expression (no Python pass).
+
+    `Policy.grade` takes the band `bisect_right(uppers, p)` of the bands' sorted upper bounds
+    (the last band has none): the first band whose upper bound exceeds p. A probability that
+    is missing, NaN or outside [0, 1] fails the run, as `Policy.grade` refuses it.
+    """
+    from pyspark.sql import functions as F
+
+    scale = policy.product(product).scale
+    uppers = [b.upper for b in scale[:-1]]
+    if uppers != sorted(uppers):
+        raise ValueError(f"policy {policy.version}: {product} bands are not in order of their "
+                         "upper bounds")
+    p = F.col(probability)
+    bad = p.isNull() | F.isnan(p) | (p < 0.0) | (p > 1.0)
+    graded = F.when(bad, F.raise_error(F.concat(
+        F.lit(f"{probability} must be between 0 and 1, got "),
+        F.coalesce(p.cast("string"), F.lit("NULL")))))
+    for band, upper in zip(scale, uppers, strict=False):
+        graded = graded.when(p < F.lit(float(upper)), F.lit(band.grade.value))
+    out: Column = graded.otherwise(F.lit(scale[-1].grade.value)).alias("grade")
+    return out
 
 
 def _publish(session: SparkSession, staging: str, final: str) -> None:
@@ -100,8 +141,6 @@ def _entity(session: SparkSession, tabs: SparkTables, plan: EntityPlan, as_of: d
             champions: dict[str, Champion], policy: Policy, report: BulkReport,
             check_leakage: bool, cache_shared: bool) -> None:
     """Features, scores, grades and the partition of one entity kind."""
-    from pyspark.sql import functions as F
-
     relations = tabs.relations()
     sql_of = SQL_OF[plan.entity]
     cache = None if cache_shared else frozenset[str]()
@@ -118,23 +157,10 @@ def _entity(session: SparkSession, tabs: SparkTables, plan: EntityPlan, as_of: d
             )
             report.leakage_rows_checked += checked
             rows.append(checked)
-    current = feats
-    for tp in plan.tasks:
-        with report.timed(plan.entity, f"score {tp.task}") as rows:
-            nxt, m = _materialize(
-                _scores(session, current, champions[tp.task], tp.constants),
-                None if current is feats else current,
-            )
-            current = nxt
-            rows.append(m)
-    with report.timed(plan.entity, "grade") as rows:
-        task, product = plan.graded
-        graded = current.select(
-            *[F.col(c) for c in current.columns],
-            _grade_column(policy, product, task_column(task, "probability")),
-            F.lit(policy.version).alias("policy_version"),
-        )
-        graded, m = _materialize(graded, current)
+    tasks = ", ".join(tp.task for tp in plan.tasks)
+    with report.timed(plan.entity, f"score {tasks}; grade") as rows:
+        graded, m = _materialize(
+            _scored_and_graded(session, feats, plan, champions, policy), feats)
         rows.append(m)
     with report.timed(plan.entity, "write") as rows:
         final = partition_path(out, plan.entity, as_of)
@@ -143,7 +169,6 @@ def _entity(session: SparkSession, tabs: SparkTables, plan: EntityPlan, as_of: d
         _publish(session, staging, final)
         rows.append(m)
     graded.unpersist()
-    feats.unpersist()
     report.rows[plan.entity] = n
 
 
