@@ -222,7 +222,11 @@ def measure_world(name: str, data_dir: Path, models_dir: Path, args: argparse.Na
     t0 = time.perf_counter()
     out = cli(env, "materialize", "--force")
     materialize_s = time.perf_counter() - t0
-    print(f"[{name}] {out.strip().splitlines()[-1]} (wall {materialize_s:.1f} s)", flush=True)
+    lines = out.strip().splitlines()
+    steps = [line for line in lines if line.startswith("steps: ")]
+    print(f"[{name}] {lines[-1]} (wall {materialize_s:.1f} s)", flush=True)
+    if steps:
+        print(f"[{name}] materialize {steps[-1]}", flush=True)
     patents, firm = sample_patents(data_dir, 200)
     key = underwriter_key(env)
     port = args.port or free_port()

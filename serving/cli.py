@@ -164,6 +164,7 @@ def _materialize(settings: Settings, force: bool = True) -> None:
     models_used = ", ".join(f"{t} {v}" for t, v in report.stamp.models.items()) or "none"
     console.print(f"store {store.url}, generation {report.generation}, as of "
                   f"{report.stamp.as_of}, models: {models_used}")
+    console.print(f"steps: {report.breakdown()}", soft_wrap=True)
     console.print(f"materialized {report.rows['patent']:,} patents and {report.rows['firm']:,} "
                   f"firms in {report.seconds:.1f} s")
 
