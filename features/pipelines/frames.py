@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -98,6 +99,27 @@ def context_tables(con: duckdb.DuckDBPyConnection, as_of: date) -> MaterializedC
     )
 
 
+# The names under which a `ContextDatabase` cursor sees a request's patent facts, stated counts
+# and targets, and the name of its view of the patent feature query over them.
+_FACTS_PATENTS = "facts_patents"
+_FACTS_OVERRIDES = "facts_overrides"
+_FACTS_TARGETS = "facts_targets"
+_FACTS_RELATIONS = (_FACTS_PATENTS, _FACTS_OVERRIDES, _FACTS_TARGETS)
+_FACTS_VIEW = "patent_facts_features"
+_CREATE_FACTS_VIEW = "CREATE TEMP VIEW {name} AS {sql}"
+_SELECT_VIEW = "SELECT * FROM {name}"
+
+# Optimizer passes a `ContextDatabase` cursor skips. Its queries run over a request's few rows,
+# where planning is the cost: these passes took ~7 ms of a facts query's ~28 ms (DuckDB's
+# profiler, `benchmarks/bench_facts.py`) and no plan over a handful of rows gains that back.
+# Each pass only rewrites the plan into an equivalent one (same rows; tests compare).
+_SKIPPED_OPTIMIZERS = (
+    "join_order", "expression_rewriter", "projection_pullup", "common_subexpressions",
+    "statistics_propagation", "unused_columns", "column_lifetime",
+)
+# A global setting, but of this database alone (each `ContextDatabase` is its own).
+_DISABLE_OPTIMIZERS = "SET GLOBAL disabled_optimizers = '{names}'"
+
 # Names of the context tables in a `ContextDatabase`.
 _CONTEXT_TABLES = (("ctx_class_counts", "class_counts"), ("ctx_owner_counts", "owner_counts"),
                    ("ctx_assignees", "assignees"))
@@ -118,6 +140,7 @@ class ContextDatabase:
         self._con = duckdb.connect()
         # One-row queries gain nothing from parallel operators; threads would only contend.
         self._con.execute("SET threads = 1")
+        self._con.execute(fill(_DISABLE_OPTIMIZERS, {"names": ", ".join(_SKIPPED_OPTIMIZERS)}))
         for name, attr in _CONTEXT_TABLES:
             source = register_arrow(self._con, getattr(context, attr), name)
             self._con.execute(fill(_CREATE_CONTEXT_TABLE, {"name": name, "source": source}))
@@ -126,6 +149,17 @@ class ContextDatabase:
         relations.update(ctx_class_counts="ctx_class_counts",
                          ctx_owner_counts="ctx_owner_counts", assignees="ctx_assignees")
         self.relations = TableRelations(relations)
+        # The patent feature query over the fixed names a request's facts are registered under:
+        # the same SQL as `_patent_facts_frame` builds, parsed once per cursor (as a view).
+        facts_rel = self.relations.replace(patents=union_facts(
+            self.relations.relations["patents"], _FACTS_PATENTS, "patent_id",
+            table("patents").column_names,
+        ))
+        self._patent_view = fill(_CREATE_FACTS_VIEW, {
+            "name": _FACTS_VIEW,
+            "sql": fill(_ORDERED, {"sql": patent_features_sql(
+                facts_rel, _FACTS_TARGETS, PATENT_FEATURES, _FACTS_OVERRIDES)}),
+        })
         self._idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
         self._lock = threading.Lock()
 
@@ -137,10 +171,42 @@ class ContextDatabase:
         except queue.Empty:
             with self._lock:  # creating a cursor touches the parent connection
                 cur = self._con.cursor()
+            self._prepare(cur)
         try:
             yield cur
         finally:
             self._idle.put(cur)
+
+    def _prepare(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Create the patent facts view on a new cursor (its temporary objects are its own)."""
+        for name, data in zip(_FACTS_RELATIONS, _facts_relations([], None), strict=True):
+            cur.register(name, data)  # the view binds to their columns once
+        try:
+            cur.execute(self._patent_view)
+        finally:
+            for name in _FACTS_RELATIONS:
+                cur.unregister(name)
+
+    def patent_features(
+        self, facts: Sequence[PatentFacts], as_of: date
+    ) -> pd.DataFrame:
+        """Patent features of `facts` as of `as_of` (the context's date), on a pooled cursor.
+
+        The facts are registered under fixed names and the cursor's view of the patent feature
+        query reads them: the same query as over a `MaterializedContext`, without parsing it
+        again per request.
+        """
+        _check_date(self.context, as_of)
+        with self.cursor() as cur:
+            for name, data in zip(_FACTS_RELATIONS, _facts_relations(facts, as_of),
+                                  strict=True):
+                cur.register(name, data)
+            try:
+                columns = cur.execute(fill(_SELECT_VIEW, {"name": _FACTS_VIEW})).fetchnumpy()
+            finally:
+                for name in _FACTS_RELATIONS:
+                    cur.unregister(name)
+        return _numpy_frame(columns)
 
     def close(self) -> None:
         """Close the database (and every cursor of it)."""
@@ -183,10 +249,30 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, temp: Sequence[str]) -> pd.Da
     finally:
         for name in temp:
             con.unregister(name)
+    return _frame(out)
+
+
+def _frame(out: pd.DataFrame) -> pd.DataFrame:
+    """A feature query's result with `as_of` as datetime64[ns] and float64 features."""
     out["as_of"] = pd.to_datetime(out["as_of"]).astype("datetime64[ns]")
     for col in out.columns[2:]:
         if out[col].dtype != "float64":
             out[col] = out[col].astype("float64")
+    return out
+
+
+def _numpy_frame(columns: Mapping[str, Any]) -> pd.DataFrame:
+    """`_frame` of a feature query's result fetched as numpy columns (id, as_of, features).
+
+    One float64 block for the features (NULL as NaN) instead of a pandas conversion per column:
+    the same frame, built in a fraction of the time for a request's few rows.
+    """
+    names = list(columns)
+    features = [np.ma.filled(columns[n].astype(np.float64), np.nan) for n in names[2:]]
+    matrix = np.column_stack(features) if features else np.empty((len(columns[names[0]]), 0))
+    out = pd.DataFrame(matrix, columns=names[2:])
+    out.insert(0, names[1], columns[names[1]].astype("datetime64[ns]"))
+    out.insert(0, names[0], columns[names[0]])
     return out
 
 
@@ -272,6 +358,18 @@ def _patent_facts_arrow(facts: Sequence[PatentFacts]) -> tuple[pa.Table, pa.Tabl
     return patents, overrides
 
 
+def _facts_relations(
+    facts: Sequence[PatentFacts], as_of: date | None
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The facts' patents rows, their stated counts and their (patent_id, as_of) targets."""
+    patents, overrides = _patent_facts_arrow(facts)
+    targets = pa.table({
+        "patent_id": pa.array([f.patent_id for f in facts], pa.string()),
+        "as_of": pa.array([as_of] * len(facts), pa.date32()),
+    })
+    return patents, overrides, targets
+
+
 def patent_features_for_facts(
     con: duckdb.DuckDBPyConnection,
     facts: Sequence[PatentFacts],
@@ -287,9 +385,7 @@ def patent_features_for_facts(
     if not facts:
         raise ValueError("facts must hold at least one patent")
     if isinstance(context, ContextDatabase):
-        _check_date(context.context, as_of)
-        with context.cursor() as cur:
-            return _patent_facts_frame(cur, facts, as_of, context.relations, [])
+        return context.patent_features(facts, as_of)
     rel, temp = _context_for(con, context, as_of)
     return _patent_facts_frame(con, facts, as_of, rel, temp)
 

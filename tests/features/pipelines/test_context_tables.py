@@ -114,3 +114,38 @@ def test_loans_from_stored_frames_equal_the_full_pipeline(
     firms = firm_features(world_con, T, assignee_ids=["A"])
     _frame_equal(loan_features_from_frames(world_con, [loan], patents, firms),
                  loan_features(world_con, [loan]))
+
+
+def test_context_database_cursor_scores_each_request_alone(
+    world_con: duckdb.DuckDBPyConnection,
+) -> None:
+    # One pooled cursor serves request after request through its view of the feature query:
+    # each answer equals the full pipeline for those facts alone (nothing of an earlier request
+    # stays registered), whatever the order and the number of facts.
+    context = context_tables(world_con, T)
+    db = ContextDatabase(context)
+    try:
+        for batch in ([FACTS[0]], [FACTS[1]], FACTS, [FACTS[2]], [FACTS[0]], FACTS[1:]):
+            _frame_equal(patent_features_for_facts(world_con, batch, T, context=db),
+                         patent_features_for_facts(world_con, batch, T))
+        # A patent stated twice is one target, as in the full pipeline.
+        twice = [FACTS[0], FACTS[0]]
+        _frame_equal(patent_features_for_facts(world_con, twice, T, context=db),
+                     patent_features_for_facts(world_con, twice, T))
+    finally:
+        db.close()
+
+
+def test_context_database_skips_optimizers_of_its_own_database_only(
+    world_con: duckdb.DuckDBPyConnection,
+) -> None:
+    db = ContextDatabase(context_tables(world_con, T))
+    try:
+        with db.cursor() as cur:
+            skipped = cur.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        assert skipped is not None and "join_order" in str(skipped[0])
+        # The dataset's connection (training, materialization) plans with every pass.
+        here = world_con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        assert here is not None and "join_order" not in str(here[0])
+    finally:
+        db.close()
