@@ -143,9 +143,11 @@ def test_context_database_skips_optimizers_of_its_own_database_only(
     try:
         with db.cursor() as cur:
             skipped = cur.execute("SELECT current_setting('disabled_optimizers')").fetchone()
-        assert skipped is not None and "join_order" in str(skipped[0])
+        assert skipped is not None
+        assert "join_order" in str(skipped[0])
         # The dataset's connection (training, materialization) plans with every pass.
         here = world_con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
-        assert here is not None and "join_order" not in str(here[0])
+        assert here is not None
+        assert "join_order" not in str(here[0])
     finally:
         db.close()
