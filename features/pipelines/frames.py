@@ -112,14 +112,14 @@ _FACTS_TARGETS = "facts_targets"
 _FACTS_RELATIONS = (_FACTS_PATENTS, _FACTS_OVERRIDES, _FACTS_TARGETS)
 _FACTS_VIEW = "patent_facts_features"
 _CREATE_FACTS_VIEW = "CREATE TEMP VIEW {name} AS {sql}"
-_SELECT_VIEW = "SELECT * FROM {name}"
-_SELECT_STEP = "SELECT * FROM {name}"
+_SELECT_ALL = "SELECT * FROM {name}"
 _DESCRIBE = "DESCRIBE {sql}"
 
 # Optimizer passes a `ContextDatabase` cursor skips. Its queries run over a request's few rows,
 # where planning is the cost: these passes took ~7 ms of a facts query's ~28 ms (DuckDB's
-# profiler, `benchmarks/bench_facts.py`) and no plan over a handful of rows gains that back.
-# Each pass only rewrites the plan into an equivalent one (same rows; tests compare).
+# profiler; `benchmarks/bench_facts.py` measures the whole path), and no plan over a handful
+# of rows gains that back. Each pass only rewrites the plan into an equivalent one (same rows;
+# tests compare).
 _SKIPPED_OPTIMIZERS = (
     "join_order", "expression_rewriter", "projection_pullup", "common_subexpressions",
     "statistics_propagation", "unused_columns", "column_lifetime",
@@ -139,7 +139,9 @@ class ContextDatabase:
     Facts scored against it run on a pooled cursor of that database (one per concurrent caller,
     DuckDB connections are not shared between threads), so a request neither registers the
     context tables nor opens a database: it registers only its own facts. The query is the same
-    feature SQL as over `MaterializedContext` (the tables hold the same rows).
+    feature SQL as over `MaterializedContext` (the tables hold the same rows); for patents each
+    cursor keeps it as a view, pruned of the steps that are empty whatever the facts
+    (`prune_empty`), so a request neither parses nor plans those again.
     """
 
     def __init__(self, context: MaterializedContext) -> None:
@@ -175,7 +177,7 @@ class ContextDatabase:
         """`query`'s SQL without the steps that are empty whatever the facts (`prune_empty`)."""
 
         def step_columns(name: str) -> list[tuple[str, str]]:
-            step = FeatureQuery(query.ctes, fill(_SELECT_STEP, {"name": name}), query.values)
+            step = FeatureQuery(query.ctes, fill(_SELECT_ALL, {"name": name}), query.values)
             rows = self._con.execute(fill(_DESCRIBE, {"sql": step.sql()})).fetchall()
             return [(str(r[0]), str(r[1])) for r in rows]
 
@@ -226,7 +228,7 @@ class ContextDatabase:
                                   strict=True):
                 cur.register(name, data)
             try:
-                columns = cur.execute(fill(_SELECT_VIEW, {"name": _FACTS_VIEW})).fetchnumpy()
+                columns = cur.execute(fill(_SELECT_ALL, {"name": _FACTS_VIEW})).fetchnumpy()
             finally:
                 for name in _FACTS_RELATIONS:
                     cur.unregister(name)
