@@ -151,3 +151,45 @@ def test_context_database_skips_optimizers_of_its_own_database_only(
         assert "join_order" not in str(here[0])
     finally:
         db.close()
+
+
+# Facts of every shape the pruned query must get right: each kind of patent and term rule, with
+# and without grant, class, owner, stated counts, and dates on either side of T.
+VARIED = [
+    PatentFacts(patent_id="V1", jurisdiction="US", patent_type="design",
+                filing_date=date(2014, 1, 1), grant_date=date(2015, 6, 1), cpc_main="H04L",
+                assignee_id="A", num_inventors=2, family_size=3),
+    PatentFacts(patent_id="V2", jurisdiction="CN", patent_type="design",
+                filing_date=date(2010, 1, 1), grant_date=date(2011, 1, 1), assignee_id="B",
+                num_independent_claims=2, first_claim_words=150),
+    PatentFacts(patent_id="V3", jurisdiction="US", patent_type="utility",
+                filing_date=date(1994, 1, 1), grant_date=date(1996, 1, 1), cpc_main="C07D",
+                assignee_id="C"),  # expired by T
+    PatentFacts(patent_id="V4", jurisdiction="CN", patent_type="invention",
+                filing_date=date(2015, 1, 1), grant_date=date(2016, 6, 1), cpc_main="H04W",
+                assignee_id="A"),  # granted after T
+    PatentFacts(patent_id="V5", jurisdiction="CN", patent_type="invention",
+                filing_date=date(2012, 1, 1), grant_date=date(2013, 1, 1),
+                expiry_date=date(2015, 6, 1), cpc_main="H04L"),  # no owner, stated expiry
+    PatentFacts(patent_id="V6", jurisdiction="CN", patent_type="invention",
+                filing_date=date(2011, 1, 1), grant_date=date(2012, 1, 1), cpc_main="G06F",
+                assignee_id="Z1", backward_citations=3, forward_citations=7,
+                forward_citations_3y=2, forward_citations_5y=5, renewals_paid=3, lapsed=False,
+                transfers=1, licences=2, pledges=1, invalidation_requests=1,
+                invalidations_upheld=1, invalidated=False, suits_on_patent=1,
+                owner_suits_as_plaintiff=4, owner_suits_as_defendant=2, owner_kind="npe",
+                owner_portfolio_size=40),
+]
+
+
+@pytest.mark.parametrize("batch", [VARIED, *([f] for f in VARIED)],
+                         ids=["all", *(f.patent_id for f in VARIED)])
+def test_context_database_equals_the_full_pipeline_for_varied_facts(
+    world_con: duckdb.DuckDBPyConnection, batch: list[PatentFacts]
+) -> None:
+    db = ContextDatabase(context_tables(world_con, T))
+    try:
+        _frame_equal(patent_features_for_facts(world_con, batch, T, context=db),
+                     patent_features_for_facts(world_con, batch, T))
+    finally:
+        db.close()
