@@ -29,9 +29,14 @@ def _is_false(where: exp.Where | None) -> bool:
 
 
 def _aggregates_without_groups(select: exp.Select) -> bool:
-    """Whether `select` aggregates without GROUP BY (one row even over no rows)."""
-    if select.args.get("group") is not None:
-        return False
+    """Whether `select` may answer a row over no rows: aggregates without GROUP BY, or a total.
+
+    ROLLUP, CUBE and GROUPING SETS add a grand total row even over no rows.
+    """
+    group = select.args.get("group")
+    if group is not None:
+        return (any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets"))
+                or group.find(exp.Rollup, exp.Cube, exp.GroupingSets) is not None)
     for e in select.expressions:
         for agg in e.find_all(exp.AggFunc):
             if agg.find_ancestor(exp.Window) is None:
@@ -63,9 +68,12 @@ def query_empty(query: exp.Expr, empty: set[str]) -> bool:
     from_ = query.args.get("from_") or query.args.get("from")
     if from_ is None:
         return False
+    joins = query.args.get("joins") or []
+    if any(join.side in ("RIGHT", "FULL") for join in joins):
+        return False  # rows of the right side survive an empty left one
     if _source_empty(from_.this, empty):
         return True
-    for join in query.args.get("joins") or []:
+    for join in joins:
         inner = join.side in ("", None) and join.kind in ("", None, "INNER", "CROSS")
         if inner and _source_empty(join.this, empty):
             return True

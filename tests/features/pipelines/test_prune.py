@@ -60,3 +60,23 @@ def test_pruned_query_gives_the_same_rows(con: duckdb.DuckDBPyConnection) -> Non
 def test_query_without_steps_is_unchanged(con: duckdb.DuckDBPyConnection) -> None:
     sql = "SELECT 1 AS x"
     assert prune_empty(sql, _columns(con, sql)) == sql
+
+
+def test_outer_joins_and_totals_of_empty_steps_are_kept(con: duckdb.DuckDBPyConnection) -> None:
+    # A RIGHT or FULL join keeps the other side's rows, a ROLLUP its grand total: not empty.
+    sql = f"""
+WITH base AS (SELECT * FROM (VALUES ('a', 1)) t(k, v)),
+r AS (SELECT b.k, e.v FROM {EMPTY} e RIGHT JOIN base b ON b.k = e.k),
+f AS (SELECT b.k, e.v FROM {EMPTY} e FULL JOIN base b ON b.k = e.k),
+g AS (SELECT k, count(*) AS n FROM {EMPTY} GROUP BY ROLLUP (k))
+SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM f), (SELECT count(*) FROM g)
+"""
+    asked: list[str] = []
+
+    def columns(name: str) -> list[tuple[str, str]]:
+        asked.append(name)
+        return []
+
+    pruned = prune_empty(sql, columns)
+    assert asked == []
+    assert con.execute(pruned).fetchall() == con.execute(sql).fetchall() == [(1, 1, 1)]
