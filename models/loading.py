@@ -118,8 +118,10 @@ def predict_frame(model: PyFuncModel, X: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _python_model(model: PyFuncModel) -> PatentRiskModel | None:
-    """The patentrisk pyfunc inside `model`, None for any other model."""
+def _python_model(model: object) -> PatentRiskModel | None:
+    """The patentrisk pyfunc inside `model`, None for any other model (or stand-in object)."""
+    if not isinstance(model, PyFuncModel):
+        return None
     try:
         inner = model.unwrap_python_model()  # type: ignore[no-untyped-call]
     except MlflowException:
