@@ -234,11 +234,15 @@ def measure_world(name: str, data_dir: Path, models_dir: Path, args: argparse.Na
     base = f"http://127.0.0.1:{port}"
     headers = {"X-API-Key": key}
     stored = [quote({"patent_id": p}, i) for i, p in enumerate(patents)]
+    n = {1: 40, 8: 200} if args.quick else {1: 300, 8: 1600}
+    n_facts = 10 if args.quick else 40
+    # Every facts quote describes a different patent (id, claims, filing date): nothing computed
+    # for one request can answer another.
     facts = [quote({"facts": {
         "patent_id": f"NEW-BENCH-{i}", "jurisdiction": "CN", "patent_type": "invention",
-        "filing_date": "2019-03-01", "grant_date": "2021-06-01", "num_claims": 12,
-        "cpc_main": "H04L", "assignee_id": firm}}, i) for i in range(20)]
-    n = {1: 40, 8: 200} if args.quick else {1: 300, 8: 1600}
+        "filing_date": f"2019-03-{1 + i % 28:02d}", "grant_date": "2021-06-01",
+        "num_claims": 5 + i % 25, "cpc_main": "H04L", "assignee_id": firm}}, i)
+        for i in range(n_facts)]
     secs = 20.0 if args.quick else 60.0
     rows: dict[str, dict[str, float]] = {}
     try:
@@ -251,8 +255,7 @@ def measure_world(name: str, data_dir: Path, models_dir: Path, args: argparse.Na
             rows[f"quote c={c}"] = asyncio.run(load(f"{base}/v1/quotes/enforcement", c, n[c],
                                                     secs, headers, stored, pid))
         rows["facts quote c=1"] = asyncio.run(load(f"{base}/v1/quotes/enforcement", 1,
-                                                   10 if args.quick else 40, secs, headers,
-                                                   facts, pid))
+                                                   n_facts, secs, headers, facts, pid))
     finally:
         stop_server(server)
     return {"materialize_s": materialize_s, "rows": rows}

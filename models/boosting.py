@@ -22,6 +22,8 @@ BASE_OUTPUT = "base_output"
 
 def feature_matrix(X: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
     """The float64 matrix of `features` from `X`, or KeyError naming the missing columns."""
+    if list(X.columns) == list(features):  # already in order (serving): no column selection
+        return X.to_numpy(dtype=np.float64, na_value=np.nan)
     missing = [f for f in features if f not in X.columns]
     if missing:
         raise KeyError(f"input is missing feature columns {missing}")

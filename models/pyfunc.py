@@ -35,6 +35,10 @@ class PatentRiskModel(PythonModel):
     ) -> pd.DataFrame:
         """Predictions, raw score and SHAP contributions for each input row."""
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        return self.score(frame)
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The contract frame of `frame` (what `predict` returns once MLflow checked its input)."""
         return self.estimator.score_frame(frame).reset_index(drop=True)
 
 

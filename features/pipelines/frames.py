@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -29,7 +30,12 @@ from features.pipelines.context import (
 from features.pipelines.facts import FirmFacts, LoanFacts, PatentFacts
 from features.pipelines.firms import firm_features_sql
 from features.pipelines.loans import loan_features_from_frames_query, loan_features_sql
-from features.pipelines.patents import PATENT_OVERRIDABLE, patent_features_sql
+from features.pipelines.patents import (
+    PATENT_OVERRIDABLE,
+    patent_features_query,
+    patent_features_sql,
+)
+from features.pipelines.prune import prune_empty
 from features.pipelines.query import (
     Cte,
     FeatureBlock,
@@ -98,6 +104,29 @@ def context_tables(con: duckdb.DuckDBPyConnection, as_of: date) -> MaterializedC
     )
 
 
+# The names under which a `ContextDatabase` cursor sees a request's patent facts, stated counts
+# and targets, and the name of its view of the patent feature query over them.
+_FACTS_PATENTS = "facts_patents"
+_FACTS_OVERRIDES = "facts_overrides"
+_FACTS_TARGETS = "facts_targets"
+_FACTS_RELATIONS = (_FACTS_PATENTS, _FACTS_OVERRIDES, _FACTS_TARGETS)
+_FACTS_VIEW = "patent_facts_features"
+_CREATE_FACTS_VIEW = "CREATE TEMP VIEW {name} AS {sql}"
+_SELECT_ALL = "SELECT * FROM {name}"
+_DESCRIBE = "DESCRIBE {sql}"
+
+# Optimizer passes a `ContextDatabase` cursor skips. Its queries run over a request's few rows,
+# where planning is the cost: these passes took ~7 ms of a facts query's ~28 ms (DuckDB's
+# profiler; `benchmarks/bench_facts.py` measures the whole path), and no plan over a handful
+# of rows gains that back. Each pass only rewrites the plan into an equivalent one (same rows;
+# tests compare).
+_SKIPPED_OPTIMIZERS = (
+    "join_order", "expression_rewriter", "projection_pullup", "common_subexpressions",
+    "statistics_propagation", "unused_columns", "column_lifetime",
+)
+# A global setting, but of this database alone (each `ContextDatabase` is its own).
+_DISABLE_OPTIMIZERS = "SET GLOBAL disabled_optimizers = '{names}'"
+
 # Names of the context tables in a `ContextDatabase`.
 _CONTEXT_TABLES = (("ctx_class_counts", "class_counts"), ("ctx_owner_counts", "owner_counts"),
                    ("ctx_assignees", "assignees"))
@@ -110,7 +139,9 @@ class ContextDatabase:
     Facts scored against it run on a pooled cursor of that database (one per concurrent caller,
     DuckDB connections are not shared between threads), so a request neither registers the
     context tables nor opens a database: it registers only its own facts. The query is the same
-    feature SQL as over `MaterializedContext` (the tables hold the same rows).
+    feature SQL as over `MaterializedContext` (the tables hold the same rows); for patents each
+    cursor keeps it as a view, pruned of the steps that are empty whatever the facts
+    (`prune_empty`), so a request neither parses nor plans those again.
     """
 
     def __init__(self, context: MaterializedContext) -> None:
@@ -118,6 +149,7 @@ class ContextDatabase:
         self._con = duckdb.connect()
         # One-row queries gain nothing from parallel operators; threads would only contend.
         self._con.execute("SET threads = 1")
+        self._con.execute(fill(_DISABLE_OPTIMIZERS, {"names": ", ".join(_SKIPPED_OPTIMIZERS)}))
         for name, attr in _CONTEXT_TABLES:
             source = register_arrow(self._con, getattr(context, attr), name)
             self._con.execute(fill(_CREATE_CONTEXT_TABLE, {"name": name, "source": source}))
@@ -126,8 +158,36 @@ class ContextDatabase:
         relations.update(ctx_class_counts="ctx_class_counts",
                          ctx_owner_counts="ctx_owner_counts", assignees="ctx_assignees")
         self.relations = TableRelations(relations)
+        # The patent feature query over the fixed names a request's facts are registered under:
+        # the same SQL as `_patent_facts_frame` builds, parsed once per cursor (as a view).
+        facts_rel = self.relations.replace(patents=union_facts(
+            self.relations.relations["patents"], _FACTS_PATENTS, "patent_id",
+            table("patents").column_names,
+        ))
+        query = patent_features_query(facts_rel, _FACTS_TARGETS, PATENT_FEATURES,
+                                      _FACTS_OVERRIDES)
+        self._patent_view = fill(_CREATE_FACTS_VIEW, {
+            "name": _FACTS_VIEW,
+            "sql": fill(_ORDERED, {"sql": self._pruned(query)}),
+        })
         self._idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
         self._lock = threading.Lock()
+
+    def _pruned(self, query: FeatureQuery) -> str:
+        """`query`'s SQL without the steps that are empty whatever the facts (`prune_empty`)."""
+
+        def step_columns(name: str) -> list[tuple[str, str]]:
+            step = FeatureQuery(query.ctes, fill(_SELECT_ALL, {"name": name}), query.values)
+            rows = self._con.execute(fill(_DESCRIBE, {"sql": step.sql()})).fetchall()
+            return [(str(r[0]), str(r[1])) for r in rows]
+
+        for name, data in zip(_FACTS_RELATIONS, _facts_relations([], None), strict=True):
+            self._con.register(name, data)
+        try:
+            return prune_empty(query.sql(), step_columns)
+        finally:
+            for name in _FACTS_RELATIONS:
+                self._con.unregister(name)
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -137,10 +197,42 @@ class ContextDatabase:
         except queue.Empty:
             with self._lock:  # creating a cursor touches the parent connection
                 cur = self._con.cursor()
+            self._prepare(cur)
         try:
             yield cur
         finally:
             self._idle.put(cur)
+
+    def _prepare(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Create the patent facts view on a new cursor (its temporary objects are its own)."""
+        for name, data in zip(_FACTS_RELATIONS, _facts_relations([], None), strict=True):
+            cur.register(name, data)  # the view binds to their columns once
+        try:
+            cur.execute(self._patent_view)
+        finally:
+            for name in _FACTS_RELATIONS:
+                cur.unregister(name)
+
+    def patent_features(
+        self, facts: Sequence[PatentFacts], as_of: date
+    ) -> pd.DataFrame:
+        """Patent features of `facts` as of `as_of` (the context's date), on a pooled cursor.
+
+        The facts are registered under fixed names and the cursor's view of the patent feature
+        query reads them: the same query as over a `MaterializedContext`, without parsing it
+        again per request.
+        """
+        _check_date(self.context, as_of)
+        with self.cursor() as cur:
+            for name, data in zip(_FACTS_RELATIONS, _facts_relations(facts, as_of),
+                                  strict=True):
+                cur.register(name, data)
+            try:
+                columns = cur.execute(fill(_SELECT_ALL, {"name": _FACTS_VIEW})).fetchnumpy()
+            finally:
+                for name in _FACTS_RELATIONS:
+                    cur.unregister(name)
+        return _numpy_frame(columns)
 
     def close(self) -> None:
         """Close the database (and every cursor of it)."""
@@ -183,10 +275,30 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, temp: Sequence[str]) -> pd.Da
     finally:
         for name in temp:
             con.unregister(name)
+    return _frame(out)
+
+
+def _frame(out: pd.DataFrame) -> pd.DataFrame:
+    """A feature query's result with `as_of` as datetime64[ns] and float64 features."""
     out["as_of"] = pd.to_datetime(out["as_of"]).astype("datetime64[ns]")
     for col in out.columns[2:]:
         if out[col].dtype != "float64":
             out[col] = out[col].astype("float64")
+    return out
+
+
+def _numpy_frame(columns: Mapping[str, Any]) -> pd.DataFrame:
+    """`_frame` of a feature query's result fetched as numpy columns (id, as_of, features).
+
+    One float64 block for the features (NULL as NaN) instead of a pandas conversion per column:
+    the same frame, built in a fraction of the time for a request's few rows.
+    """
+    names = list(columns)
+    features = [np.ma.filled(columns[n].astype(np.float64), np.nan) for n in names[2:]]
+    matrix = np.column_stack(features) if features else np.empty((len(columns[names[0]]), 0))
+    out = pd.DataFrame(matrix, columns=names[2:])
+    out.insert(0, names[1], columns[names[1]].astype("datetime64[ns]"))
+    out.insert(0, names[0], columns[names[0]])
     return out
 
 
@@ -272,6 +384,18 @@ def _patent_facts_arrow(facts: Sequence[PatentFacts]) -> tuple[pa.Table, pa.Tabl
     return patents, overrides
 
 
+def _facts_relations(
+    facts: Sequence[PatentFacts], as_of: date | None
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The facts' patents rows, their stated counts and their (patent_id, as_of) targets."""
+    patents, overrides = _patent_facts_arrow(facts)
+    targets = pa.table({
+        "patent_id": pa.array([f.patent_id for f in facts], pa.string()),
+        "as_of": pa.array([as_of] * len(facts), pa.date32()),
+    })
+    return patents, overrides, targets
+
+
 def patent_features_for_facts(
     con: duckdb.DuckDBPyConnection,
     facts: Sequence[PatentFacts],
@@ -287,9 +411,7 @@ def patent_features_for_facts(
     if not facts:
         raise ValueError("facts must hold at least one patent")
     if isinstance(context, ContextDatabase):
-        _check_date(context.context, as_of)
-        with context.cursor() as cur:
-            return _patent_facts_frame(cur, facts, as_of, context.relations, [])
+        return context.patent_features(facts, as_of)
     rel, temp = _context_for(con, context, as_of)
     return _patent_facts_frame(con, facts, as_of, rel, temp)
 

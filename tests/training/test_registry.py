@@ -8,7 +8,7 @@ import pytest
 from features.registry import task_features
 from features.settings import Settings
 from models.classifier import RiskClassifier
-from models.loading import ChampionMissingError, load_champions
+from models.loading import ChampionMissingError, _conforms, load_champions, predict_frame
 from models.pyfunc import log_pyfunc
 from models.tasks import task_spec
 from training.datasets import TaskData
@@ -77,6 +77,14 @@ def test_registered_pyfunc_scores_exactly_like_the_estimator(mlflow_settings: Se
     expected = model.score_frame(X[1600:]).reset_index(drop=True)
     got = loaded.pyfunc.predict(X[1600:].reset_index(drop=True))
     pd.testing.assert_frame_equal(got, expected)
+    # A frame already in the signature's form skips MLflow's input check: the same answer.
+    conforming = X[1600:].astype("float64").reset_index(drop=True)
+    assert _conforms(loaded.pyfunc, conforming)
+    pd.testing.assert_frame_equal(predict_frame(loaded.pyfunc, conforming), expected)
+    # Any other frame (columns reordered) takes MLflow's checked predict, also the same answer.
+    reordered = conforming.loc[:, list(reversed(conforming.columns))]
+    assert not _conforms(loaded.pyfunc, reordered)
+    pd.testing.assert_frame_equal(predict_frame(loaded.pyfunc, reordered), expected)
     assert mlflow_settings.resolved_artifact_root.startswith("file://")
     assert client.get_experiment_by_name(spec.registered_name).artifact_location.startswith(
         mlflow_settings.resolved_artifact_root)

@@ -114,3 +114,82 @@ def test_loans_from_stored_frames_equal_the_full_pipeline(
     firms = firm_features(world_con, T, assignee_ids=["A"])
     _frame_equal(loan_features_from_frames(world_con, [loan], patents, firms),
                  loan_features(world_con, [loan]))
+
+
+def test_context_database_cursor_scores_each_request_alone(
+    world_con: duckdb.DuckDBPyConnection,
+) -> None:
+    # One pooled cursor serves request after request through its view of the feature query:
+    # each answer equals the full pipeline for those facts alone (nothing of an earlier request
+    # stays registered), whatever the order and the number of facts.
+    context = context_tables(world_con, T)
+    db = ContextDatabase(context)
+    try:
+        for batch in ([FACTS[0]], [FACTS[1]], FACTS, [FACTS[2]], [FACTS[0]], FACTS[1:]):
+            _frame_equal(patent_features_for_facts(world_con, batch, T, context=db),
+                         patent_features_for_facts(world_con, batch, T))
+        # A patent stated twice is one target, as in the full pipeline.
+        twice = [FACTS[0], FACTS[0]]
+        _frame_equal(patent_features_for_facts(world_con, twice, T, context=db),
+                     patent_features_for_facts(world_con, twice, T))
+    finally:
+        db.close()
+
+
+def test_context_database_skips_optimizers_of_its_own_database_only(
+    world_con: duckdb.DuckDBPyConnection,
+) -> None:
+    db = ContextDatabase(context_tables(world_con, T))
+    try:
+        with db.cursor() as cur:
+            skipped = cur.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        assert skipped is not None
+        assert "join_order" in str(skipped[0])
+        # The dataset's connection (training, materialization) plans with every pass.
+        here = world_con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        assert here is not None
+        assert "join_order" not in str(here[0])
+    finally:
+        db.close()
+
+
+# Facts of every shape the pruned query must get right: each kind of patent and term rule, with
+# and without grant, class, owner, stated counts, and dates on either side of T.
+VARIED = [
+    PatentFacts(patent_id="V1", jurisdiction="US", patent_type="design",
+                filing_date=date(2014, 1, 1), grant_date=date(2015, 6, 1), cpc_main="H04L",
+                assignee_id="A", num_inventors=2, family_size=3),
+    PatentFacts(patent_id="V2", jurisdiction="CN", patent_type="design",
+                filing_date=date(2010, 1, 1), grant_date=date(2011, 1, 1), assignee_id="B",
+                num_independent_claims=2, first_claim_words=150),
+    PatentFacts(patent_id="V3", jurisdiction="US", patent_type="utility",
+                filing_date=date(1994, 1, 1), grant_date=date(1996, 1, 1), cpc_main="C07D",
+                assignee_id="C"),  # expired by T
+    PatentFacts(patent_id="V4", jurisdiction="CN", patent_type="invention",
+                filing_date=date(2015, 1, 1), grant_date=date(2016, 6, 1), cpc_main="H04W",
+                assignee_id="A"),  # granted after T
+    PatentFacts(patent_id="V5", jurisdiction="CN", patent_type="invention",
+                filing_date=date(2012, 1, 1), grant_date=date(2013, 1, 1),
+                expiry_date=date(2015, 6, 1), cpc_main="H04L"),  # no owner, stated expiry
+    PatentFacts(patent_id="V6", jurisdiction="CN", patent_type="invention",
+                filing_date=date(2011, 1, 1), grant_date=date(2012, 1, 1), cpc_main="G06F",
+                assignee_id="Z1", backward_citations=3, forward_citations=7,
+                forward_citations_3y=2, forward_citations_5y=5, renewals_paid=3, lapsed=False,
+                transfers=1, licences=2, pledges=1, invalidation_requests=1,
+                invalidations_upheld=1, invalidated=False, suits_on_patent=1,
+                owner_suits_as_plaintiff=4, owner_suits_as_defendant=2, owner_kind="npe",
+                owner_portfolio_size=40),
+]
+
+
+@pytest.mark.parametrize("batch", [VARIED, *([f] for f in VARIED)],
+                         ids=["all", *(f.patent_id for f in VARIED)])
+def test_context_database_equals_the_full_pipeline_for_varied_facts(
+    world_con: duckdb.DuckDBPyConnection, batch: list[PatentFacts]
+) -> None:
+    db = ContextDatabase(context_tables(world_con, T))
+    try:
+        _frame_equal(patent_features_for_facts(world_con, batch, T, context=db),
+                     patent_features_for_facts(world_con, batch, T))
+    finally:
+        db.close()
