@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.policy import Policy
 from serving.assessment_writer import AssessmentWriter
-from serving.auth import Caller
+from serving.auth import Caller, CallerRole
 from serving.dataset import LazyCursor
 from serving.deps import (
     AssessmentRecorder,
@@ -24,6 +25,7 @@ from serving.deps import (
     SessionDep,
     active_dataset,
     assessment_writer,
+    check_roles,
     close_session,
     models_in_service,
 )
@@ -145,6 +147,31 @@ async def get_scoring_context(request: Request, caller: CallerDep) -> AsyncItera
     `get_session` does), not a `SessionDep`: one generator dependency fewer per request, and
     no route takes both this context and a session.
     """
+    async with _group_commit_scoring(request, caller) as ctx:
+        yield ctx
+
+
+def scoring_context_for(*roles: CallerRole) -> Callable[..., AsyncIterator[ScoringContext]]:
+    """`get_scoring_context` admitting callers with one of `roles` (admin always); 403 for others.
+
+    The role check and the context in one dependency: a role dependency beside the context
+    has FastAPI resolve the caller's dependencies twice per request (a cached dependency's
+    own dependencies are solved again), which costs more on the quote path than its work.
+    """
+
+    async def dependency(request: Request, caller: CallerDep) -> AsyncIterator[ScoringContext]:
+        check_roles(caller, roles)
+        async with _group_commit_scoring(request, caller) as ctx:
+            yield ctx
+
+    dependency.__name__ = f"scoring_context_for_{'_or_'.join(r.value for r in roles)}"
+    dependency.allowed_roles = frozenset(roles) | {CallerRole.admin}  # type: ignore[attr-defined]
+    return dependency
+
+
+@asynccontextmanager
+async def _group_commit_scoring(request: Request, caller: Caller) -> AsyncIterator[ScoringContext]:
+    """The scoring context of `get_scoring_context`, in a session of its own, closed after."""
     session: Session = request.app.state.sessionmaker()
     try:
         ctx = await _scoring_context(request, caller, session, assessment_writer(request))
@@ -202,4 +229,7 @@ def dataset_currency_of(meta: dict[str, object]) -> str | None:
 
 
 ScoringDep = Annotated[ScoringContext, Depends(get_scoring_context)]
+# The scoring context of an underwriter's request (quotes), the role checked first.
+UnderwriterScoringDep = Annotated[
+    ScoringContext, Depends(scoring_context_for(CallerRole.underwriter))]
 SessionScoringDep = Annotated[ScoringContext, Depends(get_session_scoring_context)]
