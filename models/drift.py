@@ -16,6 +16,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,7 @@ class VariableBins:
     categorical: bool = False
     expected: tuple[float, ...] = ()
 
-    @property
+    @cached_property  # read for every served row's every variable (`bin_of`, monitoring)
     def n_bins(self) -> int:
         """Number of bins including the missing bin."""
         body = len(self.categories) + 1 if self.categorical else len(self.edges) + 1

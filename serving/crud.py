@@ -16,6 +16,7 @@ from typing import Any, cast
 import orjson
 import pandas as pd
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -65,6 +66,10 @@ def json_safe(value: Any) -> Any:
 
 def _json_safe_other(value: Any) -> Any:
     """The JSON of a value orjson does not serialize itself (numpy, Decimal, pandas NA, ...)."""
+    if isinstance(value, BaseModel):
+        # A pydantic model (a quote's premium parts, subsidy, reasons): its JSON dump, which
+        # orjson serializes on (NaN to null as `_json_safe` would), without a Python walk.
+        return value.model_dump(mode="json")
     return _json_safe(value)
 
 

@@ -55,11 +55,20 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        if session.in_transaction():
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
-        else:
-            session.close()
+        await close_session(session)
+
+
+async def close_session(session: Session) -> None:
+    """Close a request's session: at once when it holds no transaction, else in a worker thread.
+
+    The worker thread's close (its rollback waits on the database) is shielded from
+    cancellation, so the connection always goes back to the pool.
+    """
+    if session.in_transaction():
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+    else:
+        session.close()
 
 
 async def get_metrics(request: Request) -> ServiceMetrics:
@@ -136,7 +145,6 @@ def get_rate_limiter(request: Request) -> RateLimiter:
 
 async def get_caller(
     request: Request,
-    settings: SettingsDep,
     api_key: Annotated[str | None, Security(api_key_scheme)] = None,
 ) -> Caller:
     """The caller identified by the `X-API-Key` header; 401 without a valid key, 429 over its limit.
@@ -145,7 +153,10 @@ async def get_caller(
     found valid is kept in the app's `CallerCache` for `api_key_cache_seconds`, so a revocation
     or expiry takes effect at most that long after; other keys are looked up every time, in a
     worker thread with a session of their own (the event loop never waits on the database).
+    The settings are read from `app.state` rather than as a dependency: every dependency adds
+    to FastAPI's per-request cost, and each authenticated request resolves this one.
     """
+    settings: Settings = request.app.state.settings
     if not api_key:
         raise AuthenticationError(f"missing API key: send it in the {API_KEY_HEADER} header")
     admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None

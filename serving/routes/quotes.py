@@ -11,7 +11,7 @@ from serving.deps import SettingsDep, UnderwriterDep
 from serving.schemas import ERROR_RESPONSES, ErrorOut
 from serving.scoring import score_enforcement, score_liability
 from serving.scoring.batch import batch_openapi, read_batch_items, run_batch
-from serving.scoring.context import ScoringDep
+from serving.scoring.context import ScoringDep, UnderwriterScoringDep
 from serving.scoring.schemas import (
     BatchOut,
     EnforcementQuoteRequest,
@@ -42,11 +42,12 @@ BatchItems = Annotated[list[Any], Depends(_items)]
 @router.post("/enforcement", response_model=InsuranceQuoteOut,
              summary="Quote patent enforcement insurance (专利执行险)")
 async def quote_enforcement(
-    _caller: UnderwriterDep, body: EnforcementQuoteRequest, ctx: ScoringDep
+    ctx: UnderwriterScoringDep, body: EnforcementQuoteRequest
 ) -> InsuranceQuoteOut:
     """Litigation probability, expected claim cost, grade, premium, subsidy and explanation."""
     # One worker thread for the scoring and storing; the answer is checked and written here
-    # (a plain `def` route would take a second thread hop for that).
+    # (a plain `def` route would take a second thread hop for that). The underwriter role is
+    # checked by the context's dependency (one dependency, not a role one beside it).
     return await anyio.to_thread.run_sync(score_enforcement, ctx, body)
 
 
@@ -64,7 +65,7 @@ def quote_enforcement_batch(
 @router.post("/liability", response_model=InsuranceQuoteOut,
              summary="Quote infringement liability insurance (侵犯专利权责任险)")
 async def quote_liability(
-    _caller: UnderwriterDep, body: LiabilityQuoteRequest, ctx: ScoringDep
+    ctx: UnderwriterScoringDep, body: LiabilityQuoteRequest
 ) -> InsuranceQuoteOut:
     """Probability of being sued, expected claim cost, grade, premium, subsidy, explanation."""
     return await anyio.to_thread.run_sync(score_liability, ctx, body)

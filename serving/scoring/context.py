@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.policy import Policy
 from serving.assessment_writer import AssessmentWriter
-from serving.auth import Caller
+from serving.auth import Caller, CallerRole
 from serving.dataset import LazyCursor
 from serving.deps import (
     AssessmentRecorder,
@@ -24,6 +25,8 @@ from serving.deps import (
     SessionDep,
     active_dataset,
     assessment_writer,
+    check_roles,
+    close_session,
     models_in_service,
 )
 from serving.errors import CurrencyMismatchError, UnavailableError
@@ -126,9 +129,7 @@ class ScoringContext:
         return rate
 
 
-async def get_scoring_context(
-    request: Request, caller: CallerDep, session: SessionDep
-) -> AsyncIterator[ScoringContext]:
+async def get_scoring_context(request: Request, caller: CallerDep) -> AsyncIterator[ScoringContext]:
     """The scoring context of one request (the caller is checked first, then the dataset).
 
     Models, dataset, settings, monitor and metrics are read from `app.state` here rather than
@@ -142,10 +143,44 @@ async def get_scoring_context(
     here (the caller is looked up in a session of its own): no worker thread is needed then.
 
     The session only reads: assessments are committed through the app's `AssessmentWriter`
-    (group commit with concurrent requests).
+    (group commit with concurrent requests). It is the context's own (opened and closed as
+    `get_session` does), not a `SessionDep`: one generator dependency fewer per request, and
+    no route takes both this context and a session.
     """
-    async for ctx in _scoring_context(request, caller, session, assessment_writer(request)):
+    async with _group_commit_scoring(request, caller) as ctx:
         yield ctx
+
+
+def scoring_context_for(*roles: CallerRole) -> Callable[..., AsyncIterator[ScoringContext]]:
+    """`get_scoring_context` admitting callers with one of `roles` (admin always); 403 for others.
+
+    The role check and the context in one dependency: a role dependency beside the context
+    has FastAPI resolve the caller's dependencies twice per request (a cached dependency's
+    own dependencies are solved again), which costs more on the quote path than its work.
+    """
+
+    async def dependency(request: Request, caller: CallerDep) -> AsyncIterator[ScoringContext]:
+        check_roles(caller, roles)
+        async with _group_commit_scoring(request, caller) as ctx:
+            yield ctx
+
+    dependency.__name__ = f"scoring_context_for_{'_or_'.join(r.value for r in roles)}"
+    dependency.allowed_roles = frozenset(roles) | {CallerRole.admin}  # type: ignore[attr-defined]
+    return dependency
+
+
+@asynccontextmanager
+async def _group_commit_scoring(request: Request, caller: Caller) -> AsyncIterator[ScoringContext]:
+    """The scoring context of `get_scoring_context`, in a session of its own, closed after."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        ctx = await _scoring_context(request, caller, session, assessment_writer(request))
+        try:
+            yield ctx
+        finally:
+            ctx.cursors.close()
+    finally:
+        await close_session(session)
 
 
 async def get_session_scoring_context(
@@ -155,14 +190,20 @@ async def get_session_scoring_context(
 
     Its assessments are committed with the session's transaction, as one unit with its writes.
     """
-    async for ctx in _scoring_context(request, caller, session, None):
+    ctx = await _scoring_context(request, caller, session, None)
+    try:
         yield ctx
+    finally:
+        ctx.cursors.close()
 
 
 async def _scoring_context(
     request: Request, caller: Caller, session: Session, writer: AssessmentWriter | None
-) -> AsyncIterator[ScoringContext]:
-    """The scoring context of one request, its assessments committed through `writer` if any."""
+) -> ScoringContext:
+    """The scoring context of one request, its assessments committed through `writer` if any.
+
+    The caller closes its cursors (`ctx.cursors.close()`) when the request is done.
+    """
     state = request.app.state
     dataset = active_dataset(request)
     if session.in_transaction():
@@ -170,18 +211,15 @@ async def _scoring_context(
     as_of = dataset.as_of(state.settings)
     service = getattr(state, "online", None)
     view = service.view if service is not None else None
-    cursors = dataset.lazy_cursor()  # a stored quote reads no dataset: opened only if used
-    try:
-        yield ScoringContext(
-            models=models_in_service(request), cursors=cursors, tables=dataset.tables,
-            as_of=as_of, session=session,
-            recorder=AssessmentRecorder(session, caller, state.metrics, writer),
-            monitor=state.monitor,
-            online=view if view is not None and view.as_of == as_of else None,
-            dataset_currency=dataset_currency_of(dataset.meta),
-        )
-    finally:
-        cursors.close()
+    return ScoringContext(
+        models=models_in_service(request),
+        cursors=dataset.lazy_cursor(),  # a stored quote reads no dataset: opened only if used
+        tables=dataset.tables, as_of=as_of, session=session,
+        recorder=AssessmentRecorder(session, caller, state.metrics, writer),
+        monitor=state.monitor,
+        online=view if view is not None and view.as_of == as_of else None,
+        dataset_currency=dataset_currency_of(dataset.meta),
+    )
 
 
 def dataset_currency_of(meta: dict[str, object]) -> str | None:
@@ -191,4 +229,7 @@ def dataset_currency_of(meta: dict[str, object]) -> str | None:
 
 
 ScoringDep = Annotated[ScoringContext, Depends(get_scoring_context)]
+# The scoring context of an underwriter's request (quotes), the role checked first.
+UnderwriterScoringDep = Annotated[
+    ScoringContext, Depends(scoring_context_for(CallerRole.underwriter))]
 SessionScoringDep = Annotated[ScoringContext, Depends(get_session_scoring_context)]
