@@ -137,18 +137,10 @@ def process_cpu_seconds(pid: int) -> float:
     Read from /proc (Linux); 0.0 where /proc is not there. With `--workers N` the uvicorn
     supervisor's worker processes are its children.
     """
+    from serving.bulk.job import process_tree_ticks
+
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
+    return sum(process_tree_ticks(pid).values()) / tick
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

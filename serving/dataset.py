@@ -33,8 +33,7 @@ class DatasetHandle:
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for one request, closed afterwards."""
-        with self._lock:
-            cur = self.connection.cursor()
+        cur = self._open_cursor()
         try:
             yield cur
         finally:

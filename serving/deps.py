@@ -10,7 +10,7 @@ caller lookup, the close of a session left in a transaction).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import duckdb
@@ -204,8 +204,20 @@ def require_roles(*roles: CallerRole) -> Callable[..., Awaitable[Caller]]:
     async def dependency(caller: CallerDep) -> Caller:
         return check_roles(caller, roles)
 
-    dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles) or 'admin'}"
-    # The roles a route admits, readable from the route itself (the role matrix test reads it).
+    return admitting(dependency, "require", roles)
+
+
+_Dependency = TypeVar("_Dependency", bound=Callable[..., Any])
+
+
+def admitting(
+    dependency: _Dependency, prefix: str, roles: tuple[CallerRole, ...]
+) -> _Dependency:
+    """`dependency` named after `roles` and carrying the roles it admits (admin always).
+
+    The roles a route admits are then readable from the route's dependency (`allowed_roles`).
+    """
+    dependency.__name__ = f"{prefix}_{'_or_'.join(r.value for r in roles) or 'admin'}"
     dependency.allowed_roles = frozenset(roles) | {CallerRole.admin}  # type: ignore[attr-defined]
     return dependency
 

@@ -181,13 +181,8 @@ class ContextDatabase:
             rows = self._con.execute(fill(_DESCRIBE, {"sql": step.sql()})).fetchall()
             return [(str(r[0]), str(r[1])) for r in rows]
 
-        for name, data in zip(_FACTS_RELATIONS, _facts_relations([], None), strict=True):
-            self._con.register(name, data)
-        try:
+        with _facts_registered(self._con, []):
             return prune_empty(query.sql(), step_columns)
-        finally:
-            for name in _FACTS_RELATIONS:
-                self._con.unregister(name)
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -205,13 +200,8 @@ class ContextDatabase:
 
     def _prepare(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Create the patent facts view on a new cursor (its temporary objects are its own)."""
-        for name, data in zip(_FACTS_RELATIONS, _facts_relations([], None), strict=True):
-            cur.register(name, data)  # the view binds to their columns once
-        try:
+        with _facts_registered(cur, []):  # the view binds to their columns once
             cur.execute(self._patent_view)
-        finally:
-            for name in _FACTS_RELATIONS:
-                cur.unregister(name)
 
     def patent_features(
         self, facts: Sequence[PatentFacts], as_of: date
@@ -223,15 +213,8 @@ class ContextDatabase:
         again per request.
         """
         _check_date(self.context, as_of)
-        with self.cursor() as cur:
-            for name, data in zip(_FACTS_RELATIONS, _facts_relations(facts, as_of),
-                                  strict=True):
-                cur.register(name, data)
-            try:
-                columns = cur.execute(fill(_SELECT_ALL, {"name": _FACTS_VIEW})).fetchnumpy()
-            finally:
-                for name in _FACTS_RELATIONS:
-                    cur.unregister(name)
+        with self.cursor() as cur, _facts_registered(cur, facts, as_of):
+            columns = cur.execute(fill(_SELECT_ALL, {"name": _FACTS_VIEW})).fetchnumpy()
         return _numpy_frame(columns)
 
     def close(self) -> None:
@@ -394,6 +377,20 @@ def _facts_relations(
         "as_of": pa.array([as_of] * len(facts), pa.date32()),
     })
     return patents, overrides, targets
+
+
+@contextmanager
+def _facts_registered(
+    con: duckdb.DuckDBPyConnection, facts: Sequence[PatentFacts], as_of: date | None = None
+) -> Iterator[None]:
+    """`facts` registered on `con` under the `ContextDatabase` names, unregistered after."""
+    for name, data in zip(_FACTS_RELATIONS, _facts_relations(facts, as_of), strict=True):
+        con.register(name, data)
+    try:
+        yield
+    finally:
+        for name in _FACTS_RELATIONS:
+            con.unregister(name)
 
 
 def patent_features_for_facts(

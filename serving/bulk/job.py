@@ -28,8 +28,13 @@ ENGINES: tuple[str, ...] = ("duckdb", "spark")
 LEAKAGE_SAMPLE = 500
 
 
-def _tree_ticks() -> dict[tuple[int, int], int]:
-    """Clock ticks of user + system time of this process and each descendant, by (pid, start)."""
+def process_tree_ticks(root: int | None = None) -> dict[tuple[int, int], int]:
+    """User + system clock ticks of process `root` (default this one) and its descendants.
+
+    Keyed by (pid, start time); empty where there is no `/proc`.
+    """
+    if not os.path.isdir("/proc"):
+        return {}
     parent: dict[int, int] = {}
     ticks: dict[int, tuple[int, int]] = {}
     for name in os.listdir("/proc"):
@@ -43,7 +48,7 @@ def _tree_ticks() -> dict[tuple[int, int], int]:
         fields = stat[stat.rindex(")") + 2:].split()
         parent[int(name)] = int(fields[1])
         ticks[int(name)] = (int(fields[19]), int(fields[11]) + int(fields[12]))
-    tree = {os.getpid()}
+    tree = {os.getpid() if root is None else root}
     grown = True
     while grown:
         before = len(tree)
@@ -71,7 +76,7 @@ class TreeCpu:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
-        self._last.update(_tree_ticks())
+        self._last.update(process_tree_ticks())
 
     def _run(self) -> None:
         while not self._done.wait(self.interval):
@@ -79,7 +84,7 @@ class TreeCpu:
 
     def __enter__(self) -> TreeCpu:
         if self._proc:
-            self._start = _tree_ticks()
+            self._start = process_tree_ticks()
             self._thread.start()
         else:
             times = os.times()

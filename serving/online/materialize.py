@@ -318,12 +318,13 @@ def build_entity_frames(
 
     say = progress or (lambda _step, _f: None)
     steps: dict[str, float] = {}
-    clock = [time.perf_counter()]
+    clock = time.perf_counter()
 
     def lap(name: str) -> None:
+        nonlocal clock
         now = time.perf_counter()
-        steps[name] = steps.get(name, 0.0) + now - clock[0]
-        clock[0] = now
+        steps[name] = steps.get(name, 0.0) + now - clock
+        clock = now
 
     say("features", 0.0)
     patents = patent_features(con, as_of).drop(columns="as_of").set_index("patent_id")

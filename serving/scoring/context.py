@@ -24,6 +24,7 @@ from serving.deps import (
     CallerDep,
     SessionDep,
     active_dataset,
+    admitting,
     assessment_writer,
     check_roles,
     close_session,
@@ -164,9 +165,7 @@ def scoring_context_for(*roles: CallerRole) -> Callable[..., AsyncIterator[Scori
         async with _group_commit_scoring(request, caller) as ctx:
             yield ctx
 
-    dependency.__name__ = f"scoring_context_for_{'_or_'.join(r.value for r in roles)}"
-    dependency.allowed_roles = frozenset(roles) | {CallerRole.admin}  # type: ignore[attr-defined]
-    return dependency
+    return admitting(dependency, "scoring_context_for", roles)
 
 
 @asynccontextmanager
