@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         "(shared by workers and hosts) or sqlite:///FOLDER; default a SQLite file per "
         "materialization under data_dir/online.",
     )
+    score_on_event_loop: bool = Field(
+        default=True,
+        description="Whether a request answered from stored records is scored on the event "
+        "loop instead of a worker thread, when those records are local (the embedded online "
+        "store and a SQLite database); with Redis or PostgreSQL it always uses a thread.",
+    )
     online_auto_materialize: bool = Field(
         default=True,
         description="Whether the service materializes at start and after the data or models "

@@ -24,6 +24,7 @@ from serving.logs import RequestIdMiddleware
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.modelset import ModelLoader, ModelSet, load_served_models
 from serving.monitoring import ServingMonitor
+from serving.online.backends import is_embedded_store
 from serving.online.materialize import model_stamp
 from serving.online.service import OnlineService
 from serving.openapi import install_openapi
@@ -89,6 +90,11 @@ def create_app(settings: Settings, model_loader: ModelLoader | None = None) -> F
         # Scoring answers' records are committed in shared transactions (group commit).
         writer = AssessmentWriter(engine, settings.assessment_commit_batch)
         app.state.assessment_writer = writer
+        # Stored answers are scored on the event loop only when every read they make is of a
+        # local file (a network read there would hold up every other request).
+        app.state.loop_scoring = (settings.score_on_event_loop
+                                  and engine.dialect.name == "sqlite"
+                                  and is_embedded_store(settings.online_store_url))
         app.state.monitor = ServingMonitor(app.state.sessionmaker,
                                            settings.monitoring_flush_seconds)
         app.state.dataset = await anyio.to_thread.run_sync(open_dataset, settings)

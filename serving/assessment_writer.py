@@ -1,12 +1,14 @@
 """Group commit of assessment records: the rows waiting at one moment share one transaction.
 
 A committed assessment costs one durable commit (an fsync on SQLite, a WAL flush on PostgreSQL);
-concurrent requests committing one row each serialize on it. Here each request hands its row to
-the app's `AssessmentWriter` and waits: the first request that finds no commit running becomes
-the committer (leader) and inserts every row waiting at that moment (at most `max_batch`) in one
-transaction with one commit, then releases their requests. Rows that arrive during a commit wait
-for it and go together in the next. No request waits for rows that are not there: alone, a
-request commits its own row at once, on its own thread, as before.
+concurrent requests committing one row each would serialize on it. Here each request hands its
+row to the app's `AssessmentWriter` and waits: the writer's own thread inserts every row waiting
+at that moment (at most `max_batch`) in one transaction with one commit, then releases their
+requests. Rows that arrive during a commit wait for it and go together in the next. No request
+waits for rows that are not there: alone, a request's row is committed at once.
+
+A worker thread waits in `write`; a request on the event loop awaits `write_async`, so the loop
+serves other requests meanwhile and no thread is held per waiting request.
 
 A request answers only after its row is committed. When a batch's commit fails, every request of
 that batch gets `AssessmentNotStoredError` (503). An integrity or data error (one row refused by
@@ -15,10 +17,11 @@ the database) is retried row by row, each in its own transaction, so only the re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -32,22 +35,23 @@ log = logging.getLogger(__name__)
 
 _INSERT_ROWS = sa.insert(cast(sa.Table, Assessment.__table__))
 NOT_STORED_MESSAGE = "the assessment could not be stored, so no answer is given; try again"
+STOPPING_MESSAGE = "the service is stopping, so the assessment was not stored; try again"
 
 
 @dataclass
 class _Waiting:
-    """One row handed to the writer, and what became of it."""
+    """One row handed to the writer, and how its request learns the outcome (None: stored)."""
 
     values: Mapping[str, Any]
-    done: bool = False
-    failure: BaseException | None = None
+    settle: Callable[[BaseException | None], None]
 
 
 class AssessmentWriter:
     """Commits the assessment rows of concurrent requests in shared transactions (group commit).
 
-    One per engine (the app keeps it on `app.state`). Thread-safe; `write` blocks its caller (a
-    worker thread) until the row is committed or has failed.
+    One per engine (the app keeps it on `app.state`), with one thread of its own that commits,
+    started on the first row. Thread-safe: `write` blocks its caller (a worker thread) until
+    the row is committed or has failed; `write_async` awaits the same on an event loop.
     """
 
     def __init__(self, engine: sa.Engine, max_batch: int) -> None:
@@ -57,9 +61,9 @@ class AssessmentWriter:
         self.max_batch = max_batch
         self._cond = threading.Condition()
         self._queue: list[_Waiting] = []
-        self._committing = False
         self._in_flight = 0  # rows of the commit running now
         self._closed = False
+        self._thread: threading.Thread | None = None
         self.batches = 0  # commits made (rows per commit = rows / batches)
         self.rows = 0
 
@@ -68,40 +72,70 @@ class AssessmentWriter:
 
         Raise `AssessmentNotStoredError` if its commit failed or the writer is closed.
         """
-        item = _Waiting(values)
+        done = threading.Event()
+        outcome: list[BaseException | None] = []
+
+        def settle(failure: BaseException | None) -> None:
+            outcome.append(failure)
+            done.set()
+
+        self._hand_over(_Waiting(values, settle))
+        done.wait()
+        if outcome[0] is not None:
+            raise AssessmentNotStoredError(NOT_STORED_MESSAGE) from outcome[0]
+
+    async def write_async(self, values: Mapping[str, Any]) -> None:
+        """`write` for a caller on an event loop: awaits the commit without holding a thread.
+
+        The row is committed even if the awaiting task is cancelled (its client went away).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[BaseException | None] = loop.create_future()
+
+        def settle(failure: BaseException | None) -> None:
+            try:
+                loop.call_soon_threadsafe(_set_outcome, future, failure)
+            except RuntimeError:  # the loop is closed: nobody waits for this answer any more
+                pass
+
+        self._hand_over(_Waiting(values, settle))
+        failure = await future
+        if failure is not None:
+            raise AssessmentNotStoredError(NOT_STORED_MESSAGE) from failure
+
+    def _hand_over(self, item: _Waiting) -> None:
+        """Queue `item` for the next commit (starting the commit thread on first use)."""
         with self._cond:
             if self._closed:
-                raise AssessmentNotStoredError(
-                    "the service is stopping, so the assessment was not stored; try again")
+                raise AssessmentNotStoredError(STOPPING_MESSAGE)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="assessment-writer", daemon=True)
+                self._thread.start()
             self._queue.append(item)
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        """The commit thread: commit what waits, settle each row's request, until closed."""
         while True:
             with self._cond:
-                while self._committing and not item.done:
+                while not self._queue and not self._closed:
                     self._cond.wait()
-                if item.done:
-                    break
-                # No commit is running and this row still waits: this thread commits the
-                # rows waiting now (its own among them unless more than `max_batch` are ahead).
-                self._committing = True
+                if not self._queue:
+                    return  # closed, and every row handed over is settled
                 batch = self._queue[:self.max_batch]
                 del self._queue[:self.max_batch]
                 self._in_flight = len(batch)
-            failures: Sequence[BaseException | None] = [None] * len(batch)
+            failures: Sequence[BaseException | None]
             try:
                 failures = self._commit(batch)
             except BaseException as exc:  # never leave waiting requests without an outcome
                 failures = [exc] * len(batch)
-                raise
-            finally:
-                with self._cond:
-                    for waiting, failure in zip(batch, failures, strict=True):
-                        waiting.failure = failure
-                        waiting.done = True
-                    self._committing = False
-                    self._in_flight = 0
-                    self._cond.notify_all()
-        if item.failure is not None:
-            raise AssessmentNotStoredError(NOT_STORED_MESSAGE) from item.failure
+            for waiting, failure in zip(batch, failures, strict=True):
+                waiting.settle(failure)
+            with self._cond:
+                self._in_flight = 0
+                self._cond.notify_all()
 
     def _commit(self, batch: list[_Waiting]) -> list[BaseException | None]:
         """Insert and commit `batch` in one transaction; each row's failure (None if stored)."""
@@ -150,16 +184,25 @@ class AssessmentWriter:
     def close(self, timeout: float = 60.0) -> bool:
         """Refuse new rows and wait until every row handed over is committed or failed.
 
-        Rows already waiting are never dropped: their requests commit them (this only waits).
+        Rows already waiting are never dropped: the commit thread commits them before it ends.
         Return False if some were still pending after `timeout` seconds.
         """
         deadline = time.monotonic() + timeout
         with self._cond:
             self._closed = True
-            while self._queue or self._committing:
+            self._cond.notify_all()
+            while self._queue or self._in_flight:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    log.error("%d assessment row(s) still pending at shutdown", len(self._queue))
+                    log.error("%d assessment row(s) still pending at shutdown",
+                              len(self._queue) + self._in_flight)
                     return False
                 self._cond.wait(left)
         return True
+
+
+def _set_outcome(future: asyncio.Future[BaseException | None],
+                 failure: BaseException | None) -> None:
+    """Give an awaiting request its row's outcome (unless it stopped waiting)."""
+    if not future.done():
+        future.set_result(failure)

@@ -235,6 +235,9 @@ class AssessmentRecorder:
     session: the session must then hold no writes of its own (its read transaction, if any, is
     ended before the row is handed over, so its connection is not held while waiting). Without
     one, the row is committed with the session's transaction (`crud.record_assessment`).
+
+    A request scored on the event loop defers its rows (`defer`): `record` then returns the row
+    to answer from, and the request awaits `commit_deferred` before it answers.
     """
 
     def __init__(self, session: Session, caller: Caller, metrics: ServiceMetrics,
@@ -243,6 +246,7 @@ class AssessmentRecorder:
         self.caller = caller
         self.metrics = metrics
         self.writer = writer
+        self._deferred: list[dict[str, Any]] | None = None
 
     def record(
         self,
@@ -257,13 +261,21 @@ class AssessmentRecorder:
         policy_hash: str | None,
         status: str = "completed",
     ) -> Assessment:
-        """Store one assessment for this request's caller; return once it is committed."""
+        """Store one assessment for this request's caller; return once it is committed.
+
+        While deferring, return the row at once; it is committed by `commit_deferred`.
+        """
         session = self.session
         values = crud.assessment_values(
             kind=kind, caller=self.caller, request=request, features=features,
             outputs=outputs, explanation=explanation, model_versions=model_versions,
             policy_version=policy_version, policy_hash=policy_hash, status=status,
         )
+        if self._deferred is not None:
+            if session.in_transaction():
+                session.rollback()  # only reads: give the connection back while waiting
+            self._deferred.append(values)
+            return Assessment(**values)
         if self.writer is None or session.new or session.dirty or session.deleted:
             row = crud.insert_assessment(session, values)
         else:
@@ -273,6 +285,29 @@ class AssessmentRecorder:
             row = Assessment(**values)
         self.metrics.assessments.labels(row.kind).inc()
         return row
+
+    def defer(self) -> None:
+        """Keep the rows `record` makes from now on until `commit_deferred` (group commit only)."""
+        if self.writer is None:
+            raise RuntimeError("only rows committed through the group commit can be deferred")
+        self._deferred = []
+
+    def drop_deferred(self) -> None:
+        """Forget the deferred rows (the request failed before answering) and stop deferring."""
+        self._deferred = None
+
+    async def commit_deferred(self) -> None:
+        """Commit the deferred rows through the group commit, awaited on the event loop.
+
+        Raise `AssessmentNotStoredError` if one could not be stored (no answer is given then).
+        """
+        rows, self._deferred = self._deferred or [], None
+        writer = self.writer
+        if writer is None:
+            raise RuntimeError("only rows committed through the group commit can be deferred")
+        for values in rows:
+            await writer.write_async(values)
+            self.metrics.assessments.labels(values["kind"]).inc()
 
 
 def assessment_writer(request: Request) -> AssessmentWriter:

@@ -62,10 +62,13 @@ class ServingMonitor:
         self._add(served, profile.counts_of_columns(columns), today)
 
     def observe_row(self, served: ServedModel, features: Mapping[str, float | None],
-                    raw_score: float, today: dt.date | None = None) -> None:
+                    raw_score: float, today: dt.date | None = None, *,
+                    flush_in_thread: bool = False) -> None:
         """Count one scored row (the model's features by name, its raw score) into today's bins.
 
         The same counts `observe` adds for a one-row frame of those features and that score.
+        A flush that falls due is made here, or with `flush_in_thread` in a thread of its own
+        (a caller on the event loop must not wait for a database commit).
         """
         profile = served.reference
         if profile is None:
@@ -82,7 +85,12 @@ class ServingMonitor:
                     have = self._pending[key] = np.zeros(n_bins, dtype=np.int64)
                 have[index] += 1  # pending arrays are owned by `_pending`: added to in place
             due = time.monotonic() - self._since >= self.flush_seconds
-        if due:
+            if due:
+                self._since = time.monotonic()
+        if due and flush_in_thread:
+            threading.Thread(target=self._flush_logged, name="monitoring-flush",
+                             daemon=True).start()
+        elif due:
             self._flush_logged()
 
     def _add(self, served: ServedModel, counts: Mapping[str, np.ndarray],

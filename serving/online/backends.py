@@ -442,9 +442,14 @@ class RedisStore(OnlineStore):
         self.client.close()
 
 
+def is_embedded_store(url: str | None) -> bool:
+    """Whether `url` names the embedded store (SQLite files on this host) rather than Redis."""
+    return url is None or url.startswith("sqlite")
+
+
 def open_online_store(url: str | None, data_dir: Path, dataset: str) -> OnlineStore:
     """The store `url` names (`redis://...`), or the embedded one under the data directory."""
-    if url is None or url.startswith("sqlite"):
+    if url is None or is_embedded_store(url):
         root = Path(url.removeprefix("sqlite:///")) if url else data_dir / "online"
         return SqliteStore(root / dataset)
     if url.startswith(("redis://", "rediss://", "unix://")):

@@ -12,6 +12,7 @@ from serving.schemas import ERROR_RESPONSES, ErrorOut
 from serving.scoring import score_enforcement, score_liability
 from serving.scoring.batch import batch_openapi, read_batch_items, run_batch
 from serving.scoring.context import ScoringDep, UnderwriterScoringDep
+from serving.scoring.event_loop import score_request
 from serving.scoring.schemas import (
     BatchOut,
     EnforcementQuoteRequest,
@@ -45,10 +46,10 @@ async def quote_enforcement(
     ctx: UnderwriterScoringDep, body: EnforcementQuoteRequest
 ) -> InsuranceQuoteOut:
     """Litigation probability, expected claim cost, grade, premium, subsidy and explanation."""
-    # One worker thread for the scoring and storing; the answer is checked and written here
-    # (a plain `def` route would take a second thread hop for that). The underwriter role is
+    # A stored patent's quote is scored on the event loop, others in one worker thread
+    # (`score_request`); the answer is checked and written here. The underwriter role is
     # checked by the context's dependency (one dependency, not a role one beside it).
-    return await anyio.to_thread.run_sync(score_enforcement, ctx, body)
+    return await score_request(ctx, score_enforcement, body)
 
 
 @router.post("/enforcement/batch", response_model=BatchOut,

@@ -37,6 +37,10 @@ from serving.online.view import OnlineView
 from serving.scoring.explanations import model_features, scored_rows
 
 
+class NeedsWorkerThread(Exception):
+    """Scoring on the event loop reached work that belongs in a worker thread (nothing done)."""
+
+
 @dataclass(frozen=True)
 class ScoringContext:
     """The models in service when the request started, a dataset cursor and the as-of date."""
@@ -56,10 +60,25 @@ class ScoringContext:
     # The currency of the dataset's amounts (`dataset.json`), when it records one.
     dataset_currency: str | None = None
     monitor: ServingMonitor | None = None
+    # Whether this request may be scored on the event loop (`serving.scoring.event_loop`):
+    # every read it would make on the way to a stored answer is local (the embedded store,
+    # SQLite). While it runs there, `on_event_loop` is set.
+    loop_reads: bool = False
+    on_event_loop: bool = False
+
+    def needs_worker_thread(self) -> None:
+        """Raise `NeedsWorkerThread` when on the event loop: what follows may block or be slow.
+
+        Called before computing features or scores per request (DuckDB, models), which must
+        not hold up the loop; the request is then scored again in a worker thread.
+        """
+        if self.on_event_loop:
+            raise NeedsWorkerThread
 
     @property
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """The request's DuckDB cursor over the dataset (opened on first use)."""
+        self.needs_worker_thread()
         return self.cursors.get()
 
     def predict(self, task: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -75,6 +94,7 @@ class ScoringContext:
         Rows of `stored_ids` come from the online store when it holds this model's outputs
         (`scored_rows`); the others are predicted here. Both are monitored alike.
         """
+        self.needs_worker_thread()
         served = self.models.require(task)
         out = scored_rows(served, frame, self.online, namespace, stored_ids)
         if self.monitor is not None:
@@ -88,7 +108,9 @@ class ScoringContext:
         What `score` counts for a one-row frame of `features` and its contract row `out`.
         """
         if self.monitor is not None:
-            self.monitor.observe_row(self.models.require(task), features, out["raw_score"])
+            # On the event loop a due flush (a database commit) goes to a thread of its own.
+            self.monitor.observe_row(self.models.require(task), features, out["raw_score"],
+                                     flush_in_thread=self.on_event_loop)
 
     def require(self, *tasks: str) -> None:
         """Raise `ModelNotLoadedError` (503) unless every task has a model and a policy is set."""
@@ -217,6 +239,7 @@ async def _scoring_context(
         recorder=AssessmentRecorder(session, caller, state.metrics, writer),
         monitor=state.monitor,
         online=view if view is not None and view.as_of == as_of else None,
+        loop_reads=writer is not None and state.loop_scoring,
         dataset_currency=dataset_currency_of(dataset.meta),
     )
 

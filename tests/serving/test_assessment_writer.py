@@ -206,6 +206,84 @@ def test_close_commits_the_pending_rows_and_refuses_new_ones(engine: sa.Engine) 
         writer.write(_row(9))
 
 
+# --- from the event loop: awaited commits, failures, a request that stops waiting ---
+
+async def _write_many_async(writer: AssessmentWriter, rows: list[dict[str, Any]]
+                            ) -> list[BaseException | None]:
+    """Each row awaited by its own task on this loop; each task's outcome (None: stored)."""
+    async def one(row: dict[str, Any]) -> BaseException | None:
+        try:
+            await writer.write_async(row)
+        except AssessmentNotStoredError as exc:
+            return exc
+        return None
+
+    return await asyncio.gather(*(one(r) for r in rows))
+
+
+def test_rows_awaited_on_an_event_loop_share_commits(engine: sa.Engine) -> None:
+    writer = AssessmentWriter(engine, max_batch=64)
+    rows = [_row(i) for i in range(8)]
+    outcome: list[list[BaseException | None]] = []
+
+    def run_loop() -> None:
+        outcome.append(asyncio.run(_write_many_async(writer, rows)))
+
+    loop_thread = threading.Thread(target=run_loop)
+    with write_lock(engine):
+        loop_thread.start()
+        wait_until(lambda: writer.pending() == 8)  # the first committing, seven waiting
+        assert writer.batches == 0
+    loop_thread.join(timeout=60)
+    assert outcome == [[None] * 8]
+    assert stored(engine) == {r["id"] for r in rows}
+    # The first row's commit may have started before the others arrived: one or two commits.
+    assert writer.rows == 8
+    assert writer.batches <= 2
+    assert writer.close()
+
+
+def test_an_awaited_row_that_fails_raises_not_stored(engine: sa.Engine) -> None:
+    writer = AssessmentWriter(engine, max_batch=64)
+    with engine.begin() as con:
+        con.execute(sa.text("ALTER TABLE assessments RENAME TO assessments_away"))
+    outcome = asyncio.run(_write_many_async(writer, [_row(i) for i in range(3)]))
+    assert all(isinstance(e, AssessmentNotStoredError) for e in outcome)
+    with engine.begin() as con:
+        con.execute(sa.text("ALTER TABLE assessments_away RENAME TO assessments"))
+    assert stored(engine) == set()
+    row = _row(7)
+    assert asyncio.run(_write_many_async(writer, [row])) == [None]
+    assert stored(engine) == {row["id"]}
+    assert writer.close()
+
+
+def test_a_row_whose_request_stopped_waiting_is_still_committed(engine: sa.Engine) -> None:
+    writer = AssessmentWriter(engine, max_batch=64)
+    row = _row(1)
+
+    async def give_up() -> None:
+        task = asyncio.create_task(writer.write_async(row))
+        while writer.pending() == 0:
+            await asyncio.sleep(0.01)
+        task.cancel()  # the client went away while the commit waits on the lock
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    with write_lock(engine):
+        asyncio.run(give_up())
+        assert writer.pending() == 1
+    assert writer.close(timeout=60)  # waits for the commit; the loop is gone by now
+    assert stored(engine) == {row["id"]}
+
+
+def test_a_closed_writer_refuses_awaited_rows(engine: sa.Engine) -> None:
+    writer = AssessmentWriter(engine, max_batch=64)
+    assert writer.close()
+    with pytest.raises(AssessmentNotStoredError):
+        asyncio.run(writer.write_async(_row(1)))
+
+
 # --- through the app: concurrent requests, a store failure, shutdown ---
 
 async def _post_many(app: Any, key: str, n: int, reader: str | None = None

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from features.settings import Settings
@@ -28,6 +29,7 @@ from serving.online.backends import open_online_store
 from serving.online.materialize import materialize
 from serving.online.view import OnlineView
 from serving.scoring.entities import CLASS_ONLY_BASIS
+from serving.tables import MonitoringBin
 from tests.serving.conftest import make_keys
 
 pytestmark = pytest.mark.slow
@@ -209,6 +211,67 @@ def test_a_stored_patent_is_quoted_without_pipeline_or_model(
                                   json=_enforcement({"patent_id": ids["patents"][0]}),
                                   headers={"X-API-Key": key})
     assert response.status_code == 200, response.text
+
+
+def test_a_stored_quote_is_scored_on_the_event_loop_only_over_local_records(
+    online_client: TestClient, ondemand_client: TestClient, ids: dict[str, Any],
+    online_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Embedded store and SQLite: on the loop; Redis: a worker thread; computed: a thread."""
+    import serving.scoring.insurance as insurance
+
+    threads: list[str] = []
+    price = insurance._quote
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return price(*args, **kwargs)
+
+    monkeypatch.setattr(insurance, "_quote", spy)
+    loop_thread = online_client.portal.call(_async_thread_name)  # type: ignore[union-attr]
+    body = _enforcement({"patent_id": ids["patents"][0]})
+    for client in (online_client, ondemand_client):
+        r = client.post("/v1/quotes/enforcement", json=body,
+                        headers={"X-API-Key": make_keys(client)["underwriter"]})
+        assert r.status_code == 200, r.text
+    embedded = online_settings.online_store_url.startswith("sqlite")  # type: ignore[union-attr]
+    assert online_client.app.state.loop_scoring is embedded  # type: ignore[attr-defined]
+    stored_on, computed_on = threads
+    assert (stored_on == loop_thread) is embedded
+    assert computed_on != loop_thread  # features computed per request: never on the loop
+
+
+def test_a_flush_due_during_a_stored_quote_stores_its_counts(
+    online_settings: Settings, ids: dict[str, Any]
+) -> None:
+    """On the event loop the due flush runs in a thread of its own; the counts still land."""
+    settings = online_settings.model_copy(update={"monitoring_flush_seconds": 0.0,
+                                                  "online_auto_materialize": False})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        sessions = client.app.state.sessionmaker  # type: ignore[attr-defined]
+
+        def stored_rows() -> int:
+            with sessions() as session:
+                total = session.execute(sa.select(sa.func.sum(MonitoringBin.rows)).where(
+                    MonitoringBin.task == "litigation", MonitoringBin.variable == "score")
+                ).scalar()
+            return int(total or 0)
+
+        before = stored_rows()
+        key = make_keys(client)["underwriter"]
+        for patent in ids["patents"]:
+            r = client.post("/v1/quotes/enforcement", json=_enforcement({"patent_id": patent}),
+                            headers={"X-API-Key": key})
+            assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 20
+        while stored_rows() < before + len(ids["patents"]):
+            assert time.monotonic() < deadline, "the due flushes stored nothing"
+            time.sleep(0.02)
+        assert stored_rows() == before + len(ids["patents"])  # each row once
+
+
+async def _async_thread_name() -> str:
+    return threading.current_thread().name
 
 
 def test_a_stored_firms_liability_claim_patents_are_read_from_the_store(
