@@ -207,6 +207,68 @@ def quote(patent: dict[str, Any], i: int) -> dict[str, Any]:
             "cover_limit": 1_000_000, "deductible": 0, "period_months": 12}
 
 
+def _canned_server(port: int, body: bytes, ready: Any) -> None:
+    """Answer every HTTP/1.1 request on 127.0.0.1:`port` with 200 and `body` (keep-alive)."""
+
+    head = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+            + str(len(body)).encode() + b"\r\n\r\n")
+
+    class Canned(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+            self.buffer = b""
+
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            while True:  # every complete request in the buffer: headers, then the body
+                end = self.buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                length = 0
+                for line in self.buffer[:end].split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                if len(self.buffer) < end + 4 + length:
+                    return
+                self.buffer = self.buffer[end + 4 + length:]
+                self.transport.write(head + body)
+
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(Canned, "127.0.0.1", port)
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+def client_ceiling(answer: dict[str, Any], headers: dict[str, str],
+                   bodies: list[dict[str, Any]], n: int, secs: float) -> dict[str, float]:
+    """This client's rate at concurrency 8 against a server that costs nothing.
+
+    A process answers every request at once with one stored quote answer (same size, same
+    JSON), so the rate is bounded by this client's own CPU per request on the shared cores:
+    the most any app could show here, with nothing computed or stored.
+    """
+    import multiprocessing
+
+    port = free_port()
+    ready = multiprocessing.Event()
+    body = json.dumps(answer).encode()
+    proc = multiprocessing.Process(target=_canned_server, args=(port, body, ready), daemon=True)
+    proc.start()
+    try:
+        if not ready.wait(30):
+            sys.exit("the canned server did not start")
+        assert proc.pid is not None
+        return asyncio.run(load(f"http://127.0.0.1:{port}/v1/quotes/enforcement", 8, n, secs,
+                                headers, bodies, proc.pid))
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+
 def measure_world(name: str, data_dir: Path, models_dir: Path, args: argparse.Namespace,
                   tmp: Path) -> dict[str, Any]:
     """Materialize (timed), serve, and measure one world."""
@@ -248,8 +310,13 @@ def measure_world(name: str, data_dir: Path, models_dir: Path, args: argparse.Na
                                                     secs, headers, stored, pid))
         rows["facts quote c=1"] = asyncio.run(load(f"{base}/v1/quotes/enforcement", 1,
                                                    n_facts, secs, headers, facts, pid))
+        answer = httpx.post(f"{base}/v1/quotes/enforcement", json=stored[0], headers=headers,
+                            timeout=60).json()
     finally:
         stop_server(server)
+    # What this client can measure at all: the same quotes answered by a server that does
+    # nothing (the bound on quote_vs_healthz_c8 on this machine, whatever the app does).
+    rows["ceiling c=8"] = client_ceiling(answer, headers, stored, n[8], secs)
     return {"materialize_s": materialize_s, "rows": rows}
 
 
@@ -301,6 +368,9 @@ def main() -> None:
         "quote_p50_ms_c1": w["quote c=1"]["p50_ms"],
         "quote_p99_ms_c8": w["quote c=8"]["p99_ms"],
         "quote_vs_healthz_c8": w["quote c=8"]["rps"] / w["healthz c=8"]["rps"],
+        # The client's own bound: quotes answered by a server that costs nothing.
+        "ceiling_quote_rps_c8": w["ceiling c=8"]["rps"],
+        "ceiling_vs_healthz_c8": w["ceiling c=8"]["rps"] / w["healthz c=8"]["rps"],
         "facts_quote_p50_ms_c1": w["facts quote c=1"]["p50_ms"],
         # CPU per request at concurrency 8: the server's, and the client's (same machine).
         "healthz_server_cpu_ms_c8": w["healthz c=8"]["server_cpu_ms"],
