@@ -221,6 +221,26 @@ async def _write_many_async(writer: AssessmentWriter, rows: list[dict[str, Any]]
     return await asyncio.gather(*(one(r) for r in rows))
 
 
+def _in_own_loop(main: Callable[[], Any]) -> Any:
+    """`asyncio.run(main())` on a thread of its own (this thread may hold another test's loop)."""
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(main()))
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
 def test_rows_awaited_on_an_event_loop_share_commits(engine: sa.Engine) -> None:
     writer = AssessmentWriter(engine, max_batch=64)
     rows = [_row(i) for i in range(8)]
@@ -247,13 +267,14 @@ def test_an_awaited_row_that_fails_raises_not_stored(engine: sa.Engine) -> None:
     writer = AssessmentWriter(engine, max_batch=64)
     with engine.begin() as con:
         con.execute(sa.text("ALTER TABLE assessments RENAME TO assessments_away"))
-    outcome = asyncio.run(_write_many_async(writer, [_row(i) for i in range(3)]))
+    rows = [_row(i) for i in range(3)]
+    outcome = _in_own_loop(lambda: _write_many_async(writer, rows))
     assert all(isinstance(e, AssessmentNotStoredError) for e in outcome)
     with engine.begin() as con:
         con.execute(sa.text("ALTER TABLE assessments_away RENAME TO assessments"))
     assert stored(engine) == set()
     row = _row(7)
-    assert asyncio.run(_write_many_async(writer, [row])) == [None]
+    assert _in_own_loop(lambda: _write_many_async(writer, [row])) == [None]
     assert stored(engine) == {row["id"]}
     assert writer.close()
 
@@ -271,7 +292,7 @@ def test_a_row_whose_request_stopped_waiting_is_still_committed(engine: sa.Engin
             await task
 
     with write_lock(engine):
-        asyncio.run(give_up())
+        _in_own_loop(give_up)
         assert writer.pending() == 1
     assert writer.close(timeout=60)  # waits for the commit; the loop is gone by now
     assert stored(engine) == {row["id"]}
@@ -281,7 +302,7 @@ def test_a_closed_writer_refuses_awaited_rows(engine: sa.Engine) -> None:
     writer = AssessmentWriter(engine, max_batch=64)
     assert writer.close()
     with pytest.raises(AssessmentNotStoredError):
-        asyncio.run(writer.write_async(_row(1)))
+        _in_own_loop(lambda: writer.write_async(_row(1)))
 
 
 # --- through the app: concurrent requests, a store failure, shutdown ---
