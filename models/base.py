@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from models.boosting import base_params, constraint_vector, contributions_frame, feature_matrix
+from models.boosting import (
+    base_params,
+    constraint_vector,
+    contributions_frame,
+    explained_frame,
+    feature_matrix,
+    tree_contributions,
+)
 
 META_FILE = "meta.json"
 
@@ -75,6 +82,16 @@ class BoostedModel(BaseEstimator):
         return contributions_frame(
             self._main_booster(), feature_matrix(X, self.features_), self.features_, X.index
         )
+
+    def _explained(
+        self,
+        X: pd.DataFrame,
+        head: Mapping[str, np.ndarray],
+        base_output: Callable[[np.ndarray], np.ndarray],
+    ) -> pd.DataFrame:
+        """`head` columns, then `contributions(X)`'s and `base_output` of the SHAP base."""
+        contrib = tree_contributions(self._main_booster(), feature_matrix(X, self.features_))
+        return explained_frame(head, contrib, self.features_, X.index, base_output)
 
     def score_frame(self, X: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
         """The model's contract output frame (predictions, raw_score, shap_base, shap__*)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -77,13 +77,30 @@ def train_booster(
 def contributions_frame(
     booster: lgb.Booster, matrix: np.ndarray, features: Sequence[str], index: pd.Index
 ) -> pd.DataFrame:
-    """Exact TreeSHAP contributions in raw space: `shap__<feature>` columns and `shap_base`."""
-    contrib = tree_contributions(booster, matrix)
-    frame = pd.DataFrame(
-        contrib[:, :-1], columns=[f"{SHAP_PREFIX}{f}" for f in features], index=index
-    )
-    frame.insert(0, SHAP_BASE, contrib[:, -1])
-    return frame
+    """Exact TreeSHAP contributions in raw space: `shap_base` and `shap__<feature>` columns."""
+    return explained_frame({}, tree_contributions(booster, matrix), features, index)
+
+
+def explained_frame(
+    head: Mapping[str, np.ndarray],
+    contrib: np.ndarray,
+    features: Sequence[str],
+    index: pd.Index,
+    base_output: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """`head` columns, `shap_base`, `shap__<feature>` (from `tree_contributions`), `base_output`.
+
+    Built as one float64 block: a model's contract frame for one request's row costs a tenth
+    of what assembling it column by column with pandas does.
+    """
+    base = contrib[:, -1]
+    columns = [*head, SHAP_BASE, *(f"{SHAP_PREFIX}{f}" for f in features)]
+    parts = [*(np.asarray(v, dtype=np.float64) for v in head.values()), base, contrib[:, :-1]]
+    if base_output is not None:
+        columns.append(BASE_OUTPUT)
+        parts.append(np.asarray(base_output(base), dtype=np.float64))
+    matrix = np.column_stack(parts).astype(np.float64, copy=False)
+    return pd.DataFrame(matrix, columns=columns, index=index)
 
 
 def raw_scores(booster: lgb.Booster, matrix: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 
 from models.base import BoostedModel
-from models.boosting import BASE_OUTPUT, SHAP_BASE, feature_matrix, raw_scores, train_booster
+from models.boosting import feature_matrix, raw_scores, train_booster
 from models.calibration import ScoreCalibrator
 
 
@@ -95,14 +95,10 @@ class RiskClassifier(ClassifierMixin, BoostedModel):
         than scoring).
         """
         raw = self.raw_score(X)
-        out = pd.DataFrame(
-            {"probability": self.calibrator_.predict(raw), "raw_score": raw}, index=X.index
-        )
+        head = {"probability": self.calibrator_.predict(raw), "raw_score": raw}
         if not explain:
-            return out
-        frame = pd.concat([out, self.contributions(X)], axis=1)
-        frame[BASE_OUTPUT] = self.calibrator_.predict(frame[SHAP_BASE].to_numpy())
-        return frame
+            return pd.DataFrame(head, index=X.index)
+        return self._explained(X, head, self.calibrator_.predict)
 
     def _main_booster(self) -> lgb.Booster:
         return self.booster_

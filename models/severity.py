@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import RegressorMixin
 
 from models.base import BoostedModel
-from models.boosting import BASE_OUTPUT, SHAP_BASE, feature_matrix, raw_scores, train_booster
+from models.boosting import feature_matrix, raw_scores, train_booster
 
 
 class SeverityRegressor(RegressorMixin, BoostedModel):
@@ -89,12 +89,10 @@ class SeverityRegressor(RegressorMixin, BoostedModel):
         than scoring).
         """
         raw = self.raw_score(X)
-        out = pd.DataFrame({"expected_cost": np.exp(raw), "raw_score": raw}, index=X.index)
+        head = {"expected_cost": np.exp(raw), "raw_score": raw}
         if not explain:
-            return out
-        frame = pd.concat([out, self.contributions(X)], axis=1)
-        frame[BASE_OUTPUT] = np.exp(frame[SHAP_BASE].to_numpy())
-        return frame
+            return pd.DataFrame(head, index=X.index)
+        return self._explained(X, head, np.exp)
 
     def _main_booster(self) -> lgb.Booster:
         return self.booster_

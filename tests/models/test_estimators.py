@@ -146,3 +146,34 @@ def test_value_quantiles_follow_the_monotone_constraints(tmp_path) -> None:
     loaded = load_estimator(model.save(tmp_path / "v"))
     assert loaded.monotone_constraints_ == [1, -1, 0]
     pd.testing.assert_frame_equal(loaded.score_frame(X[3200:]), model.score_frame(X[3200:]))
+
+
+def _assembled(model: RiskClassifier | SeverityRegressor, X: pd.DataFrame) -> pd.DataFrame:
+    """The contract frame put together column by column from the model's public parts."""
+    raw = model.raw_score(X)
+    if isinstance(model, RiskClassifier):
+        head = pd.DataFrame({"probability": model.calibrator_.predict(raw), "raw_score": raw},
+                            index=X.index)
+        link = model.calibrator_.predict
+    else:
+        head = pd.DataFrame({"expected_cost": np.exp(raw), "raw_score": raw}, index=X.index)
+        link = np.exp
+    frame = pd.concat([head, model.contributions(X)], axis=1)
+    frame["base_output"] = link(frame["shap_base"].to_numpy())
+    return frame
+
+
+def test_contract_frame_equals_its_parts_for_one_row_and_for_many(
+    classifier_data: dict,
+) -> None:
+    # The frame is built as one block (a request's single row is the hot path); it must hold
+    # exactly the parts the model reports on their own, in the contract's order, index kept.
+    X = classifier_data["X"]
+    classifier = classifier_data["model"]
+    severity = SeverityRegressor(monotone={"ltv": 1}, n_estimators=50).fit(
+        X[:2500], np.exp(9 + X["ltv"].to_numpy()[:2500]), X[2500:3200],
+        np.exp(9 + X["ltv"].to_numpy()[2500:3200]))
+    for model in (classifier, severity):
+        for rows in (X[5000:5001], X.iloc[[5003, 5001]], X[5000:5400]):
+            pd.testing.assert_frame_equal(model.score_frame(rows), _assembled(model, rows),
+                                          check_exact=True)

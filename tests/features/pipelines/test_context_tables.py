@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -39,6 +40,10 @@ FACTS = [
                 filing_date=date(2012, 1, 1), grant_date=date(2013, 1, 1), cpc_main="H04W",
                 assignee_id="C", owner_kind="sme", suits_on_patent=2),
 ]
+
+
+_THREADS = ("SELECT current_setting('threads'), current_setting('external_threads'), "
+            "current_setting('async_threads')")
 
 
 def _frame_equal(got: pd.DataFrame, want: pd.DataFrame) -> None:
@@ -143,12 +148,34 @@ def test_context_database_skips_optimizers_of_its_own_database_only(
     try:
         with db.cursor() as cur:
             skipped = cur.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+            threads = cur.execute(_THREADS).fetchone()
         assert skipped is not None
         assert "join_order" in str(skipped[0])
-        # The dataset's connection (training, materialization) plans with every pass.
+        # Three threads counted (small aggregate tables), all of them callers': no worker.
+        assert threads == (3, 3, 0)
+        # The dataset's connection (training, materialization) plans with every pass and runs
+        # its own worker threads.
         here = world_con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
         assert here is not None
         assert "join_order" not in str(here[0])
+        theirs = world_con.execute(_THREADS).fetchone()
+        assert theirs is not None
+        assert theirs[1] == 1
+    finally:
+        db.close()
+
+
+def test_context_database_runs_queries_on_the_callers_thread_alone(
+    world_con: duckdb.DuckDBPyConnection,
+) -> None:
+    # Three threads counted but none started: the process has as many threads after scoring
+    # as before (a worker or I/O thread would stay).
+    before = len(os.listdir("/proc/self/task"))
+    db = ContextDatabase(context_tables(world_con, T))
+    try:
+        _frame_equal(patent_features_for_facts(world_con, FACTS, T, context=db),
+                     patent_features_for_facts(world_con, FACTS, T))
+        assert len(os.listdir("/proc/self/task")) == before
     finally:
         db.close()
 
