@@ -15,7 +15,6 @@ from sklearn.base import BaseEstimator
 from models.boosting import (
     base_params,
     constraint_vector,
-    contributions_frame,
     explained_frame,
     feature_matrix,
     tree_contributions,
@@ -79,17 +78,15 @@ class BoostedModel(BaseEstimator):
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Exact SHAP contributions (raw space) per feature plus `shap_base` for each row."""
-        return contributions_frame(
-            self._main_booster(), feature_matrix(X, self.features_), self.features_, X.index
-        )
+        return self._explained(X, {})
 
     def _explained(
         self,
         X: pd.DataFrame,
         head: Mapping[str, np.ndarray],
-        base_output: Callable[[np.ndarray], np.ndarray],
+        base_output: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> pd.DataFrame:
-        """`head` columns, then `contributions(X)`'s and `base_output` of the SHAP base."""
+        """`head` columns, `shap_base` and `shap__*` (raw space), then `base_output` if given."""
         contrib = tree_contributions(self._main_booster(), feature_matrix(X, self.features_))
         return explained_frame(head, contrib, self.features_, X.index, base_output)
 

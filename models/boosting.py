@@ -74,13 +74,6 @@ def train_booster(
     return booster
 
 
-def contributions_frame(
-    booster: lgb.Booster, matrix: np.ndarray, features: Sequence[str], index: pd.Index
-) -> pd.DataFrame:
-    """Exact TreeSHAP contributions in raw space: `shap_base` and `shap__<feature>` columns."""
-    return explained_frame({}, tree_contributions(booster, matrix), features, index)
-
-
 def explained_frame(
     head: Mapping[str, np.ndarray],
     contrib: np.ndarray,

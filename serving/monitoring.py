@@ -84,14 +84,9 @@ class ServingMonitor:
                 if have is None:
                     have = self._pending[key] = np.zeros(n_bins, dtype=np.int64)
                 have[index] += 1  # pending arrays are owned by `_pending`: added to in place
-            due = time.monotonic() - self._since >= self.flush_seconds
-            if due:
-                self._since = time.monotonic()
-        if due and flush_in_thread:
-            threading.Thread(target=self._flush_logged, name="monitoring-flush",
-                             daemon=True).start()
-        elif due:
-            self._flush_logged()
+            due = self._claim_due_flush()
+        if due:
+            self._flush_claimed(in_thread=flush_in_thread)
 
     def _add(self, served: ServedModel, counts: Mapping[str, np.ndarray],
              today: dt.date | None) -> None:
@@ -102,13 +97,28 @@ class ServingMonitor:
                 key = (day, served.task, served.version, variable)
                 have = self._pending.get(key)
                 self._pending[key] = c.copy() if have is None else have + c
-            # One request claims the due flush: the others go on at once rather than all
-            # waiting for a second database connection while they hold one (which, with the
-            # pool exhausted, stalled requests for the pool timeout under load).
-            due = time.monotonic() - self._since >= self.flush_seconds
-            if due:
-                self._since = time.monotonic()
+            due = self._claim_due_flush()
         if due:
+            self._flush_claimed(in_thread=False)
+
+    def _claim_due_flush(self) -> bool:
+        """Whether a flush is due, claimed by this caller if so (call it holding `_lock`).
+
+        One request claims the due flush: the others go on at once rather than all waiting
+        for a second database connection while they hold one (which, with the pool
+        exhausted, stalled requests for the pool timeout under load).
+        """
+        due = time.monotonic() - self._since >= self.flush_seconds
+        if due:
+            self._since = time.monotonic()
+        return due
+
+    def _flush_claimed(self, *, in_thread: bool) -> None:
+        """Make the flush this caller claimed: here, or in a thread of its own."""
+        if in_thread:
+            threading.Thread(target=self._flush_logged, name="monitoring-flush",
+                             daemon=True).start()
+        else:
             self._flush_logged()
 
     def _flush_logged(self) -> None:
